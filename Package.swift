@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Code generation for the hot loops. Two flags make Swift's SIMD code as fast as C's:
+// - `-Xcc -fno-math-errno`: without it `squareRoot()` on a SIMD vector becomes one `sqrtf` call per lane
+//   with an errno check (~15x slower); with it, one `vsqrtps`. NaN still propagates.
+// - `-target-cpu native`: the default x86-64 target lowers SIMD16<Float> to four SSE registers and
+//   `addingProduct` to a libm `fmaf` call; native gives AVX2/AVX-512 and hardware FMA.
+// SwiftPM refuses unsafe flags in a package that another package depends on, so they apply only when this
+// package is built as the root package (its checkouts live under `.../checkouts/` when it is a dependency).
+// `ADAMW_PORTABLE=1` turns them off here too: the results are the same bits, only slower.
+let isDependency = Context.packageDirectory.contains("/checkouts/")
+let portable = isDependency || Context.environment["ADAMW_PORTABLE"] == "1"
+let fast: [SwiftSetting] = portable ? [] : [
+    .unsafeFlags(["-Xcc", "-fno-math-errno", "-target-cpu", "native"]),
+]
+
+let package = Package(
+    name: "adamw",
+    products: [
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "Optim", targets: ["Optim"]),
+        .executable(name: "adamw", targets: ["adamw"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "Kernels", swiftSettings: fast),
+        .target(name: "Optim", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks", swiftSettings: fast),
+        .executableTarget(
+            name: "adamw",
+            dependencies: [
+                "Kernels", "Optim", "Benchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fast
+        ),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: fast),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"], swiftSettings: fast),
+    ],
+    swiftLanguageModes: [.v6]
+)

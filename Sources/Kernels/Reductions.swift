@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reductions over Float memory, accumulated in Double, with results independent of the thread count.
+///
+/// The input is cut into blocks of ``blockSize`` elements whatever the number of threads; each block's partial
+/// result is computed alone (on any thread) and the partials are combined in block order. So the same input
+/// gives bitwise the same result on 1 thread or 16.
+public enum Reductions {
+    /// The fixed block size that makes results independent of the thread count.
+    public static let blockSize = 1 << 16
+
+    /// Σ xᵢ²
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        blockwiseSum(x, count: count) { block, n in
+            var acc0 = SIMD8<Double>(), acc1 = SIMD8<Double>()
+            var i = 0
+            // Two Double accumulators of 8 lanes: converting to Double makes the sum exact to ~1e-16 per block.
+            while i + 16 <= n {
+                let a = SIMD8<Double>(UnsafeRawPointer(block + i).loadUnaligned(as: SIMD8<Float>.self))
+                let b = SIMD8<Double>(UnsafeRawPointer(block + i + 8).loadUnaligned(as: SIMD8<Float>.self))
+                acc0 = acc0.addingProduct(a, a)
+                acc1 = acc1.addingProduct(b, b)
+                i += 16
+            }
+            var total = (acc0 + acc1).sum()
+            while i < n { let value = Double(block[i]); total += value * value; i += 1 }
+            return total
+        }
+    }
+
+    /// Σ |xᵢ|
+    public static func sumOfMagnitudes(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        blockwiseSum(x, count: count) { block, n in
+            var acc = SIMD8<Double>()
+            var i = 0
+            while i + 8 <= n {
+                let a = SIMD8<Double>(UnsafeRawPointer(block + i).loadUnaligned(as: SIMD8<Float>.self))
+                acc += a.replacing(with: -a, where: a .< 0)
+                i += 8
+            }
+            var total = acc.sum()
+            while i < n { total += Double(abs(block[i])); i += 1 }
+            return total
+        }
+    }
+
+    /// Σ |xᵢ|ᵖ for any exponent p.
+    public static func sumOfPowers(_ x: UnsafePointer<Float>, count: Int, exponent: Double) -> Double {
+        blockwiseSum(x, count: count) { block, n in
+            var total = 0.0
+            for i in 0..<n { total += pow(Double(abs(block[i])), exponent) }
+            return total
+        }
+    }
+
+    /// max |xᵢ|, NaN if any element is NaN, 0 for no elements.
+    public static func maxMagnitude(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var result: Float = 0
+        blockwiseSum(x, count: count) { block, n in
+            var acc = SIMD16<Float>()
+            var sawNaN = false
+            var i = 0
+            while i + 16 <= n {
+                let a = UnsafeRawPointer(block + i).loadUnaligned(as: SIMD16<Float>.self)
+                let magnitude = a.replacing(with: -a, where: a .< 0)
+                if any(magnitude .!= magnitude) { sawNaN = true }
+                acc = acc.replacing(with: magnitude, where: magnitude .> acc)
+                i += 16
+            }
+            var best = acc.max()
+            while i < n {
+                let magnitude = abs(block[i])
+                if magnitude.isNaN { sawNaN = true } else if magnitude > best { best = magnitude }
+                i += 1
+            }
+            return sawNaN ? .nan : Double(best)
+        } combine: { partials in
+            result = partials.contains { $0.isNaN } ? .nan : Float(partials.max() ?? 0)
+        }
+        return result
+    }
+
+    /// The p-norm (Σ|xᵢ|ᵖ)^(1/p) for `order` p > 0, or max |xᵢ| for `order` `.infinity`, rounded to Float.
+    public static func norm(_ x: UnsafePointer<Float>, count: Int, order: Double) -> Float {
+        switch order {
+        case .infinity: return maxMagnitude(x, count: count)
+        case 2: return Float(sumOfSquares(x, count: count).squareRoot())
+        case 1: return Float(sumOfMagnitudes(x, count: count))
+        default: return Float(pow(sumOfPowers(x, count: count, exponent: order), 1 / order))
+        }
+    }
+
+    /// xᵢ ← xᵢ · factor, in parallel for large counts.
+    public static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        let pointer = UncheckedPointer(x)
+        ThreadPool.current.forEachChunk(count: count, minimumChunk: AdamStep.minimumChunk) { range in
+            let x = pointer.value
+            var i = range.lowerBound
+            while i + 16 <= range.upperBound {
+                let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * factor
+                UnsafeMutableRawPointer(x + i).storeBytes(of: v, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < range.upperBound { x[i] *= factor; i += 1 }
+        }
+    }
+
+    @discardableResult
+    private static func blockwiseSum(
+        _ x: UnsafePointer<Float>, count: Int,
+        block: (UnsafePointer<Float>, Int) -> Double,
+        combine: (UnsafeBufferPointer<Double>) -> Void = { _ in }
+    ) -> Double {
+        guard count > 0 else { combine(UnsafeBufferPointer(start: nil, count: 0)); return 0 }
+        let blocks = (count + blockSize - 1) / blockSize
+        let input = UncheckedPointer(UnsafeMutablePointer(mutating: x))
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: blocks) { partials in
+            let output = UncheckedPointer(partials.baseAddress!)
+            ThreadPool.current.run(tasks: blocks) { index in
+                let start = index * blockSize
+                output.value[index] = block(input.value + start, Swift.min(blockSize, count - start))
+            }
+            combine(UnsafeBufferPointer(partials))
+            var total = 0.0
+            for partial in partials { total += partial }
+            return total
+        }
+    }
+}
+
+/// A pointer handed to pool threads; the kernels guarantee that threads touch disjoint elements.
+struct UncheckedPointer<Pointee>: @unchecked Sendable {
+    let value: UnsafeMutablePointer<Pointee>
+    init(_ value: UnsafeMutablePointer<Pointee>) { self.value = value }
+}

@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A fixed set of persistent worker threads that run data-parallel loops: no thread is created, and nothing is
+/// allocated, per call.
+///
+/// The calling thread takes part in the work, so a pool of `threadCount` T has T − 1 workers. The kernels divide
+/// their work into pieces whose results do not depend on which thread runs them, so a result is bitwise the same
+/// for every thread count.
+///
+/// The pool in use is ``current``, a task-local value: `ThreadPool.$current.withValue(try ThreadPool(threadCount: 1))
+/// { … }` runs a block on one thread. Calls from several threads at once are safe: a call that finds the pool busy
+/// runs its loop on the calling thread alone. A loop body that calls back into the pool runs inline likewise.
+public final class ThreadPool: @unchecked Sendable {
+    /// The number of threads a loop runs on, the caller's included.
+    public let threadCount: Int
+    private let shared: Shared?
+
+    /// One pool per process, sized to the processors this process may use.
+    public static let machine: ThreadPool = {
+        let count = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return (try? ThreadPool(threadCount: count)) ?? ThreadPool(uncheckedThreadCount: 1)
+    }()
+
+    /// The pool that kernels use. Defaults to ``machine``; bind another with `ThreadPool.$current.withValue`.
+    @TaskLocal public static var current: ThreadPool = .machine
+
+    /// Creates a pool of `threadCount` threads (1...256), the caller's included.
+    public init(threadCount: Int) throws(KernelError) {
+        guard (1...256).contains(threadCount) else { throw .invalidThreadCount(threadCount) }
+        self.threadCount = threadCount
+        self.shared = threadCount > 1 ? Shared(workers: threadCount - 1) : nil
+    }
+
+    private init(uncheckedThreadCount: Int) {
+        threadCount = uncheckedThreadCount
+        shared = nil
+    }
+
+    deinit { shared?.stop() }
+
+    /// Runs `body(task)` once for every task in `0..<tasks`, spread over the pool's threads, and returns when all
+    /// have finished. Tasks may run in any order and on any thread.
+    public func run(tasks: Int, _ body: (Int) -> Void) {
+        guard tasks > 0 else { return }
+        guard tasks > 1, let shared, shared.tryBegin() else {
+            for task in 0..<tasks { body(task) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            shared.dispatch(tasks: tasks, body)
+        }
+    }
+
+    /// Splits `0..<count` into at most `threadCount` contiguous ranges of at least `minimumChunk` elements each,
+    /// starting on multiples of `alignment`, and runs `body` on each range in parallel.
+    public func forEachChunk(
+        count: Int, minimumChunk: Int, alignment: Int = 16, _ body: (Range<Int>) -> Void
+    ) {
+        guard count > 0 else { return }
+        let chunks = Swift.min(threadCount, Swift.max(1, count / Swift.max(minimumChunk, 1)))
+        if chunks == 1 { body(0..<count); return }
+        let perChunk = ((count + chunks - 1) / chunks + alignment - 1) / alignment * alignment
+        run(tasks: chunks) { chunk in
+            let start = Swift.min(chunk * perChunk, count)
+            let end = Swift.min(start + perChunk, count)
+            if start < end { body(start..<end) }
+        }
+    }
+}
+
+/// The state the caller and the workers share. Workers wait on `generation`; the caller waits on `pending`.
+private final class Shared: @unchecked Sendable {
+    let workers: Int
+    let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    let busy = Atomic<Bool>(false)
+    let generation = Atomic<Int>(0)
+    let nextTask = Atomic<Int>(0)
+    let pending = Atomic<Int>(0)
+    let stopping = Atomic<Bool>(false)
+    let running = Atomic<Int>(0)
+    // Written by the caller before `generation` is bumped, read by workers after: the atomics order them.
+    nonisolated(unsafe) var job: ((Int) -> Void)?
+    nonisolated(unsafe) var taskCount = 0
+
+    /// Spinning this many times before sleeping lets back-to-back loops (a GEMM per layer) skip the futex.
+    static let spins = 20_000
+
+    init(workers: Int) {
+        self.workers = workers
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(done, nil)
+        for _ in 0..<workers {
+            let context = Unmanaged.passRetained(self).toOpaque()
+            var thread = pthread_t()
+            let started = pthread_create(&thread, nil, { context in
+                let shared = Unmanaged<Shared>.fromOpaque(context!).takeRetainedValue()
+                shared.workerLoop()
+                return nil
+            }, context)
+            if started == 0 {
+                pthread_detach(thread)
+                running.add(1, ordering: .relaxed)
+            } else {
+                Unmanaged<Shared>.fromOpaque(context).release()
+            }
+        }
+    }
+
+    func tryBegin() -> Bool {
+        running.load(ordering: .relaxed) == workers
+            && busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    func dispatch(tasks: Int, _ body: @escaping (Int) -> Void) {
+        job = body
+        taskCount = tasks
+        nextTask.store(0, ordering: .relaxed)
+        pending.store(workers, ordering: .relaxed)
+        pthread_mutex_lock(mutex)
+        generation.add(1, ordering: .releasing)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+        runTasks(body)
+        var spun = 0
+        while pending.load(ordering: .acquiring) > 0 && spun < Self.spins { spun += 1 }
+        if pending.load(ordering: .acquiring) > 0 {
+            pthread_mutex_lock(mutex)
+            while pending.load(ordering: .acquiring) > 0 { pthread_cond_wait(done, mutex) }
+            pthread_mutex_unlock(mutex)
+        }
+        job = nil
+        busy.store(false, ordering: .releasing)
+    }
+
+    private func runTasks(_ body: (Int) -> Void) {
+        while true {
+            let task = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
+            if task >= taskCount { return }
+            body(task)
+        }
+    }
+
+    private func workerLoop() {
+        var seen = 0
+        while true {
+            var spun = 0
+            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed)
+                && spun < Self.spins { spun += 1 }
+            if generation.load(ordering: .acquiring) == seen {
+                pthread_mutex_lock(mutex)
+                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
+                    pthread_cond_wait(wake, mutex)
+                }
+                pthread_mutex_unlock(mutex)
+            }
+            if stopping.load(ordering: .relaxed) { return }
+            seen = generation.load(ordering: .acquiring)
+            if let body = job { runTasks(body) }
+            if pending.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(done)
+                pthread_mutex_unlock(mutex)
+            }
+        }
+    }
+
+    /// Asks the workers to exit. They hold this object until they do, so its memory outlives them.
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping.store(true, ordering: .relaxed)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+    }
+
+    deinit {
+        pthread_cond_destroy(wake)
+        pthread_cond_destroy(done)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        wake.deallocate()
+        done.deallocate()
+    }
+}

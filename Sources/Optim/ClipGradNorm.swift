@@ -1,0 +1,40 @@
+/// Scales the gradients of `parameters` so that their total norm is at most `maxNorm`, and returns the total norm
+/// from before clipping, as `torch.nn.utils.clip_grad_norm_`.
+///
+/// The total norm is the `normType`-norm of the vector of per-parameter gradient norms (which equals the norm of
+/// all gradients concatenated); `normType` is any p > 0 or `.infinity` (the largest magnitude). Each gradient is
+/// multiplied by `min(1, maxNorm / (totalNorm + 1e-6))` in Float, as PyTorch does. Parameters without a gradient
+/// are ignored; with none at all the norm is 0.
+///
+/// Norms are accumulated in Double in fixed blocks, so the result is independent of the thread count.
+///
+/// - Throws: ``OptimError/invalidMaxNorm(_:)``, ``OptimError/invalidNormType(_:)``,
+///   ``OptimError/gradientCountMismatch(name:expected:actual:)``, or with `errorIfNonfinite`
+///   ``OptimError/nonFiniteTotalNorm(_:)`` when the norm is NaN or infinite (nothing is scaled then).
+@discardableResult
+public func clipGradNorm(
+    _ parameters: [Parameter], maxNorm: Double, normType: Double = 2, errorIfNonfinite: Bool = false
+) throws(OptimError) -> Float {
+    guard maxNorm.isFinite, maxNorm >= 0 else { throw .invalidMaxNorm(maxNorm) }
+    guard normType > 0 else { throw .invalidNormType(normType) }
+    let withGrad = parameters.filter { $0.grad != nil }
+    for parameter in withGrad where parameter.grad!.count != parameter.count {
+        throw .gradientCountMismatch(name: parameter.name, expected: parameter.count, actual: parameter.grad!.count)
+    }
+    guard !withGrad.isEmpty else { return 0 }
+
+    // Each parameter's norm is rounded to Float first, as torch computes one float32 norm per gradient.
+    let norms: [Float] = withGrad.map { parameter in
+        parameter.grad!.withUnsafeBufferPointer { Reductions.norm($0.baseAddress!, count: $0.count, order: normType) }
+    }
+    let total = norms.withUnsafeBufferPointer { Reductions.norm($0.baseAddress!, count: $0.count, order: normType) }
+    if errorIfNonfinite && !total.isFinite { throw .nonFiniteTotalNorm(total) }
+
+    let coefficient = min(Float(maxNorm) / (total + 1e-6), 1)
+    for parameter in withGrad {
+        parameter.grad!.withUnsafeMutableBufferPointer { g in
+            Reductions.scale(g.baseAddress!, count: g.count, by: coefficient)
+        }
+    }
+    return total
+}

@@ -1,0 +1,63 @@
+/// What an optimizer, a parameter group or gradient clipping refuses, with the offending value in the message.
+public enum OptimError: Error, Equatable, CustomStringConvertible {
+    case invalidLearningRate(Double)
+    case invalidEpsilon(Double)
+    /// `index` is 0 for β1 and 1 for β2.
+    case invalidBeta(index: Int, value: Double)
+    case invalidWeightDecay(Double)
+    case invalidMomentum(Double)
+    case invalidDampening(Double)
+    case invalidInitialLearningRate(Double)
+    case nesterovRequiresMomentumWithoutDampening(momentum: Double, dampening: Double)
+    case emptyParameterList
+    case emptyParamGroup(index: Int)
+    case parameterInSeveralGroups(name: String)
+    case invalidShape(name: String, shape: [Int])
+    case valueCountMismatch(name: String, shape: [Int], count: Int)
+    case gradientCountMismatch(name: String, expected: Int, actual: Int)
+    case invalidMaxNorm(Double)
+    case invalidNormType(Double)
+    case nonFiniteTotalNorm(Float)
+
+    public var description: String {
+        switch self {
+        case .invalidLearningRate(let value):
+            return "invalid learning rate: \(value) (must be finite and >= 0)"
+        case .invalidEpsilon(let value):
+            return "invalid epsilon value: \(value) (must be finite and >= 0)"
+        case .invalidBeta(let index, let value):
+            return "invalid beta parameter at index \(index): \(value) (must be in [0, 1))"
+        case .invalidWeightDecay(let value):
+            return "invalid weight decay value: \(value) (must be finite and >= 0)"
+        case .invalidMomentum(let value):
+            return "invalid momentum value: \(value) (must be finite and >= 0)"
+        case .invalidDampening(let value):
+            return "invalid dampening value: \(value) (must be finite)"
+        case .invalidInitialLearningRate(let value):
+            return "invalid initial learning rate: \(value) (must be finite and > 0 for schedule-scaled decay)"
+        case .nesterovRequiresMomentumWithoutDampening(let momentum, let dampening):
+            return "nesterov momentum requires a momentum > 0 and zero dampening, got momentum \(momentum), "
+                + "dampening \(dampening)"
+        case .emptyParameterList:
+            return "optimizer got an empty parameter list"
+        case .emptyParamGroup(let index):
+            return "parameter group \(index) has no parameters"
+        case .parameterInSeveralGroups(let name):
+            return "parameter '\(name)' appears in more than one parameter group (or twice in one)"
+        case .invalidShape(let name, let shape):
+            return "parameter '\(name)' has an invalid shape \(shape): dimensions must be >= 0 and their product "
+                + "must fit in an Int"
+        case .valueCountMismatch(let name, let shape, let count):
+            return "parameter '\(name)' of shape \(shape) needs \(shape.reduce(1, *)) values, got \(count)"
+        case .gradientCountMismatch(let name, let expected, let actual):
+            return "gradient of parameter '\(name)' has \(actual) elements, expected \(expected)"
+        case .invalidMaxNorm(let value):
+            return "invalid max norm: \(value) (must be finite and >= 0)"
+        case .invalidNormType(let value):
+            return "invalid norm type: \(value) (must be > 0, or infinity)"
+        case .nonFiniteTotalNorm(let value):
+            return "the total norm of order of the gradients is non-finite (\(value)), so it cannot be clipped; "
+                + "pass errorIfNonfinite: false to clip anyway"
+        }
+    }
+}

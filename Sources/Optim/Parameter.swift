@@ -1,0 +1,90 @@
+/// A named, shaped, trainable array of Floats with an optional gradient: what an optimizer updates.
+///
+/// A `Parameter` is a reference type, as in PyTorch: the model and the optimizer hold the same object, the caller
+/// (or `loss.backward()`) writes ``grad``, and ``Optimizer/step()`` updates ``values`` in place.
+///
+/// ```swift
+/// let weight = try Parameter(name: "fc.weight", shape: [10, 784], values: initialWeight)
+/// weight.grad = FloatBuffer(gradient)          // nil means "no gradient": optimizers skip the parameter
+/// ```
+public final class Parameter {
+    /// A name for messages and checkpoints, such as `layers.1.weight`.
+    public let name: String
+    /// The dimensions, outermost first (row-major). `[]` is a scalar.
+    public let shape: [Int]
+    /// The number of elements: the product of ``shape``.
+    public let count: Int
+    /// The current values, row-major. Assigning a buffer of another count makes the next step throw.
+    public var values: FloatBuffer
+    /// The gradient, or nil when there is none. Must have ``count`` elements when set.
+    public var grad: FloatBuffer? {
+        didSet { if grad == nil, let oldValue { spareGrad = oldValue } }
+    }
+    /// The last dropped gradient's memory, reused by ``accumulateGrad(_:)`` so that training allocates no new
+    /// gradient buffer per step (PyTorch's `set_to_none` without the allocator churn).
+    private var spareGrad: FloatBuffer?
+
+    /// Creates a parameter holding `values`.
+    /// - Throws: ``OptimError/invalidShape(name:shape:)`` for a negative dimension,
+    ///   ``OptimError/valueCountMismatch(name:shape:count:)`` when `values` does not have the shape's count.
+    public init(name: String, shape: [Int], values: FloatBuffer) throws(OptimError) {
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidShape(name: name, shape: shape) }
+        let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
+            let product = partial.0.multipliedReportingOverflow(by: dimension)
+            return (product.partialValue, partial.1 || product.overflow)
+        }
+        guard !overflow else { throw .invalidShape(name: name, shape: shape) }
+        guard values.count == count else {
+            throw .valueCountMismatch(name: name, shape: shape, count: values.count)
+        }
+        self.name = name
+        self.shape = shape
+        self.count = count
+        self.values = values
+    }
+
+    /// Creates a parameter holding `values`, copied into aligned memory.
+    public convenience init(name: String, shape: [Int], values: [Float]) throws(OptimError) {
+        try self.init(name: name, shape: shape, values: FloatBuffer(values))
+    }
+
+    /// Creates a parameter of `shape` filled with zeros.
+    public convenience init(name: String, shape: [Int]) throws(OptimError) {
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidShape(name: name, shape: shape) }
+        let count = shape.reduce(1, *)
+        try self.init(name: name, shape: shape, values: FloatBuffer(count: count))
+    }
+
+    /// Adds `gradient` into ``grad``, creating it (from reused memory when possible) if it is nil.
+    /// - Throws: ``OptimError/gradientCountMismatch(name:expected:actual:)`` when the counts differ.
+    public func accumulateGrad(_ gradient: UnsafeBufferPointer<Float>) throws(OptimError) {
+        guard gradient.count == count else {
+            throw .gradientCountMismatch(name: name, expected: count, actual: gradient.count)
+        }
+        if grad == nil {
+            var fresh = spareGrad.flatMap { $0.count == count ? $0 : nil } ?? FloatBuffer(count: count)
+            spareGrad = nil
+            fresh.withUnsafeMutableBufferPointer { target in
+                if let source = gradient.baseAddress { target.baseAddress!.update(from: source, count: count) }
+            }
+            grad = fresh
+            return
+        }
+        grad!.withUnsafeMutableBufferPointer { target in
+            for i in 0..<count { target[i] += gradient[i] }
+        }
+    }
+
+    /// Sets ``grad`` to nil (`setToNone`, PyTorch's default) or to zeros.
+    public func zeroGrad(setToNone: Bool = true) {
+        if setToNone {
+            grad = nil
+        } else if grad != nil {
+            grad!.fill(with: 0)
+        }
+    }
+}
+
+extension Parameter: CustomStringConvertible {
+    public var description: String { "Parameter(\(name), shape: \(shape))" }
+}
