@@ -18,7 +18,7 @@ open class Optimizer {
     public init(groups: [ParamGroup], defaults: ParamGroup) throws(OptimError) {
         self.defaults = defaults.filled(from: defaults)
         self.paramGroups = []
-        guard !groups.isEmpty else { throw .emptyParameterList }
+        guard groups.contains(where: { !$0.params.isEmpty }) else { throw .emptyParameterList }
         try validate(self.defaults)
         for group in groups { try addParamGroup(group) }
     }

@@ -1,0 +1,112 @@
+import Kernels
+import TestSupport
+import Testing
+
+/// The fused, threaded AdamW/Adam kernel against its scalar reference, bit for bit, on lengths that exercise the
+/// SIMD tail (1, 15, 17) and uneven thread splits (1000003), for every variant of the loop.
+struct AdamStepTests {
+    static let lengths = [0, 1, 15, 17, 1_000_003]
+
+    struct Variant: CustomTestStringConvertible, Sendable {
+        var amsgrad: Bool, coupled: Bool, maximize: Bool, beta1: Double
+        var testDescription: String { "amsgrad \(amsgrad), coupled \(coupled), maximize \(maximize), β1 \(beta1)" }
+    }
+
+    static let variants: [Variant] = [
+        Variant(amsgrad: false, coupled: false, maximize: false, beta1: 0.9),
+        Variant(amsgrad: false, coupled: true, maximize: false, beta1: 0.9),
+        Variant(amsgrad: true, coupled: false, maximize: true, beta1: 0.9),
+        Variant(amsgrad: true, coupled: true, maximize: false, beta1: 0.0),
+        Variant(amsgrad: false, coupled: false, maximize: true, beta1: 0.3),
+    ]
+
+    /// θ, g, m, v, v̂max after three steps with the given kernel function.
+    static func run(
+        _ variant: Variant, count: Int, threads: Int, reference: Bool
+    ) throws -> [[Float]] {
+        var random = TestRandom(seed: UInt64(count) &+ 17)
+        var theta = FloatBuffer(random.floats(count)), m = FloatBuffer(count: count)
+        var v = FloatBuffer(count: count), vMax = FloatBuffer(count: count)
+        let pool = try ThreadPool(threadCount: threads)
+        for step in 1...3 {
+            var grads = random.floats(count, scale: 2)
+            if count > 40 { grads[3] = .nan; grads[20] = .infinity; grads[33] = 0 }
+            let g = FloatBuffer(grads)
+            let kernel = AdamStep(
+                lr: 1e-2, beta1: variant.beta1, beta2: 0.99, eps: 1e-8, step: step,
+                decoupledDecay: variant.coupled ? nil : 1 - 1e-2 * 0.1, l2: variant.coupled ? 0.1 : 0,
+                amsgrad: variant.amsgrad, maximize: variant.maximize)
+            ThreadPool.$current.withValue(pool) {
+                theta.withUnsafeMutableBufferPointer { p in
+                    g.withUnsafeBufferPointer { g in
+                        m.withUnsafeMutableBufferPointer { m in
+                            v.withUnsafeMutableBufferPointer { v in
+                                vMax.withUnsafeMutableBufferPointer { vMax in
+                                    let maxPointer = variant.amsgrad ? vMax.baseAddress : nil
+                                    if reference {
+                                        kernel.applyReference(param: p.baseAddress!, grad: g.baseAddress!,
+                                                              expAvg: m.baseAddress!, expAvgSq: v.baseAddress!,
+                                                              maxExpAvgSq: maxPointer, count: count)
+                                    } else {
+                                        kernel.apply(param: p.baseAddress!, grad: g.baseAddress!,
+                                                     expAvg: m.baseAddress!, expAvgSq: v.baseAddress!,
+                                                     maxExpAvgSq: maxPointer, count: count)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return [theta.array, m.array, v.array, vMax.array]
+    }
+
+    @Test(arguments: variants)
+    func fusedKernelEqualsScalarReferenceBitwiseOnOneAndTwoThreads(_ variant: Variant) throws {
+        for count in Self.lengths {
+            let reference = try Self.run(variant, count: count, threads: 1, reference: true)
+            for threads in [1, 2] {
+                let fused = try Self.run(variant, count: count, threads: threads, reference: false)
+                expectBitwiseEqual(["θ", "m", "v", "v̂max"], fused, reference, "count \(count), \(threads) threads")
+            }
+        }
+    }
+
+    @Test func nanGradientPropagatesIntoParameterAndMoments() {
+        let kernel = AdamStep(lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, decoupledDecay: 0.99999,
+                              l2: 0, amsgrad: false, maximize: false)
+        var theta: [Float] = [1, 2], m: [Float] = [0, 0], v: [Float] = [0, 0]
+        let g: [Float] = [.nan, 0.5]
+        kernel.apply(param: &theta, grad: g, expAvg: &m, expAvgSq: &v, maxExpAvgSq: nil, count: 2)
+        #expect(theta[0].isNaN && m[0].isNaN && v[0].isNaN)
+        #expect(theta[1].isFinite && theta[1] < 2)
+    }
+
+    @Test func biasCorrectionsAreComputedInDouble() {
+        let kernel = AdamStep(lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3, decoupledDecay: nil,
+                              l2: 0, amsgrad: false, maximize: false)
+        #expect(kernel.stepSize == Float(1e-3 / (1 - 0.9 * 0.9 * 0.9)))
+        #expect(kernel.inverseBiasCorrection2Sqrt == Float(1 / (1 - 0.999 * 0.999 * 0.999).squareRoot()))
+    }
+}
+
+/// Expects each named array of `fused` to equal the one of `reference` bit for bit.
+func expectBitwiseEqual(
+    _ names: [String], _ fused: [[Float]], _ reference: [[Float]], _ context: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    for (name, (ours, expected)) in zip(names, zip(fused, reference)) {
+        let mismatch = bitwiseMismatch(ours, expected)
+        #expect(mismatch == nil, "\(context), \(name): \(mismatch ?? "")", sourceLocation: sourceLocation)
+    }
+}
+
+/// The first element whose bits differ (any NaN matches any NaN), or nil.
+func bitwiseMismatch(_ a: [Float], _ b: [Float]) -> String? {
+    guard a.count == b.count else { return "count \(a.count) vs \(b.count)" }
+    for i in a.indices where a[i].bitPattern != b[i].bitPattern && !(a[i].isNaN && b[i].isNaN) {
+        return "element \(i): \(a[i]) vs \(b[i])"
+    }
+    return nil
+}

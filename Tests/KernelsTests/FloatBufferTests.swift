@@ -1,0 +1,27 @@
+import Kernels
+import Testing
+
+struct FloatBufferTests {
+    @Test func copiesShareStorageUntilWritten() {
+        var a: FloatBuffer = [1, 2, 3]
+        let b = a
+        #expect(a.sharesStorage(with: b))
+        a[0] = 9
+        #expect(!a.sharesStorage(with: b))
+        #expect(a.array == [9, 2, 3] && b.array == [1, 2, 3])
+    }
+
+    @Test func smallBuffersAreCacheLineAlignedAndLargeOnesHugePageAligned() {
+        let small = FloatBuffer(count: 10), large = FloatBuffer(count: 1 << 20)
+        small.withUnsafeBufferPointer { #expect(Int(bitPattern: $0.baseAddress) % 64 == 0) }
+        large.withUnsafeBufferPointer { #expect(Int(bitPattern: $0.baseAddress) % (2 << 20) == 0) }
+    }
+
+    @Test func startsZeroedOrFilledAndComparesByElement() {
+        #expect(FloatBuffer(count: 5).allSatisfy { $0 == 0 })
+        #expect(FloatBuffer(count: 3, repeating: -0.0).allSatisfy { $0 == 0 && $0.sign == .minus })
+        #expect(FloatBuffer([1, 2]) == [1, 2])
+        #expect(FloatBuffer([1, 2]) != [1, 2, 3])
+        #expect(FloatBuffer(count: 0).isEmpty)
+    }
+}
