@@ -28,7 +28,9 @@ let package = Package(
     targets: [
         .target(name: "Kernels", swiftSettings: fast),
         .target(name: "Optim", dependencies: ["Kernels"], swiftSettings: fast),
-        .target(name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks", swiftSettings: fast),
+        .target(
+            name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
+            exclude: ["against-yardstick.sh"], swiftSettings: fast),
         .executableTarget(
             name: "adamw",
             dependencies: [

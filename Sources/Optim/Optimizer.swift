@@ -11,6 +11,9 @@ open class Optimizer {
     /// The options that groups take when they do not set their own.
     public let defaults: ParamGroup
     private var states: [ObjectIdentifier: ParameterState] = [:]
+    /// The parameters of `paramGroups` as last checked for duplicates, so that a step re-checks (and allocates)
+    /// only when the groups' membership has changed.
+    private var checkedMembership: [ObjectIdentifier] = []
 
     /// Creates an optimizer over `groups`, each completed from `defaults`.
     /// - Throws: an ``OptimError`` for an empty list, an empty group, a parameter in two groups, or an invalid
@@ -40,7 +43,10 @@ open class Optimizer {
     /// - Throws: an ``OptimError`` for an invalid option, a parameter in two groups, or a gradient or value count
     ///   that differs from its parameter's; nothing is changed then.
     public func step() throws(OptimError) {
-        try Self.checkMembership(paramGroups)
+        if !membershipUnchanged() {
+            try Self.checkMembership(paramGroups)
+            checkedMembership = paramGroups.flatMap { $0.params.map(ObjectIdentifier.init) }
+        }
         for group in paramGroups {
             try validate(group)
             for parameter in group.params {
@@ -100,6 +106,19 @@ open class Optimizer {
         let state = ParameterState()
         states[key] = state
         return state
+    }
+
+    private func membershipUnchanged() -> Bool {
+        var index = 0
+        for group in paramGroups {
+            for parameter in group.params {
+                guard index < checkedMembership.count, checkedMembership[index] == ObjectIdentifier(parameter) else {
+                    return false
+                }
+                index += 1
+            }
+        }
+        return index == checkedMembership.count
     }
 
     private static func checkMembership(_ groups: [ParamGroup]) throws(OptimError) {

@@ -132,3 +132,17 @@ struct OptimizerValidationTests {
         #expect(optimizer.paramGroups.count == 1)
     }
 }
+
+extension OptimizerValidationTests {
+    @Test func aParameterAddedTwiceBetweenStepsIsRefusedAtTheNextStep() throws {
+        let a = Self.param("a"), b = Self.param("b")
+        let optimizer = try SGD([a, b], lr: 0.1)
+        a.grad = [1, 1, 1]
+        try optimizer.step()
+        optimizer.paramGroups[0].params.append(a)
+        #expect(throws: OptimError.parameterInSeveralGroups(name: "a")) { try optimizer.step() }
+        optimizer.paramGroups[0].params.removeLast()
+        try optimizer.step()
+        #expect(a.values == [0.8, 1.8, 2.8])
+    }
+}
