@@ -45,6 +45,28 @@ public final class ThreadPool: @unchecked Sendable {
 
     deinit { shared?.stop() }
 
+    /// Reusable scratch memory, so that kernels such as GEMM allocate nothing per call once warm.
+    private let scratch = Mutex<[AlignedStorage]>([])
+
+    /// Calls `body` with at least `floats` floats of 64-byte-aligned scratch memory (huge-page-aligned when large),
+    /// taken from this pool's cache and returned to it afterwards. Safe to call from several threads at once.
+    public func withScratch<R>(floats: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        let cached = scratch.withLock { list -> AlignedStorage? in
+            guard let index = list.firstIndex(where: { $0.count >= floats }) else { return nil }
+            return list.remove(at: index)
+        }
+        guard let storage = cached ?? AlignedStorage(count: floats) else {
+            fatalError("out of memory allocating \(floats) floats of scratch memory")
+        }
+        defer {
+            scratch.withLock { list in
+                list.append(storage)
+                if list.count > 8 { list.removeFirst() }
+            }
+        }
+        return try body(storage.pointer)
+    }
+
     /// Runs `body(task)` once for every task in `0..<tasks`, spread over the pool's threads, and returns when all
     /// have finished. Tasks may run in any order and on any thread.
     public func run(tasks: Int, _ body: (Int) -> Void) {

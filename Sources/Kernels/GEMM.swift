@@ -1,0 +1,250 @@
+/// Single-precision matrix multiplication, C = op(A)·op(B) (+ C), for row-major matrices.
+///
+/// The structure is BLIS's: B is packed into panels of `kc` rows in strips of ``nr`` columns, A into blocks of
+/// `mc` rows in strips of ``mr`` rows, and a register-blocked micro-kernel computes one `mr`×`nr` tile of C from a
+/// strip of each, keeping the whole tile in registers. Blocks of A's rows are spread over the threads of
+/// ``ThreadPool/current``; each element of C is computed by one thread, always in the same order over k, so the
+/// result is bitwise the same for every thread count.
+///
+/// Either operand may be transposed (packing reads it with the other stride), so the backward passes of a
+/// linear layer — dX = dY·W and dW = dYᵀ·X — need no transposed copies.
+public enum GEMM {
+    /// Rows of a micro-tile.
+    public static let mr = 6
+    /// Columns of a micro-tile: two SIMD16 vectors.
+    public static let nr = 32
+    /// Depth of a packed panel: one strip of B (kc × nr) stays in L1, one block of A (mc × kc) in L2.
+    static let kc = 256
+    /// The largest block of A's rows.
+    static let mcMax = 96
+    /// The widest panel of B.
+    static let ncMax = 2048
+
+    /// Computes `c = op(a)·op(b)`, or `c += op(a)·op(b)` when `accumulate` is set.
+    ///
+    /// - Parameters:
+    ///   - m, n, k: op(A) is m×k, op(B) is k×n, C is m×n.
+    ///   - a: A, row-major with row stride `lda`: m×k, or k×m when `transposeA` (then op(A) = Aᵀ).
+    ///   - b: B, row-major with row stride `ldb`: k×n, or n×k when `transposeB`.
+    ///   - c: C, row-major with row stride `ldc`.
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must not be negative")
+        guard m > 0 && n > 0 else { return }
+        guard k > 0 else {
+            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        let pool = ThreadPool.current
+        let a = Operand(base: a, rowStride: transposeA ? 1 : lda, columnStride: transposeA ? lda : 1)
+        let b = Operand(base: b, rowStride: transposeB ? 1 : ldb, columnStride: transposeB ? ldb : 1)
+        let c = UncheckedPointer(c)
+        // Enough row blocks for every thread, each a multiple of mr and at most mcMax rows.
+        let threads = min(pool.threadCount, max(1, (m * n * k) / (1 << 18)))
+        let rowsPerBlock = min(mcMax, roundUp((m + threads - 1) / threads, mr))
+        let rowBlocks = (m + rowsPerBlock - 1) / rowsPerBlock
+        let nc = min(ncMax, roundUp(n, nr))
+
+        pool.withScratch(floats: kc * nc) { packedB in
+            var jc = 0
+            while jc < n {
+                let ncCurrent = min(nc, n - jc)
+                var pc = 0
+                while pc < k {
+                    let kcCurrent = min(kc, k - pc)
+                    packB(b, rows: pc, kcCurrent, columns: jc, ncCurrent, into: packedB, pool: pool)
+                    let overwrite = !accumulate && pc == 0
+                    let panel = UncheckedPointer(packedB)
+                    let run = { (block: Int) in
+                        let ic = block * rowsPerBlock
+                        let mcCurrent = min(rowsPerBlock, m - ic)
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: mcMax * kc + 16) { scratch in
+                            let packedA = alignedStart(scratch.baseAddress!)
+                            packA(a, rows: ic, mcCurrent, columns: pc, kcCurrent, into: packedA)
+                            macroKernel(
+                                mc: mcCurrent, nc: ncCurrent, kc: kcCurrent, packedA: packedA,
+                                packedB: panel.value, c: c.value + ic * ldc + jc, ldc: ldc, overwrite: overwrite)
+                        }
+                    }
+                    if rowBlocks == 1 || threads == 1 {
+                        for block in 0..<rowBlocks { run(block) }
+                    } else {
+                        pool.run(tasks: rowBlocks, run)
+                    }
+                    pc += kcCurrent
+                }
+                jc += ncCurrent
+            }
+        }
+    }
+
+    static func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
+
+    /// A read-only matrix addressed as base[row·rowStride + column·columnStride].
+    struct Operand: @unchecked Sendable {
+        let base: UnsafePointer<Float>
+        let rowStride: Int
+        let columnStride: Int
+    }
+
+    /// The first 64-byte-aligned element of `pointer`'s allocation (which has 16 spare elements).
+    @inline(__always)
+    static func alignedStart(_ pointer: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let address = Int(bitPattern: pointer)
+        return UnsafeMutablePointer(bitPattern: (address + 63) & ~63)!
+    }
+
+    /// Packs B[rows, columns] into strips of nr columns: strip s holds kc rows of nr contiguous floats,
+    /// zero-padded past the last column.
+    static func packB(
+        _ b: Operand, rows row0: Int, _ kc: Int, columns column0: Int, _ nc: Int,
+        into packed: UnsafeMutablePointer<Float>, pool: ThreadPool
+    ) {
+        let strips = (nc + nr - 1) / nr
+        let destination = UncheckedPointer(packed)
+        let packStrip = { (strip: Int) in
+            let out = destination.value + strip * kc * nr
+            let firstColumn = column0 + strip * nr
+            let width = min(nr, column0 + nc - firstColumn)
+            if b.columnStride == 1 && width == nr {
+                for p in 0..<kc {
+                    let source = b.base + (row0 + p) * b.rowStride + firstColumn
+                    (out + p * nr).update(from: UnsafeMutablePointer(mutating: source), count: nr)
+                }
+            } else {
+                for p in 0..<kc {
+                    let row = out + p * nr
+                    let source = b.base + (row0 + p) * b.rowStride + firstColumn * b.columnStride
+                    for j in 0..<width { row[j] = source[j * b.columnStride] }
+                    for j in width..<nr { row[j] = 0 }
+                }
+            }
+        }
+        if strips >= 4 && kc * nc >= 1 << 16 {
+            pool.run(tasks: strips, packStrip)
+        } else {
+            for strip in 0..<strips { packStrip(strip) }
+        }
+    }
+
+    /// Packs A[rows, columns] into strips of mr rows: strip s holds, for each of kc columns, mr floats,
+    /// zero-padded past the last row.
+    static func packA(
+        _ a: Operand, rows row0: Int, _ mc: Int, columns column0: Int, _ kc: Int,
+        into packed: UnsafeMutablePointer<Float>
+    ) {
+        let strips = (mc + mr - 1) / mr
+        for strip in 0..<strips {
+            let out = packed + strip * kc * mr
+            let firstRow = row0 + strip * mr
+            let height = min(mr, row0 + mc - firstRow)
+            if height == mr && a.columnStride == 1 {
+                // Six rows read in step: each row is contiguous, the packed strip interleaves them.
+                let r0 = a.base + firstRow * a.rowStride + column0
+                let r1 = r0 + a.rowStride, r2 = r1 + a.rowStride, r3 = r2 + a.rowStride
+                let r4 = r3 + a.rowStride, r5 = r4 + a.rowStride
+                for p in 0..<kc {
+                    let o = out + p * mr
+                    o[0] = r0[p]; o[1] = r1[p]; o[2] = r2[p]; o[3] = r3[p]; o[4] = r4[p]; o[5] = r5[p]
+                }
+            } else if height == mr && a.rowStride == 1 {
+                // Transposed A: the mr rows of a column are contiguous.
+                for p in 0..<kc {
+                    let source = a.base + firstRow + (column0 + p) * a.columnStride
+                    (out + p * mr).update(from: UnsafeMutablePointer(mutating: source), count: mr)
+                }
+            } else {
+                for p in 0..<kc {
+                    let o = out + p * mr
+                    let source = a.base + firstRow * a.rowStride + (column0 + p) * a.columnStride
+                    for i in 0..<height { o[i] = source[i * a.rowStride] }
+                    for i in height..<mr { o[i] = 0 }
+                }
+            }
+        }
+    }
+
+    /// Every mr×nr tile of one packed block of A times one packed panel of B.
+    static func macroKernel(
+        mc: Int, nc: Int, kc: Int, packedA: UnsafeMutablePointer<Float>, packedB: UnsafeMutablePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool
+    ) {
+        var edge = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+                    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+                    SIMD16<Float>(), SIMD16<Float>())
+        var jr = 0
+        while jr < nc {
+            let width = min(nr, nc - jr)
+            let bStrip = packedB + (jr / nr) * kc * nr
+            var ir = 0
+            while ir < mc {
+                let height = min(mr, mc - ir)
+                let aStrip = packedA + (ir / mr) * kc * mr
+                if width == nr && height == mr {
+                    microKernel(kc: kc, a: aStrip, b: bStrip, c: c + ir * ldc + jr, ldc: ldc, overwrite: overwrite)
+                } else {
+                    // A partial tile: compute the whole tile into scratch, then write the part that exists.
+                    withUnsafeMutableBytes(of: &edge) { raw in
+                        let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                        microKernel(kc: kc, a: aStrip, b: bStrip, c: tile, ldc: nr, overwrite: true)
+                        for i in 0..<height {
+                            let row = c + (ir + i) * ldc + jr
+                            for j in 0..<width { row[j] = overwrite ? tile[i * nr + j] : row[j] + tile[i * nr + j] }
+                        }
+                    }
+                }
+                ir += mr
+            }
+            jr += nr
+        }
+    }
+
+    /// C[6×32] (+)= Ap[6×kc]·Bp[kc×32]: twelve SIMD16 accumulators stay in registers for the whole k loop, and
+    /// each step is two vector loads of B, six broadcasts of A and twelve FMAs.
+    @inline(__always)
+    static func microKernel(
+        kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool
+    ) {
+        typealias V = SIMD16<Float>
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var pa = a, pb = b
+        for _ in 0..<kc {
+            let b0 = UnsafeRawPointer(pb).loadUnaligned(as: V.self)
+            let b1 = UnsafeRawPointer(pb + 16).loadUnaligned(as: V.self)
+            var x = V(repeating: pa[0])
+            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = V(repeating: pa[1])
+            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = V(repeating: pa[2])
+            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = V(repeating: pa[3])
+            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = V(repeating: pa[4])
+            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = V(repeating: pa[5])
+            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            pa += 6
+            pb += 32
+        }
+        @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
+            let p = c + row * ldc
+            if overwrite {
+                UnsafeMutableRawPointer(p).storeBytes(of: v0, as: V.self)
+                UnsafeMutableRawPointer(p + 16).storeBytes(of: v1, as: V.self)
+            } else {
+                let old0 = UnsafeRawPointer(p).loadUnaligned(as: V.self)
+                let old1 = UnsafeRawPointer(p + 16).loadUnaligned(as: V.self)
+                UnsafeMutableRawPointer(p).storeBytes(of: old0 + v0, as: V.self)
+                UnsafeMutableRawPointer(p + 16).storeBytes(of: old1 + v1, as: V.self)
+            }
+        }
+        store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
+        store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
+    }
+}
