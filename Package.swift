@@ -20,6 +20,9 @@ let package = Package(
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Optim", targets: ["Optim"]),
+        .library(name: "Autograd", targets: ["Autograd"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
         .executable(name: "adamw", targets: ["adamw"]),
     ],
     dependencies: [
@@ -28,13 +31,18 @@ let package = Package(
     targets: [
         .target(name: "Kernels", swiftSettings: fast),
         .target(name: "Optim", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "Autograd", dependencies: ["Kernels", "Optim"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["Autograd"], swiftSettings: fast),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .target(name: "CPrefetch"),
+        .target(name: "Datasets", dependencies: ["Autograd", "CZlib", "CPrefetch"], swiftSettings: fast),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["against-yardstick.sh"], swiftSettings: fast),
         .executableTarget(
             name: "adamw",
             dependencies: [
-                "Kernels", "Optim", "Benchmarks",
+                "Kernels", "Optim", "Autograd", "NN", "Datasets", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast

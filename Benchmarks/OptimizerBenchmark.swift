@@ -104,7 +104,8 @@ public struct OptimizerBenchmark {
     }
 }
 
-func monotonicSeconds() -> Double {
+/// Seconds on a monotonic clock, for timing.
+public func monotonicSeconds() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9

@@ -13,6 +13,8 @@ import Darwin
 /// step run ~1.5x faster over them on this project's machines. Smaller buffers are aligned to 64 bytes (one cache
 /// line, one AVX-512 register). The memory is zeroed on creation and freed on deinit.
 ///
+/// Zeroing can be skipped for storage that the caller writes completely.
+///
 /// This is the storage behind ``FloatBuffer``; most code uses that value type instead.
 public final class AlignedStorage: @unchecked Sendable {
     /// The first element. Valid for `count` elements for the lifetime of the object.
@@ -25,22 +27,31 @@ public final class AlignedStorage: @unchecked Sendable {
     static let hugePageSize = 2 << 20
     static let cacheLine = 64
 
-    /// Allocates zeroed storage for `count` Floats. Returns nil only if the system is out of memory.
-    public init?(count: Int) {
+    /// Allocates storage for `count` Floats, zeroed unless `zeroed` is false. Returns nil only if the system is out
+    /// of memory.
+    public init?(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "AlignedStorage count must not be negative")
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let huge = bytes >= Self.hugePageThreshold
-        let alignment = huge ? Self.hugePageSize : Self.cacheLine
-        let rounded = (bytes + alignment - 1) / alignment * alignment
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, alignment, rounded) == 0, let raw else { return nil }
-        #if os(Linux)
-        if huge { _ = madvise(raw, rounded, MADV_HUGEPAGE) }
-        #endif
-        memset(raw, 0, rounded)
+        guard let raw = Self.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride, zeroed: zeroed) else {
+            return nil
+        }
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
     }
 
     deinit { free(pointer) }
+
+    /// `bytes` of memory, 2 MiB-aligned and advised as huge pages from ``hugePageThreshold`` on, 64-byte-aligned
+    /// below; free it with `free`.
+    static func allocate(bytes: Int, zeroed: Bool) -> UnsafeMutableRawPointer? {
+        let huge = bytes >= hugePageThreshold
+        let alignment = huge ? hugePageSize : cacheLine
+        let rounded = (max(bytes, 1) + alignment - 1) / alignment * alignment
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, alignment, rounded) == 0, let raw else { return nil }
+        #if os(Linux)
+        if huge { _ = madvise(raw, rounded, MADV_HUGEPAGE) }
+        #endif
+        if zeroed { memset(raw, 0, rounded) }
+        return raw
+    }
 }

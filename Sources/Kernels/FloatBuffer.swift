@@ -15,6 +15,14 @@ public struct FloatBuffer: @unchecked Sendable {
         }
     }
 
+    /// A buffer of `count` elements whose memory `initializer` must write completely (no zero-fill first).
+    public init(
+        unsafeUninitializedCount count: Int, initializingWith initializer: (UnsafeMutableBufferPointer<Float>) throws -> Void
+    ) rethrows {
+        storage = Self.allocate(count, zeroed: false)
+        try initializer(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+    }
+
     /// A buffer holding the elements of `elements`, in order.
     public init<S: Sequence>(_ elements: S) where S.Element == Float {
         let array = Array(elements)
@@ -31,8 +39,8 @@ public struct FloatBuffer: @unchecked Sendable {
     }
 
     @usableFromInline
-    static func allocate(_ count: Int) -> AlignedStorage {
-        guard let storage = AlignedStorage(count: count) else {
+    static func allocate(_ count: Int, zeroed: Bool = true) -> AlignedStorage {
+        guard let storage = AlignedStorage(count: count, zeroed: zeroed) else {
             fatalError("out of memory allocating \(count) floats")
         }
         return storage
@@ -60,6 +68,19 @@ public struct FloatBuffer: @unchecked Sendable {
             copy.pointer.update(from: storage.pointer, count: storage.count)
             storage = copy
         }
+    }
+
+    /// Adds `other` element by element. The counts must be equal.
+    public mutating func add(_ other: UnsafeBufferPointer<Float>) {
+        precondition(other.count == count, "FloatBuffer.add: counts differ")
+        withUnsafeMutableBufferPointer { sum in
+            for i in 0..<sum.count { sum[i] += other[i] }
+        }
+    }
+
+    /// Adds `other` element by element. The counts must be equal.
+    public mutating func add(_ other: FloatBuffer) {
+        other.withUnsafeBufferPointer { add($0) }
     }
 
     /// Sets every element to `value`.

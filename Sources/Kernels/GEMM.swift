@@ -39,10 +39,27 @@ public enum GEMM {
             if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        let pool = ThreadPool.current
+        if !transposeA && transposeB && n <= DotKernel.narrowLimit {
+            // A few outputs per row (a classifier's last layer): dot products along k beat packing A.
+            DotKernel.multiply(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                               accumulate: accumulate)
+            return
+        }
         let a = Operand(base: a, rowStride: transposeA ? 1 : lda, columnStride: transposeA ? lda : 1)
         let b = Operand(base: b, rowStride: transposeB ? 1 : ldb, columnStride: transposeB ? ldb : 1)
-        let c = UncheckedPointer(c)
+        if n < nr && m > n {
+            // A skinny C (a linear layer with 10 outputs) would fill a third of each 6×32 tile: compute
+            // Cᵀ = op(B)ᵀ·op(A)ᵀ instead, whose tiles are full, and write it through C's transposed strides.
+            let target = Target(base: c, rowStride: 1, columnStride: ldc)
+            multiply(m: n, n: m, k: k, a: b.transposed, b: a.transposed, c: target, accumulate: accumulate)
+        } else {
+            let target = Target(base: c, rowStride: ldc, columnStride: 1)
+            multiply(m: m, n: n, k: k, a: a, b: b, c: target, accumulate: accumulate)
+        }
+    }
+
+    static func multiply(m: Int, n: Int, k: Int, a: Operand, b: Operand, c: Target, accumulate: Bool) {
+        let pool = ThreadPool.current
         // Enough row blocks for every thread, each a multiple of mr and at most mcMax rows.
         let threads = min(pool.threadCount, max(1, (m * n * k) / (1 << 18)))
         let rowsPerBlock = min(mcMax, roundUp((m + threads - 1) / threads, mr))
@@ -67,7 +84,7 @@ public enum GEMM {
                             packA(a, rows: ic, mcCurrent, columns: pc, kcCurrent, into: packedA)
                             macroKernel(
                                 mc: mcCurrent, nc: ncCurrent, kc: kcCurrent, packedA: packedA,
-                                packedB: panel.value, c: c.value + ic * ldc + jc, ldc: ldc, overwrite: overwrite)
+                                packedB: panel.value, c: c.offset(row: ic, column: jc), overwrite: overwrite)
                         }
                     }
                     if rowBlocks == 1 || threads == 1 {
@@ -89,6 +106,21 @@ public enum GEMM {
         let base: UnsafePointer<Float>
         let rowStride: Int
         let columnStride: Int
+
+        /// The same memory read as the transposed matrix.
+        var transposed: Operand { Operand(base: base, rowStride: columnStride, columnStride: rowStride) }
+    }
+
+    /// The output matrix, addressed as base[row·rowStride + column·columnStride].
+    struct Target: @unchecked Sendable {
+        let base: UnsafeMutablePointer<Float>
+        let rowStride: Int
+        let columnStride: Int
+
+        func offset(row: Int, column: Int) -> Target {
+            Target(base: base + row * rowStride + column * columnStride, rowStride: rowStride,
+                   columnStride: columnStride)
+        }
     }
 
     /// The first 64-byte-aligned element of `pointer`'s allocation (which has 16 spare elements).
@@ -114,6 +146,15 @@ public enum GEMM {
                 for p in 0..<kc {
                     let source = b.base + (row0 + p) * b.rowStride + firstColumn
                     (out + p * nr).update(from: UnsafeMutablePointer(mutating: source), count: nr)
+                }
+            } else if b.rowStride == 1 {
+                // A transposed B: each column is contiguous, so read column by column and write with stride nr.
+                for j in 0..<width {
+                    let source = b.base + row0 + (firstColumn + j) * b.columnStride
+                    for p in 0..<kc { out[p * nr + j] = source[p] }
+                }
+                if width < nr {
+                    for p in 0..<kc { for j in width..<nr { out[p * nr + j] = 0 } }
                 }
             } else {
                 for p in 0..<kc {
@@ -171,7 +212,7 @@ public enum GEMM {
     /// Every mr×nr tile of one packed block of A times one packed panel of B.
     static func macroKernel(
         mc: Int, nc: Int, kc: Int, packedA: UnsafeMutablePointer<Float>, packedB: UnsafeMutablePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool
+        c: Target, overwrite: Bool
     ) {
         var edge = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
                     SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
@@ -184,16 +225,21 @@ public enum GEMM {
             while ir < mc {
                 let height = min(mr, mc - ir)
                 let aStrip = packedA + (ir / mr) * kc * mr
-                if width == nr && height == mr {
-                    microKernel(kc: kc, a: aStrip, b: bStrip, c: c + ir * ldc + jr, ldc: ldc, overwrite: overwrite)
+                let tileTarget = c.offset(row: ir, column: jr)
+                if width == nr && height == mr && c.columnStride == 1 {
+                    microKernel(kc: kc, a: aStrip, b: bStrip, c: tileTarget.base, ldc: c.rowStride,
+                                overwrite: overwrite)
                 } else {
-                    // A partial tile: compute the whole tile into scratch, then write the part that exists.
+                    // A partial or transposed tile: compute the whole tile into scratch, then write what exists.
                     withUnsafeMutableBytes(of: &edge) { raw in
                         let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
                         microKernel(kc: kc, a: aStrip, b: bStrip, c: tile, ldc: nr, overwrite: true)
                         for i in 0..<height {
-                            let row = c + (ir + i) * ldc + jr
-                            for j in 0..<width { row[j] = overwrite ? tile[i * nr + j] : row[j] + tile[i * nr + j] }
+                            let row = tileTarget.base + i * c.rowStride
+                            for j in 0..<width {
+                                let value = tile[i * nr + j]
+                                row[j * c.columnStride] = overwrite ? value : row[j * c.columnStride] + value
+                            }
                         }
                     }
                 }

@@ -8,8 +8,9 @@
 /// weight.grad = FloatBuffer(gradient)          // nil means "no gradient": optimizers skip the parameter
 /// ```
 public final class Parameter {
-    /// A name for messages and checkpoints, such as `layers.1.weight`.
-    public let name: String
+    /// A name for messages and checkpoints, such as `layers.1.weight` (a module's `parameters()` sets it to the
+    /// parameter's path in the model).
+    public var name: String
     /// The dimensions, outermost first (row-major). `[]` is a scalar.
     public let shape: [Int]
     /// The number of elements: the product of ``shape``.
@@ -43,6 +44,18 @@ public final class Parameter {
         self.values = values
     }
 
+    /// Creates a parameter from values that are known to fill `shape` exactly, as a layer builds them; a mismatch
+    /// is a programming error and stops the program (use the throwing initializers for values from outside).
+    public convenience init(name: String, shape: [Int], exactly values: FloatBuffer) {
+        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count,
+                     "parameter '\(name)' of shape \(shape) cannot hold \(values.count) values")
+        do {
+            try self.init(name: name, shape: shape, values: values)
+        } catch {
+            preconditionFailure("\(error)")
+        }
+    }
+
     /// Creates a parameter holding `values`, copied into aligned memory.
     public convenience init(name: String, shape: [Int], values: [Float]) throws(OptimError) {
         try self.init(name: name, shape: shape, values: FloatBuffer(values))
@@ -70,9 +83,7 @@ public final class Parameter {
             grad = fresh
             return
         }
-        grad!.withUnsafeMutableBufferPointer { target in
-            for i in 0..<count { target[i] += gradient[i] }
-        }
+        grad!.add(gradient)
     }
 
     /// Sets ``grad`` to nil (`setToNone`, PyTorch's default) or to zeros.

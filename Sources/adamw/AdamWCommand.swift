@@ -5,6 +5,8 @@ struct AdamWCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "adamw",
         abstract: "AdamW, verified against PyTorch, at the speed of the memory bus.",
-        subcommands: [BenchCommand.self]
+        discussion: "Without a subcommand, `adamw` runs `train`: the MNIST example with its defaults.",
+        subcommands: [TrainCommand.self, BenchCommand.self],
+        defaultSubcommand: TrainCommand.self
     )
 }

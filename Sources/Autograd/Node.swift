@@ -1,0 +1,96 @@
+/// One recorded operation: its operands and the rule that turns the gradient of its result into theirs.
+final class Node {
+    let inputs: [Tensor]
+    /// Given ∂loss/∂output, returns ∂loss/∂input for each input that requires a gradient (nil for the others).
+    let backward: (FloatBuffer) throws -> [FloatBuffer?]
+
+    init(inputs: [Tensor], backward: @escaping (FloatBuffer) throws -> [FloatBuffer?]) {
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+extension Tensor {
+    /// The result of an operation on `inputs`: it records `backward` when gradients are enabled and an input
+    /// requires one; otherwise it is a plain leaf and `backward` is dropped.
+    static func result(
+        _ values: FloatBuffer, shape: [Int], inputs: [Tensor],
+        backward: @escaping (FloatBuffer) throws -> [FloatBuffer?]
+    ) -> Tensor {
+        let tracked = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
+        let output = Tensor(unchecked: values, shape: shape, requiresGrad: tracked)
+        if tracked { output.node = Node(inputs: inputs, backward: backward) }
+        return output
+    }
+
+    /// Computes the gradient of this scalar with respect to every tensor it was computed from, accumulating it into
+    /// the `grad` of each leaf that requires one (and so into each parameter's `grad`). The graph is freed
+    /// afterwards, as in PyTorch.
+    /// - Throws: ``TensorError/backwardNeedsScalar(shape:)`` for a tensor of more than one element,
+    ///   ``TensorError/noGraph`` when there is nothing to differentiate, or an operation's error.
+    public func backward() throws {
+        guard count == 1 else { throw TensorError.backwardNeedsScalar(shape: shape) }
+        try backward(gradient: FloatBuffer([1]))
+    }
+
+    /// Backward from this tensor with ∂loss/∂self = `gradient` (same element count).
+    public func backward(gradient: FloatBuffer) throws {
+        guard gradient.count == count else {
+            throw TensorError.shapeMismatch(operation: "backward", shapes: [shape, [gradient.count]])
+        }
+        guard requiresGrad, !graphFreed else { throw TensorError.noGraph }
+        let order = topologicalOrder()
+        var pending: [ObjectIdentifier: FloatBuffer] = [ObjectIdentifier(self): gradient]
+        for tensor in order.reversed() {
+            guard let upstream = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
+            guard let node = tensor.node else {
+                try tensor.accumulateLeafGradient(upstream)
+                continue
+            }
+            let gradients = try node.backward(upstream)
+            for (input, gradient) in zip(node.inputs, gradients) {
+                guard let gradient, input.requiresGrad else { continue }
+                let key = ObjectIdentifier(input)
+                if var existing = pending.removeValue(forKey: key) {
+                    existing.add(gradient)
+                    pending[key] = existing
+                } else {
+                    pending[key] = gradient
+                }
+            }
+        }
+        for tensor in order where tensor.node != nil {
+            tensor.node = nil
+            tensor.graphFreed = true
+        }
+    }
+
+    private func accumulateLeafGradient(_ gradient: FloatBuffer) throws {
+        if let parameter {
+            try gradient.withUnsafeBufferPointer { try parameter.accumulateGrad($0) }
+        } else if var existing = grad {
+            grad = nil  // so that the buffer is uniquely referenced and is added to in place
+            existing.add(gradient)
+            grad = existing
+        } else {
+            grad = gradient
+        }
+    }
+
+    /// Every tensor this one depends on through recorded operations, each after its inputs (depth-first, no
+    /// recursion, so deep graphs cannot overflow the stack).
+    private func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (tensor, expanded) = stack.popLast() {
+            if expanded { order.append(tensor); continue }
+            guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
+            stack.append((tensor, true))
+            for input in tensor.node?.inputs ?? [] where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+        return order
+    }
+}

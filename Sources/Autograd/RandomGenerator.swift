@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64): fast, small, and the same sequence
+/// on every platform for the same seed.
+public struct RandomGenerator: RandomNumberGenerator, Sendable {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    public init(seed: UInt64) {
+        var mix = seed
+        func splitMix() -> UInt64 {
+            mix &+= 0x9E37_79B9_7F4A_7C15
+            var z = mix
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        state = (splitMix(), splitMix(), splitMix(), splitMix())
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = state.3 << 45 | state.3 >> 19
+        return result
+    }
+
+    /// Uniform in [low, high), from the top 24 bits (every Float in range is reachable on a 2⁻²⁴ grid).
+    public mutating func uniform(_ low: Float, _ high: Float) -> Float {
+        low + (high - low) * Float(next() >> 40) * 0x1p-24
+    }
+
+    /// A standard normal sample (Box–Muller, in Double).
+    public mutating func normal() -> Float {
+        let u1 = (Double(next() >> 11) + 1) * 0x1p-53
+        let u2 = Double(next() >> 11) * 0x1p-53
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+
+    /// A uniformly random permutation of 0..<count (Fisher–Yates).
+    public mutating func permutation(_ count: Int) -> [Int] {
+        var values = Array(0..<count)
+        if count > 1 {
+            for i in stride(from: count - 1, to: 0, by: -1) {
+                values.swapAt(i, Int.random(in: 0...i, using: &self))
+            }
+        }
+        return values
+    }
+}
+
+/// The process's seeded generator, as `torch.manual_seed`: it drives parameter initialization and dropout (the
+/// data loader derives its own from a seed). Reset it with ``manualSeed(_:)`` for a reproducible run. This is the
+/// project's one piece of global mutable state; it is protected by a lock.
+public enum GlobalRandom {
+    static let generator = Mutex(RandomGenerator(seed: 0))
+
+    /// Runs `body` with exclusive use of the global generator.
+    public static func with<R>(_ body: (inout RandomGenerator) -> R) -> R {
+        generator.withLock { body(&$0) }
+    }
+}
+
+/// Seeds the global generator: the same seed gives the same initialization and dropout masks.
+public func manualSeed(_ seed: UInt64) {
+    GlobalRandom.generator.withLock { $0 = RandomGenerator(seed: seed) }
+}

@@ -1,0 +1,103 @@
+import Autograd
+
+/// A dataset of labeled samples of one shape, such as ``MNIST``.
+public protocol LabeledDataset: Sendable {
+    /// The number of samples.
+    var count: Int { get }
+    /// The shape of one sample, without the batch dimension.
+    var sampleShape: [Int] { get }
+    /// Writes the samples at `indices`, one after another, as Floats into `batch`.
+    func fill(_ indices: ArraySlice<Int>, into batch: UnsafeMutablePointer<Float>)
+    /// The class of the sample at `index`.
+    func label(at index: Int) -> Int
+    /// Hints the processor to start loading the samples at `indices` into cache. The default does nothing.
+    func prefetch(_ indices: ArraySlice<Int>)
+}
+
+extension LabeledDataset {
+    public func prefetch(_ indices: ArraySlice<Int>) {}
+
+    /// The samples at `indices` as a tensor [n, sampleShape…] and their labels.
+    public func batch(_ indices: ArraySlice<Int>) -> (data: Tensor, target: [Int]) {
+        let sampleCount = sampleShape.reduce(1, *)
+        let values = FloatBuffer(unsafeUninitializedCount: indices.count * sampleCount) { buffer in
+            fill(indices, into: buffer.baseAddress!)
+        }
+        return (Tensor(values, exactly: [indices.count] + sampleShape), indices.map(label(at:)))
+    }
+
+    /// The samples at `indices` as a tensor and their labels.
+    public func batch(_ indices: [Int]) -> (data: Tensor, target: [Int]) { batch(indices[...]) }
+}
+
+/// Batches of a dataset, as `torch.utils.data.DataLoader`: in order or shuffled, the last partial batch kept
+/// unless `dropLast`.
+///
+/// With `prefetch` (the default), handing out a batch also asks the processor to start loading the next batch's
+/// samples into cache: gathering a shuffled batch is bound by memory latency, and this hides it behind the
+/// training step without a second thread. The batches are the same either way.
+///
+/// Shuffling is seeded: pass number k over the loader (each `for … in loader`) uses the permutation drawn from
+/// (`seed`, k), so a run is reproducible and every epoch sees a new order. Without a seed, one is drawn from the
+/// global generator (``Autograd/manualSeed(_:)``) when the loader is created.
+public final class DataLoader<Dataset: LabeledDataset>: Sequence {
+    public let dataset: Dataset
+    public let batchSize: Int
+    public let shuffle: Bool
+    public let seed: UInt64
+    public let dropLast: Bool
+    public let prefetch: Bool
+    /// How many passes have started.
+    public private(set) var epoch = 0
+
+    /// - Throws: ``DatasetError/invalidArgument(name:value:)`` when `batchSize` is below 1.
+    public init(
+        _ dataset: Dataset, batchSize: Int, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false,
+        prefetch: Bool = true
+    ) throws(DatasetError) {
+        guard batchSize >= 1 else { throw .invalidArgument(name: "batch size", value: batchSize) }
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.seed = seed ?? GlobalRandom.with { $0.next() }
+        self.dropLast = dropLast
+        self.prefetch = prefetch
+    }
+
+    /// The number of batches in one pass.
+    public var batchCount: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    /// The sample order of pass `epoch` (0-based).
+    public func order(epoch: Int) -> [Int] {
+        guard shuffle else { return Array(0..<dataset.count) }
+        var random = RandomGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
+        return random.permutation(dataset.count)
+    }
+
+    public func makeIterator() -> Iterator {
+        defer { epoch += 1 }
+        return Iterator(loader: self, order: order(epoch: epoch))
+    }
+
+    public struct Iterator: IteratorProtocol {
+        let loader: DataLoader
+        let order: [Int]
+        var position = 0
+
+        public mutating func next() -> (data: Tensor, target: [Int])? {
+            guard let range = batchRange(at: position) else { return nil }
+            position = range.upperBound
+            let batch = loader.dataset.batch(order[range])
+            if loader.prefetch, let upcoming = batchRange(at: position) { loader.dataset.prefetch(order[upcoming]) }
+            return batch
+        }
+
+        private func batchRange(at start: Int) -> Range<Int>? {
+            let end = Swift.min(start + loader.batchSize, order.count)
+            guard end > start, !(loader.dropLast && end - start < loader.batchSize) else { return nil }
+            return start..<end
+        }
+    }
+}

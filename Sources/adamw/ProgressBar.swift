@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Benchmarks
+
+/// A one-line progress bar on standard error — batches done, rate, ETA and the running loss — redrawn at most ten
+/// times a second. It draws nothing when standard error is not a terminal or when disabled.
+struct ProgressBar {
+    let total: Int
+    let label: String
+    let enabled: Bool
+    private let start = monotonicSeconds()
+    private var lastDraw = -1.0
+
+    init(total: Int, label: String, enabled: Bool) {
+        self.total = total
+        self.label = label
+        self.enabled = enabled && isatty(STDERR_FILENO) != 0
+    }
+
+    mutating func update(done: Int, loss: Double) {
+        guard enabled else { return }
+        let now = monotonicSeconds()
+        guard now - lastDraw >= 0.1 || done == total else { return }
+        lastDraw = now
+        let elapsed = now - start
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let width = 30
+        let filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        let line = "\(label) \(bar) \(done)/\(total)  \(Int(rate)) batch/s  ETA \(format(eta, 1))s  loss \(format(loss, 4))"
+        writeStandardError("\r\u{1B}[2K" + line)
+    }
+
+    /// Erases the bar.
+    func finish() {
+        guard enabled else { return }
+        writeStandardError("\r\u{1B}[2K")
+    }
+}
+
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
+}
