@@ -50,6 +50,9 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"], swiftSettings: fast),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: fast),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Datasets", "TestSupport"], swiftSettings: fast),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,81 @@
+import Autograd
+import Testing
+
+struct TensorBehaviourTests {
+    @Test func parameterGradientsAccumulateIntoTheParameter() throws {
+        let weight = try Parameter(name: "w", shape: [2], values: [1, 2])
+        for _ in 0..<2 {
+            let y = try (Tensor(weight) * Tensor([3, 4], shape: [2])).sum()
+            try y.backward()
+        }
+        #expect(weight.grad == [6, 8], "two backward passes add up, as in PyTorch")
+    }
+
+    @Test func aTensorUsedTwiceGetsTheSumOfItsGradients() throws {
+        let x = try Tensor([1, 2, 3], shape: [3], requiresGrad: true)
+        try (x * x + x).sum().backward()
+        #expect(x.grad == [3, 5, 7])
+    }
+
+    @Test func backwardFreesTheGraph() throws {
+        let x = try Tensor([1, 2], shape: [2], requiresGrad: true)
+        let y = try (x * 2).sum()
+        try y.backward()
+        #expect(throws: TensorError.noGraph) { try y.backward() }
+        #expect(throws: TensorError.noGraph) { try Tensor(scalar: 1).backward() }
+        #expect(throws: TensorError.backwardNeedsScalar(shape: [2])) { try (x * 2).backward() }
+    }
+
+    @Test func noGradModeRecordsNothing() throws {
+        let x = try Tensor([1, 2], shape: [2], requiresGrad: true)
+        let y = try withNoGrad { try (x * 2).sum() }
+        #expect(!y.requiresGrad)
+        #expect(throws: TensorError.noGraph) { try y.backward() }
+        #expect(try (x * 2).sum().requiresGrad)
+    }
+
+    @Test func invalidShapesAndArgumentsThrowNamedErrors() throws {
+        let a = try Tensor(repeating: 1, shape: [2, 3]), b = try Tensor(repeating: 1, shape: [4, 5])
+        #expect(throws: TensorError.shapeMismatch(operation: "add", shapes: [[2, 3], [4, 5]])) { try a + b }
+        #expect(throws: TensorError.shapeMismatch(operation: "matmul", shapes: [[2, 3], [4, 5]])) { try a.matmul(b) }
+        #expect(throws: TensorError.invalidShape(operation: "Tensor", shape: [2, 2], count: 3)) {
+            try Tensor([1, 2, 3], shape: [2, 2])
+        }
+        #expect(throws: TensorError.invalidShape(operation: "reshape", shape: [4, -1], count: 6)) { try a.reshaped([4, -1]) }
+        #expect(throws: TensorError.invalidAxis(operation: "sum", axis: 2, rank: 2)) { try a.sum(axis: 2) }
+        #expect(throws: TensorError.labelOutOfRange(operation: "crossEntropy", label: 3, classes: 3)) {
+            try crossEntropy(a, [0, 3])
+        }
+        #expect(throws: TensorError.invalidArgument(operation: "dropout", name: "probability", value: 1.5)) {
+            try a.dropout(p: 1.5)
+        }
+        #expect(throws: TensorError.indexOutOfRange(operation: "embedding", index: 7, size: 2)) {
+            try a.embedding(indices: [7], indexShape: [1])
+        }
+    }
+
+    @Test func knownValues() throws {
+        let logits = try Tensor([2, 1, 0.1, 0.5, 2.5, 0.3], shape: [2, 3])
+        // log-sum-exp by hand: row 0 → 2.41703, row 1 → 2.72002; targets 0 and 1.
+        let loss = try crossEntropy(logits, [0, 1]).item()
+        #expect(abs(loss - Float(((2.41703 - 2) + (2.72002 - 2.5)) / 2)) < 1e-4)
+        #expect(try logits.argmax(axis: 1) == [0, 1])
+        #expect(try logits.softmax().sum(axis: 1).array.allSatisfy { abs($0 - 1) < 1e-6 })
+        let x = try Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
+        #expect(try x.transposed().array == [1, 4, 2, 5, 3, 6])
+        #expect(try x.sum(axis: 0).array == [5, 7, 9] && x.mean().array == [3.5])
+        #expect(try (x + Tensor([10, 20, 30], shape: [3])).array == [11, 22, 33, 14, 25, 36])
+        #expect(Tensor(scalar: 0).gelu().array == [0] && Tensor(scalar: -1).relu().array == [0])
+    }
+
+    @Test func dropoutIsReproducibleUnderASeed() throws {
+        let x = try Tensor(repeating: 1, shape: [1000])
+        manualSeed(3)
+        let first = try x.dropout(p: 0.25).array
+        manualSeed(3)
+        let second = try x.dropout(p: 0.25).array
+        #expect(first == second)
+        let kept = first.filter { $0 != 0 }
+        #expect(kept.allSatisfy { abs($0 - 1 / 0.75) < 1e-6 } && (650...850).contains(kept.count))
+    }
+}

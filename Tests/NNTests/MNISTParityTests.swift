@@ -1,0 +1,92 @@
+import Datasets
+import Foundation
+import NN
+import TestSupport
+import Testing
+
+/// Every `mnist_*.json` in the reference directory: the model built from `architecture`, loaded from `initial`,
+/// trained on the given `batches` of the real MNIST training set with the given optimizer, against PyTorch's
+/// loss at every step (relative 1e-4) and final weights (absolute 1e-4).
+struct MNISTParityTests {
+    static let lossTolerance = 1e-4, weightTolerance = 1e-4
+
+    @Test func trainingMatchesPyTorchOnEveryReferenceRun() throws {
+        let files = try Fixtures.files(prefix: "mnist_", suffix: ".json")
+        #expect(!files.isEmpty, "no mnist_*.json in \(Fixtures.referenceDirectory.path)")
+        let train = try MNIST(split: .train)
+        for file in files {
+            do {
+                try run(try Fixtures.json(file), name: file, data: train)
+            } catch {
+                Issue.record("\(file) could not be run: \(error)")
+            }
+        }
+    }
+
+    private func run(_ reference: [String: Any], name: String, data: MNIST) throws {
+        let architecture: [String: Any] = try reference.value("architecture")
+        let inputs: Int = try architecture.value("input"), outputs: Int = try architecture.value("output")
+        let hidden: [Int] = try architecture.value("hidden")
+        let activation: String = try architecture.value("activation")
+        guard activation == "relu" else { throw FixtureError("unsupported activation \(activation)") }
+        let widths = [inputs] + hidden + [outputs]
+        let layers = zip(widths, widths.dropFirst()).map { Linear($0, $1) }
+        let model = Sequential {
+            Flatten()
+            for (index, layer) in layers.enumerated() {
+                if index > 0 { ReLU() }
+                layer
+            }
+        }
+        let initial: [[String: Any]] = try reference.value("initial")
+        guard initial.count == layers.count else { throw FixtureError("initial has \(initial.count) layers") }
+        for (layer, values) in zip(layers, initial) {
+            layer.weight.values = FloatBuffer(try floats(values["weight"]))
+            layer.bias?.values = FloatBuffer(try floats(values["bias"]))
+        }
+
+        let optimizerName: String = try reference.value("optimizer")
+        let options: [String: Any] = try reference.value("options")
+        for key in options.keys where !["lr", "betas", "eps", "weight_decay", "amsgrad"].contains(key) {
+            throw FixtureError("unknown option \(key)")
+        }
+        let betas = (options["betas"] as? [NSNumber]).map { ($0[0].doubleValue, $0[1].doubleValue) } ?? (0.9, 0.999)
+        let lr = try options.double("lr")
+        let eps = (options["eps"] as? NSNumber)?.doubleValue ?? 1e-8
+        let amsgrad = (options["amsgrad"] as? Bool) ?? false
+        let optimizer: Optimizer
+        switch optimizerName {
+        case "AdamW":
+            optimizer = try AdamW(model.parameters(), lr: lr, betas: betas, eps: eps,
+                                  weightDecay: (options["weight_decay"] as? NSNumber)?.doubleValue ?? 0.01, amsgrad: amsgrad)
+        case "Adam":
+            optimizer = try Adam(model.parameters(), lr: lr, betas: betas, eps: eps,
+                                 weightDecay: (options["weight_decay"] as? NSNumber)?.doubleValue ?? 0, amsgrad: amsgrad)
+        default:
+            throw FixtureError("unknown optimizer \(optimizerName)")
+        }
+
+        let batches: [[Int]] = try reference.value("batches")
+        let losses = try (reference.value("loss_per_step") as [NSNumber]).map(\.doubleValue)
+        guard batches.count == losses.count else { throw FixtureError("batches and losses differ in count") }
+        for (step, indices) in batches.enumerated() {
+            let (input, target) = data.batch(indices)
+            optimizer.zeroGrad()
+            let loss = try crossEntropy(model(input), target)
+            try loss.backward()
+            try optimizer.step()
+            let ours = Double(try loss.item())
+            #expect(abs(ours - losses[step]) <= Self.lossTolerance * abs(losses[step]),
+                    "\(name) step \(step): loss \(ours) vs \(losses[step])")
+        }
+        let final: [[String: Any]] = try reference.value("final")
+        for (index, (layer, values)) in zip(layers, final).enumerated() {
+            let weight = firstMismatch(layer.weight.values.array, try floats(values["weight"]),
+                                       atol: Self.weightTolerance, rtol: 0)
+            #expect(weight == nil, "\(name) layer \(index) weight: \(weight ?? "")")
+            let bias = firstMismatch(layer.bias?.values.array ?? [], try floats(values["bias"]),
+                                     atol: Self.weightTolerance, rtol: 0)
+            #expect(bias == nil, "\(name) layer \(index) bias: \(bias ?? "")")
+        }
+    }
+}

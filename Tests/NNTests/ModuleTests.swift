@@ -1,0 +1,71 @@
+import NN
+import Testing
+
+final class TwoLayer: Module {
+    let fc1 = Linear(4, 3), fc2 = Linear(3, 2)
+    let norm = LayerNorm(3)
+    let drop = Dropout(p: 0.5)
+    func forward(_ x: Tensor) throws -> Tensor { try fc2(drop(norm(fc1(x)).relu())) }
+}
+
+struct ModuleTests {
+    @Test func parametersAreFoundByReflectionWithDottedNames() {
+        let model = Sequential { Flatten(); Linear(784, 10) }
+        #expect(model.namedParameters().map(\.name) == ["layers.1.weight", "layers.1.bias"])
+        let nested = TwoLayer()
+        #expect(nested.namedParameters().map(\.name)
+                == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "norm.weight", "norm.bias"])
+        #expect(nested.parameters().map(\.name) == nested.namedParameters().map(\.name),
+                "parameters() names each parameter by its path")
+        #expect(nested.parameters().map(\.count) == [12, 3, 6, 2, 3, 3])
+    }
+
+    @Test func linearInitializationFollowsPyTorchBoundsAndTheSeed() {
+        manualSeed(1)
+        let a = Linear(100, 20)
+        manualSeed(1)
+        let b = Linear(100, 20)
+        #expect(a.weight.values == b.weight.values && a.bias?.values == b.bias?.values)
+        #expect(a.weight.values.allSatisfy { abs($0) <= 0.1 } && a.weight.values.contains { abs($0) > 0.09 })
+        #expect(a.weight.shape == [20, 100] && a.bias?.shape == [20])
+        #expect(Linear(3, 2, bias: false).bias == nil)
+    }
+
+    @Test func trainAndEvalSwitchDropout() throws {
+        let model = Sequential { Dropout(p: 0.5) }
+        let x = try Tensor(repeating: 1, shape: [200])
+        model.eval()
+        #expect(try model(x).array == x.array)
+        model.train()
+        #expect(try model(x).array.contains(0))
+    }
+
+    @Test func sequentialBuilderTakesLoopsAndConditions() throws {
+        let widths = [8, 6, 4]
+        let useNorm = true
+        let model = Sequential {
+            for (from, to) in zip(widths, widths.dropFirst()) {
+                Linear(from, to)
+                GELU()
+            }
+            if useNorm { LayerNorm(4) }
+            Tanh()
+        }
+        #expect(model.layers.count == 6)
+        let y = try model(Tensor(repeating: 0.5, shape: [3, 8]))
+        #expect(y.shape == [3, 4])
+    }
+
+    @Test func layerNormEmbeddingAndLossesOnKnownValues() throws {
+        let norm = LayerNorm(4)
+        let y = try norm(Tensor([1, 2, 3, 4], shape: [1, 4])).array
+        let expected: [Float] = [-1.3416, -0.4472, 0.4472, 1.3416]
+        #expect(zip(y, expected).allSatisfy { abs($0 - $1) < 1e-3 })
+        let embedding = Embedding(5, 2)
+        let rows = try embedding(indices: [3, 3, 0]).array
+        #expect(Array(rows[0..<2]) == Array(embedding.weight.values[6..<8]) && Array(rows[0..<2]) == Array(rows[2..<4]))
+        #expect(throws: TensorError.self) { try embedding(Tensor([0.5], shape: [1])) }
+        let mse = try mseLoss(Tensor([1, 2], shape: [2]), Tensor([0, 4], shape: [2])).item()
+        #expect(mse == 2.5)
+    }
+}
