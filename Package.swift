@@ -34,8 +34,7 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Kernels", "Optim"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: fast),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
-        .target(name: "CPrefetch"),
-        .target(name: "Datasets", dependencies: ["Autograd", "CZlib", "CPrefetch"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["Autograd", "CZlib"], swiftSettings: fast),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["against-yardstick.sh"], swiftSettings: fast),

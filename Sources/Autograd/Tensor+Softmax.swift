@@ -106,32 +106,32 @@ public func crossEntropy(_ logits: Tensor, _ targets: [Int]) throws(TensorError)
     if let bad = targets.first(where: { !(0..<classes).contains($0) }) {
         throw .labelOutOfRange(operation: "crossEntropy", label: bad, classes: classes)
     }
-    let input = logits.values
-    // Per row: the log-sum-exp, kept for backward.
-    var logSumExp = [Float](repeating: 0, count: rows)
+    // The softmax probabilities are kept for backward, which is then one subtraction per element.
+    var probabilities = FloatBuffer(count: rows * classes)
     var total = 0.0
-    input.withUnsafeBufferPointer { z in
-        for r in 0..<rows {
-            let row = z.baseAddress! + r * classes
-            var largest = -Float.infinity
-            for j in 0..<classes { largest = max(largest, row[j]) }
-            var sum: Float = 0
-            for j in 0..<classes { sum += expf(row[j] - largest) }
-            logSumExp[r] = largest + logf(sum)
-            total += Double(logSumExp[r] - row[targets[r]])
+    logits.withValues { z in
+        probabilities.withUnsafeMutableBufferPointer { p in
+            for r in 0..<rows {
+                let row = z.baseAddress! + r * classes, out = p.baseAddress! + r * classes
+                var largest = -Float.infinity
+                for j in 0..<classes { largest = max(largest, row[j]) }
+                var sum: Float = 0
+                for j in 0..<classes {
+                    out[j] = expf(row[j] - largest)
+                    sum += out[j]
+                }
+                for j in 0..<classes { out[j] /= sum }
+                total += Double(largest + logf(sum) - row[targets[r]])
+            }
         }
     }
     let loss = FloatBuffer([Float(total / Double(rows))])
     return Tensor.result(loss, shape: [], inputs: [logits]) { g in
         let scale = g[0] / Float(rows)
         let grad = FloatBuffer(unsafeUninitializedCount: rows * classes) { dz in
-            input.withUnsafeBufferPointer { z in
-                for r in 0..<rows {
-                    for j in 0..<classes {
-                        let p = expf(z[r * classes + j] - logSumExp[r])
-                        dz[r * classes + j] = (p - (j == targets[r] ? 1 : 0)) * scale
-                    }
-                }
+            probabilities.withUnsafeBufferPointer { p in
+                for i in 0..<dz.count { dz[i] = p[i] * scale }
+                for r in 0..<rows { dz[r * classes + targets[r]] -= scale }
             }
         }
         return [grad]

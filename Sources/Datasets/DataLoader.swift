@@ -10,18 +10,14 @@ public protocol LabeledDataset: Sendable {
     func fill(_ indices: ArraySlice<Int>, into batch: UnsafeMutablePointer<Float>)
     /// The class of the sample at `index`.
     func label(at index: Int) -> Int
-    /// Hints the processor to start loading the samples at `indices` into cache. The default does nothing.
-    func prefetch(_ indices: ArraySlice<Int>)
 }
 
 extension LabeledDataset {
-    public func prefetch(_ indices: ArraySlice<Int>) {}
-
     /// The samples at `indices` as a tensor [n, sampleShape…] and their labels.
     public func batch(_ indices: ArraySlice<Int>) -> (data: Tensor, target: [Int]) {
         let sampleCount = sampleShape.reduce(1, *)
         let values = FloatBuffer(unsafeUninitializedCount: indices.count * sampleCount) { buffer in
-            fill(indices, into: buffer.baseAddress!)
+            if let base = buffer.baseAddress { fill(indices, into: base) }
         }
         return (Tensor(values, exactly: [indices.count] + sampleShape), indices.map(label(at:)))
     }
@@ -32,10 +28,7 @@ extension LabeledDataset {
 
 /// Batches of a dataset, as `torch.utils.data.DataLoader`: in order or shuffled, the last partial batch kept
 /// unless `dropLast`.
-///
-/// With `prefetch` (the default), handing out a batch also asks the processor to start loading the next batch's
-/// samples into cache: gathering a shuffled batch is bound by memory latency, and this hides it behind the
-/// training step without a second thread. The batches are the same either way.
+
 ///
 /// Shuffling is seeded: pass number k over the loader (each `for … in loader`) uses the permutation drawn from
 /// (`seed`, k), so a run is reproducible and every epoch sees a new order. Without a seed, one is drawn from the
@@ -46,22 +39,19 @@ public final class DataLoader<Dataset: LabeledDataset>: Sequence {
     public let shuffle: Bool
     public let seed: UInt64
     public let dropLast: Bool
-    public let prefetch: Bool
     /// How many passes have started.
     public private(set) var epoch = 0
 
     /// - Throws: ``DatasetError/invalidArgument(name:value:)`` when `batchSize` is below 1.
-    public init(
-        _ dataset: Dataset, batchSize: Int, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false,
-        prefetch: Bool = true
-    ) throws(DatasetError) {
+    public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false)
+        throws(DatasetError)
+    {
         guard batchSize >= 1 else { throw .invalidArgument(name: "batch size", value: batchSize) }
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.seed = seed ?? GlobalRandom.with { $0.next() }
         self.dropLast = dropLast
-        self.prefetch = prefetch
     }
 
     /// The number of batches in one pass.
@@ -87,17 +77,10 @@ public final class DataLoader<Dataset: LabeledDataset>: Sequence {
         var position = 0
 
         public mutating func next() -> (data: Tensor, target: [Int])? {
-            guard let range = batchRange(at: position) else { return nil }
-            position = range.upperBound
-            let batch = loader.dataset.batch(order[range])
-            if loader.prefetch, let upcoming = batchRange(at: position) { loader.dataset.prefetch(order[upcoming]) }
-            return batch
-        }
-
-        private func batchRange(at start: Int) -> Range<Int>? {
-            let end = Swift.min(start + loader.batchSize, order.count)
-            guard end > start, !(loader.dropLast && end - start < loader.batchSize) else { return nil }
-            return start..<end
+            let end = Swift.min(position + loader.batchSize, order.count)
+            guard end > position, !(loader.dropLast && end - position < loader.batchSize) else { return nil }
+            defer { position = end }
+            return loader.dataset.batch(order[position..<end])
         }
     }
 }

@@ -1,5 +1,4 @@
 import Autograd
-import CPrefetch
 import Foundation
 
 /// The MNIST handwritten digits: 60,000 training and 10,000 test images of 28×28 pixels with their labels.
@@ -111,29 +110,32 @@ extension MNIST: LabeledDataset {
     public var sampleShape: [Int] { [1, Self.rows, Self.columns] }
 
     public func fill(_ indices: ArraySlice<Int>, into batch: UnsafeMutablePointer<Float>) {
-        do {
-            let pixels = images
-            var target = batch
-            for index in indices {
-                let source = pixels.baseAddress! + index * Self.pixels
-                // A plain loop over raw pointers: LLVM vectorizes it into vpmovzxbd/vcvtdq2ps/vdivps (exact
-                // pixel / 255, as torchvision), where SIMD conversions in Swift would go lane by lane.
-                for j in 0..<Self.pixels { target[j] = Float(source[j]) / 255 }
-                target += Self.pixels
+        let pixels = images
+        var target = batch
+        var position = indices.startIndex
+        // Four images at a time, their rows interleaved: a shuffled batch reads images scattered over 47 MB, and
+        // four independent streams keep four times as many cache misses in flight as one.
+        while position + 4 <= indices.endIndex {
+            let sources = (pixels.baseAddress! + indices[position] * Self.pixels,
+                           pixels.baseAddress! + indices[position + 1] * Self.pixels,
+                           pixels.baseAddress! + indices[position + 2] * Self.pixels,
+                           pixels.baseAddress! + indices[position + 3] * Self.pixels)
+            for j in 0..<Self.pixels {
+                target[j] = Float(sources.0[j]) / 255
+                target[Self.pixels + j] = Float(sources.1[j]) / 255
+                target[2 * Self.pixels + j] = Float(sources.2[j]) / 255
+                target[3 * Self.pixels + j] = Float(sources.3[j]) / 255
             }
+            target += 4 * Self.pixels
+            position += 4
+        }
+        for index in indices[position...] {
+            let source = pixels.baseAddress! + index * Self.pixels
+            for j in 0..<Self.pixels { target[j] = Float(source[j]) / 255 }
+            target += Self.pixels
         }
     }
 
     public func label(at index: Int) -> Int { labels[index] }
 
-    public func prefetch(_ indices: ArraySlice<Int>) {
-        do {
-            let pixels = images
-            for index in indices {
-                let image = UnsafeRawPointer(pixels.baseAddress! + index * Self.pixels)
-                for line in stride(from: 0, to: Self.pixels, by: 64) { adamw_prefetch(image + line) }
-                adamw_prefetch(image + Self.pixels - 1)
-            }
-        }
-    }
 }

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Raw, uninitialized-then-zeroed memory for `count` Floats, aligned for SIMD and, when large, for huge pages.
 ///
@@ -38,20 +39,75 @@ public final class AlignedStorage: @unchecked Sendable {
         self.count = count
     }
 
-    deinit { free(pointer) }
+    deinit { Self.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride) }
 
     /// `bytes` of memory, 2 MiB-aligned and advised as huge pages from ``hugePageThreshold`` on, 64-byte-aligned
-    /// below; free it with `free`.
+    /// below; give it back with ``release(_:bytes:)``.
     static func allocate(bytes: Int, zeroed: Bool) -> UnsafeMutableRawPointer? {
-        let huge = bytes >= hugePageThreshold
-        let alignment = huge ? hugePageSize : cacheLine
-        let rounded = (max(bytes, 1) + alignment - 1) / alignment * alignment
+        let (alignment, rounded) = layout(bytes)
+        if let cached = BlockCache.shared.take(rounded) {
+            if zeroed { memset(cached, 0, rounded) }
+            return cached
+        }
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, alignment, rounded) == 0, let raw else { return nil }
         #if os(Linux)
-        if huge { _ = madvise(raw, rounded, MADV_HUGEPAGE) }
+        if alignment == hugePageSize { _ = madvise(raw, rounded, MADV_HUGEPAGE) }
         #endif
         if zeroed { memset(raw, 0, rounded) }
         return raw
+    }
+
+    /// Returns memory from ``allocate(bytes:zeroed:)`` of the same `bytes`.
+    static func release(_ raw: UnsafeMutableRawPointer, bytes: Int) {
+        let (_, rounded) = layout(bytes)
+        if !BlockCache.shared.keep(raw, rounded) { free(raw) }
+    }
+
+    static func layout(_ bytes: Int) -> (alignment: Int, rounded: Int) {
+        let alignment = bytes >= hugePageThreshold ? hugePageSize : cacheLine
+        return (alignment, (max(bytes, 1) + alignment - 1) / alignment * alignment)
+    }
+}
+
+/// Freed blocks of 64 KiB and more, kept for reuse by an allocation of the same size.
+///
+/// A training loop allocates the same buffers every step (a batch, activations, gradients). Given back to
+/// malloc, blocks this large are unmapped or trimmed and come back as fresh pages, each a page fault and a
+/// zeroing by the kernel: most of a small model's step. Kept here, the next step's buffer is warm memory. Like
+/// malloc's own free lists this is process-wide; it holds at most ``capacity`` bytes and is safe to use from
+/// any thread.
+final class BlockCache: Sendable {
+    static let shared = BlockCache()
+    static let minimumSize = 64 << 10
+    static let capacity = 256 << 20
+
+    /// A freed block: raw memory that no one else refers to once it is in the cache.
+    private struct Block: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
+
+    private struct State {
+        var blocks: [Int: [Block]] = [:]
+        var held = 0
+    }
+    private let state = Mutex(State())
+
+    func take(_ size: Int) -> UnsafeMutableRawPointer? {
+        guard size >= Self.minimumSize else { return nil }
+        return state.withLock { state in
+            guard let block = state.blocks[size]?.popLast() else { return nil }
+            state.held -= size
+            return block.pointer
+        }
+    }
+
+    /// Keeps `block` unless it is small or the cache is full; returns whether it was kept.
+    func keep(_ block: UnsafeMutableRawPointer, _ size: Int) -> Bool {
+        guard size >= Self.minimumSize else { return false }
+        return state.withLock { state in
+            guard state.held + size <= Self.capacity else { return false }
+            state.blocks[size, default: []].append(Block(pointer: block))
+            state.held += size
+            return true
+        }
     }
 }

@@ -15,7 +15,7 @@ enum DotKernel {
     ) {
         let rowBlocks = (m + rowBlock - 1) / rowBlock
         let pool = ThreadPool.current
-        let tasks = min(pool.threadCount, max(1, m * n * k / (1 << 20)))
+        let tasks = min(pool.threadCount, rowBlocks, max(1, m * n * k / (1 << 20)))
         let target = UncheckedPointer(c)
         let operands = (UncheckedPointer(UnsafeMutablePointer(mutating: a)), UncheckedPointer(UnsafeMutablePointer(mutating: b)))
         let runBlocks = { (task: Int) in

@@ -47,6 +47,12 @@ public enum GEMM {
         }
         let a = Operand(base: a, rowStride: transposeA ? 1 : lda, columnStride: transposeA ? lda : 1)
         let b = Operand(base: b, rowStride: transposeB ? 1 : ldb, columnStride: transposeB ? ldb : 1)
+        if m <= 2 * mr && !transposeB && n >= nr && k <= kc {
+            // A few rows of C (the weight gradient of a 10-class head, dYᵀ·X): each element of B is used by at
+            // most two row strips, so packing B would cost as much as the product. Read both in place.
+            multiplyUnpacked(m: m, n: n, k: k, a: a, b: b.base, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+            return
+        }
         if n < nr && m > n {
             // A skinny C (a linear layer with 10 outputs) would fill a third of each 6×32 tile: compute
             // Cᵀ = op(B)ᵀ·op(A)ᵀ instead, whose tiles are full, and write it through C's transposed strides.
@@ -96,6 +102,44 @@ public enum GEMM {
                 }
                 jc += ncCurrent
             }
+        }
+    }
+
+    /// C (+)= op(A)·B with B row-major, reading both in place: whole 32-column strips with the micro-kernel, the
+    /// last partial strip through the packed path.
+    static func multiplyUnpacked(
+        m: Int, n: Int, k: Int, a: Operand, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
+        let wholeColumns = n / nr * nr
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: mr * nr + mr * kc) { scratch in
+            let tile = scratch.baseAddress!, packedRows = tile + mr * nr
+            var ir = 0
+            while ir < m {
+                let height = min(mr, m - ir)
+                // A partial strip of rows is packed (zero-padded), so that no row past A's end is read.
+                if height < mr { packA(a, rows: ir, height, columns: 0, k, into: packedRows) }
+                var jr = 0
+                while jr < wholeColumns {
+                    let target = c + ir * ldc + jr
+                    if height == mr {
+                        microKernel(kc: k, a: a.base + ir * a.rowStride, aRow: a.rowStride, aStep: a.columnStride,
+                                    b: b + jr, bStep: ldb, c: target, ldc: ldc, overwrite: !accumulate)
+                    } else {
+                        microKernel(kc: k, a: packedRows, b: b + jr, bStep: ldb, c: tile, ldc: nr, overwrite: true)
+                        for row in 0..<height {
+                            let out = target + row * ldc
+                            for j in 0..<nr { out[j] = accumulate ? out[j] + tile[row * nr + j] : tile[row * nr + j] }
+                        }
+                    }
+                    jr += nr
+                }
+                ir += mr
+            }
+        }
+        if wholeColumns < n {
+            multiply(m: m, n: n - wholeColumns, k: k, a: a, b: Operand(base: b + wholeColumns, rowStride: ldb, columnStride: 1),
+                     c: Target(base: c + wholeColumns, rowStride: ldc, columnStride: 1), accumulate: accumulate)
         }
     }
 
@@ -249,34 +293,38 @@ public enum GEMM {
         }
     }
 
-    /// C[6×32] (+)= Ap[6×kc]·Bp[kc×32]: twelve SIMD16 accumulators stay in registers for the whole k loop, and
+    /// C[6×32] (+)= A[6×kc]·B[kc×32]: twelve SIMD16 accumulators stay in registers for the whole k loop, and
     /// each step is two vector loads of B, six broadcasts of A and twelve FMAs.
+    ///
+    /// A's element (i, p) is at `a[i·aRow + p·aStep]` and B's row p at `b + p·bStep`: packed strips use
+    /// (1, 6, 32), constants that fold away once this is inlined; the unpacked path reads the operands in place.
     @inline(__always)
     static func microKernel(
-        kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        kc: Int, a: UnsafePointer<Float>, aRow: Int = 1, aStep: Int = mr, b: UnsafePointer<Float>, bStep: Int = nr,
         c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool
     ) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
         var pa = a, pb = b
+        let (r1, r2, r3, r4, r5) = (aRow, 2 * aRow, 3 * aRow, 4 * aRow, 5 * aRow)
         for _ in 0..<kc {
             let b0 = UnsafeRawPointer(pb).loadUnaligned(as: V.self)
             let b1 = UnsafeRawPointer(pb + 16).loadUnaligned(as: V.self)
             var x = V(repeating: pa[0])
             c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = V(repeating: pa[1])
+            x = V(repeating: pa[r1])
             c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = V(repeating: pa[2])
+            x = V(repeating: pa[r2])
             c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: pa[3])
+            x = V(repeating: pa[r3])
             c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: pa[4])
+            x = V(repeating: pa[r4])
             c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: pa[5])
+            x = V(repeating: pa[r5])
             c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            pa += 6
-            pb += 32
+            pa += aStep
+            pb += bStep
         }
         @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
             let p = c + row * ldc

@@ -34,15 +34,6 @@ struct DataLoaderTests {
         #expect(other.flatMap { $0.data.array } != passOne)
     }
 
-    @Test func prefetchingChangesNothing() throws {
-        let (train, _) = try MNIST.load()
-        let with = try DataLoader(train, batchSize: 100, shuffle: true, seed: 1, prefetch: true)
-        let without = try DataLoader(train, batchSize: 100, shuffle: true, seed: 1, prefetch: false)
-        for ((a, la), (b, lb)) in zip(with, without).prefix(20) {
-            #expect(a.array == b.array && la == lb)
-        }
-    }
-
     @Test func refusesABatchSizeBelowOne() {
         #expect(throws: DatasetError.invalidArgument(name: "batch size", value: 0)) {
             try DataLoader(Counting(count: 3), batchSize: 0)

@@ -12,7 +12,8 @@ struct GEMMTests {
     static let shapes: [Shape] = [
         Shape(m: 1, n: 1, k: 1), Shape(m: 5, n: 31, k: 3), Shape(m: 6, n: 32, k: 7), Shape(m: 7, n: 33, k: 300),
         Shape(m: 97, n: 65, k: 257), Shape(m: 200, n: 10, k: 784), Shape(m: 13, n: 2100, k: 40),
-        Shape(m: 64, n: 10, k: 0), Shape(m: 9, n: 16, k: 37), Shape(m: 3, n: 17, k: 20),
+        Shape(m: 64, n: 10, k: 0), Shape(m: 9, n: 16, k: 37), Shape(m: 3, n: 17, k: 20), Shape(m: 10, n: 784, k: 64),
+        Shape(m: 11, n: 40, k: 5),
     ]
 
     /// C = op(A)·op(B) in Double, the plain triple loop.
