@@ -188,17 +188,28 @@ public enum GEMM {
             let width = min(nr, column0 + nc - firstColumn)
             if b.columnStride == 1 && width == nr {
                 for p in 0..<kc {
-                    let source = b.base + (row0 + p) * b.rowStride + firstColumn
-                    (out + p * nr).update(from: UnsafeMutablePointer(mutating: source), count: nr)
+                    // Two SIMD16 copies: a memcpy call per 128-byte row costs more than the copy.
+                    let source = UnsafeRawPointer(b.base + (row0 + p) * b.rowStride + firstColumn)
+                    let target = UnsafeMutableRawPointer(out + p * nr)
+                    target.storeBytes(of: source.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                    target.storeBytes(of: source.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                                      toByteOffset: 64, as: SIMD16<Float>.self)
                 }
-            } else if b.rowStride == 1 {
-                // A transposed B: each column is contiguous, so read column by column and write with stride nr.
-                for j in 0..<width {
-                    let source = b.base + row0 + (firstColumn + j) * b.columnStride
-                    for p in 0..<kc { out[p * nr + j] = source[p] }
+            } else if b.rowStride == 1 && width == nr {
+                // A transposed B (the weight of x·Wᵀ): each column is contiguous. Transpose 8×8 blocks in
+                // registers, then the leftover rows one by one.
+                let source = b.base + row0 + firstColumn * b.columnStride
+                let blockedRows = kc / 8 * 8
+                for j in stride(from: 0, to: nr, by: 8) {
+                    var p = 0
+                    while p < blockedRows {
+                        Transpose8x8.copy(from: source + j * b.columnStride + p, stride: b.columnStride,
+                                          to: out + p * nr + j, stride: nr)
+                        p += 8
+                    }
                 }
-                if width < nr {
-                    for p in 0..<kc { for j in width..<nr { out[p * nr + j] = 0 } }
+                for p in blockedRows..<kc {
+                    for j in 0..<nr { out[p * nr + j] = source[p + j * b.columnStride] }
                 }
             } else {
                 for p in 0..<kc {
