@@ -46,12 +46,15 @@ let package = Package(
             ],
             swiftSettings: fast
         ),
+        .executableTarget(name: "mnist-example", dependencies: ["NN", "Datasets"], path: "Examples/MNIST",
+                          swiftSettings: fast),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "NNTests", dependencies: ["NN", "Datasets", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], swiftSettings: fast),
+        .testTarget(name: "adamwTests", dependencies: ["adamw"]),
     ],
     swiftLanguageModes: [.v6]
 )

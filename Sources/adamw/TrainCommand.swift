@@ -26,22 +26,22 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The optimizer.")
     var optimizer: OptimizerKind = .adamw
 
-    @Option(help: "Learning rate.")
+    @Option(parsing: .unconditional, help: "Learning rate.")
     var lr: Double = 1e-3
 
-    @Option(help: "Weight decay λ (default: 0.01 for adamw, 0 for adam and sgd).")
+    @Option(parsing: .unconditional, help: "Weight decay λ (default: 0.01 for adamw, 0 for adam and sgd).")
     var weightDecay: Double?
 
-    @Option(help: "Adam's β1,β2.")
+    @Option(parsing: .unconditional, help: "Adam's β1,β2.")
     var betas: String = "0.9,0.999"
 
-    @Option(help: "Adam's ε.")
+    @Option(parsing: .unconditional, help: "Adam's ε.")
     var eps: Double = 1e-8
 
     @Flag(help: "Adam/AdamW: keep the maximum of the second moment (AMSGrad).")
     var amsgrad = false
 
-    @Option(help: "SGD momentum.")
+    @Option(parsing: .unconditional, help: "SGD momentum.")
     var momentum: Double = 0
 
     @Flag(help: "No weight decay on biases and normalization weights (parameters with fewer than 2 dimensions).")

@@ -1,0 +1,34 @@
+// The seeds' MNIST example, as a PyTorch user writes it: one linear layer, AdamW, five epochs of batches of 64.
+// Run it with `swift run -c release mnist-example`.
+import Datasets
+import NN
+
+manualSeed(0)
+let model = Sequential { Flatten(); Linear(784, 10) }
+let optimizer = try AdamW(model.parameters(), lr: 1e-3, betas: (0.9, 0.999), eps: 1e-8, weightDecay: 0.01)
+let trainSet = try MNIST(split: .train), testSet = try MNIST(split: .test)
+let trainLoader = try DataLoader(trainSet, batchSize: 64, shuffle: true, seed: 0)
+for epoch in 1...5 {
+    model.train()
+    var lossSum: Float = 0, batches = 0
+    for (data, target) in trainLoader {
+        optimizer.zeroGrad()
+        let loss = try crossEntropy(model(data), target)
+        try loss.backward()
+        try optimizer.step()
+        lossSum += try loss.item()
+        batches += 1
+    }
+    print("Epoch \(epoch), Loss: \(lossSum / Float(batches))")
+}
+
+// Evaluate: evaluation mode, no gradients, the argmax of the logits against the labels.
+model.eval()
+let correct = try withNoGrad {
+    var correct = 0
+    for (data, target) in try DataLoader(testSet, batchSize: 1000) {
+        correct += zip(try model(data).argmax(axis: 1), target).filter { $0 == $1 }.count
+    }
+    return correct
+}
+print("Test Accuracy: \(Double(correct) / Double(testSet.count) * 100)%")

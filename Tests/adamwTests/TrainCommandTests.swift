@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+/// Runs the `adamw` executable that `swift test` builds next to the test bundle.
+enum CLI {
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("adamw")
+    }
+
+    struct Result {
+        let status: Int32
+        let output: String
+        let error: String
+        var lines: [String] { output.split(separator: "\n").map(String.init) }
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                      error: String(decoding: errorData, as: UTF8.self))
+    }
+
+    /// The key=value pairs of the `summary` line.
+    static func summary(_ result: Result) -> [String: String] {
+        guard let line = result.lines.last(where: { $0.hasPrefix("summary ") }) else { return [:] }
+        return Dictionary(uniqueKeysWithValues: line.split(separator: " ").dropFirst().compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        })
+    }
+}
+
+struct TrainCommandTests {
+    @Test func oneEpochPrintsTheSeedsLinesTheSummaryAndTheMetrics() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: CLI.executable.path), "no adamw at \(CLI.executable.path)")
+        let metrics = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).jsonl")
+        let result = try CLI.run(["train", "--epochs", "1", "--no-progress", "--metrics-out", metrics.path])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.lines.first?.hasPrefix("Epoch 1, Loss: 0.5") == true, "\(result.lines)")
+        #expect(result.lines.contains { $0.hasPrefix("Test Accuracy: 9") && $0.hasSuffix("%") })
+        let summary = CLI.summary(result)
+        #expect(summary["job"] == "train" && summary["model"] == "linear" && summary["epochs"] == "1")
+        #expect(Double(summary["accuracy"] ?? "") ?? 0 >= 91, "one epoch of the release build reaches 91%")
+        for key in ["load_s", "train_s", "eval_s"] { #expect(Double(summary[key] ?? "") != nil, "\(key)") }
+        let records = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n")
+        #expect(records.count == 1)
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(records[0].utf8)) as? [String: Any])
+        #expect(Set(record.keys) == ["epoch", "train_loss", "test_loss", "test_accuracy", "lr", "seconds"])
+        #expect(record["epoch"] as? Int == 1 && record["lr"] as? Double == 1e-3)
+    }
+
+    @Test func withoutASubcommandAdamwTrains() throws {
+        let result = try CLI.run(["--epochs", "1", "--no-progress", "--model", "mlp", "--hidden", "32",
+                                  "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9", "--threads", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(CLI.summary(result)["model"] == "mlp")
+        #expect(Double(CLI.summary(result)["accuracy"] ?? "") ?? 0 >= 90)
+    }
+
+    @Test func theOptimizerOptionsAreAccepted() throws {
+        let result = try CLI.run(["train", "--epochs", "1", "--no-progress", "--optimizer", "adam", "--amsgrad",
+                                  "--betas", "0.8,0.99", "--eps", "1e-6", "--weight-decay", "0.001",
+                                  "--no-decay-bias-norm", "--batch-size", "256", "--seed", "3"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(Double(CLI.summary(result)["accuracy"] ?? "") ?? 0 >= 88)
+    }
+
+    static let invalid: [([String], String)] = [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--threads", "0"], "--threads must be between 1 and 256"),
+        (["--hidden", "64"], "--hidden applies only to --model mlp"),
+        (["--model", "mlp", "--hidden", "64,x"], "--hidden must be positive integers"),
+        (["--model", "mlp", "--hidden", "0"], "--hidden must be positive integers"),
+        (["--betas", "0.9"], "--betas must be two numbers"),
+        (["--model", "cnn"], "The value 'cnn' is invalid for '--model"),
+        (["--optimizer", "lamb"], "The value 'lamb' is invalid for '--optimizer"),
+        (["--lr", "abc"], "The value 'abc' is invalid for '--lr"),
+        (["--lr", "-1"], "invalid learning rate: -1.0"),
+        (["--betas", "1.0,0.999"], "invalid beta parameter at index 0: 1.0"),
+        (["--eps", "-1"], "invalid epsilon value: -1.0"),
+        (["--weight-decay", "-0.5"], "invalid weight decay value: -0.5"),
+        (["--optimizer", "sgd", "--momentum", "-1"], "invalid momentum value: -1.0"),
+        (["--data-dir", "/nonexistent/mnist"], "no data file in /nonexistent/mnist"),
+        (["--metrics-out", "/nonexistent/dir/m.jsonl"], "cannot create the metrics file /nonexistent/dir/m.jsonl"),
+        (["--frobnicate"], "Unknown option '--frobnicate'"),
+    ]
+
+    @Test(arguments: invalid)
+    func aWrongOptionGetsAClearMessageAndAFailureStatus(_ arguments: [String], _ message: String) throws {
+        let result = try CLI.run(["train", "--no-progress"] + arguments)
+        #expect(result.status != 0)
+        #expect(result.error.contains(message), "stderr: \(result.error)")
+        #expect(!result.output.contains("Epoch"), "nothing is trained")
+    }
+}
+
+extension TrainCommandTests {
+    /// On a terminal (here a pseudo-terminal made by util-linux `script`), a progress bar is drawn on standard
+    /// error with batches, rate and ETA; with --no-progress, or when the output is not a terminal, it is not.
+    @Test func aProgressBarIsDrawnOnATerminalOnly() throws {
+        let command = "\(CLI.executable.path) train --epochs 1"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.contains("938/938") && text.contains("batch/s") && text.contains("ETA"), "\(text.prefix(300))")
+        let plain = try CLI.run(["train", "--epochs", "1"])
+        #expect(!plain.error.contains("batch/s") && !plain.output.contains("batch/s"))
+    }
+}
