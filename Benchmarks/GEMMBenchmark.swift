@@ -43,14 +43,14 @@ public struct GEMMBenchmark {
         let b = FloatBuffer((0..<(shape.k * shape.n)).map { _ in next() })
         var c = FloatBuffer(count: shape.m * shape.n)
         let run = {
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    c.withUnsafeMutableBufferPointer { c in
+            a.withUnsafePointer { a in
+                b.withUnsafePointer { b in
+                    c.withUnsafeMutablePointer { c in
                         GEMM.multiply(
                             m: shape.m, n: shape.n, k: shape.k,
-                            a: a.baseAddress!, lda: shape.transposeA ? shape.m : shape.k, transposeA: shape.transposeA,
-                            b: b.baseAddress!, ldb: shape.transposeB ? shape.k : shape.n, transposeB: shape.transposeB,
-                            c: c.baseAddress!, ldc: shape.n, accumulate: false)
+                            a: a, lda: shape.transposeA ? shape.m : shape.k, transposeA: shape.transposeA,
+                            b: b, ldb: shape.transposeB ? shape.k : shape.n, transposeB: shape.transposeB,
+                            c: c, ldc: shape.n, accumulate: false)
                     }
                 }
             }

@@ -62,12 +62,11 @@ public struct OptimizerBenchmark {
             var state0 = FloatBuffer(count: parameters), state1 = FloatBuffer(count: parameters)
             var values = FloatBuffer(count: parameters, repeating: 1)
             let runTraffic = {
-                values.withUnsafeMutableBufferPointer { p in
-                    grad.withUnsafeBufferPointer { g in
-                        state0.withUnsafeMutableBufferPointer { s0 in
-                            state1.withUnsafeMutableBufferPointer { s1 in
-                                traffic.run(param: p.baseAddress!, grad: g.baseAddress!, state0: s0.baseAddress!,
-                                            state1: kind.stateBuffers == 2 ? s1.baseAddress! : nil,
+                values.withUnsafeMutablePointer { p in
+                    grad.withUnsafePointer { g in
+                        state0.withUnsafeMutablePointer { s0 in
+                            state1.withUnsafeMutablePointer { s1 in
+                                traffic.run(param: p, grad: g, state0: s0, state1: kind.stateBuffers == 2 ? s1 : nil,
                                             count: parameters)
                             }
                         }

@@ -58,19 +58,36 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
     }
 }
 
-/// The process's seeded generator, as `torch.manual_seed`: it drives parameter initialization and dropout (the
-/// data loader derives its own from a seed). Reset it with ``manualSeed(_:)`` for a reproducible run. This is the
-/// project's one piece of global mutable state; it is protected by a lock.
+/// The generator that parameter initialization and dropout draw from: the process's seeded generator (as
+/// `torch.manual_seed`), or the one bound to the current task by ``withRandomGenerator(seed:_:)``. The data
+/// loader derives its own from a seed. The process-wide generator is the project's one piece of global mutable
+/// state; it is protected by a lock.
 public enum GlobalRandom {
     static let generator = Mutex(RandomGenerator(seed: 0))
 
-    /// Runs `body` with exclusive use of the global generator.
+    /// A generator bound to a task, so that concurrent work (tests, parallel trainings) does not share one.
+    final class Scoped: @unchecked Sendable {
+        let generator: Mutex<RandomGenerator>
+        init(seed: UInt64) { generator = Mutex(RandomGenerator(seed: seed)) }
+    }
+
+    @TaskLocal static var scoped: Scoped?
+
+    /// Runs `body` with exclusive use of the current generator.
     public static func with<R>(_ body: (inout RandomGenerator) -> R) -> R {
-        generator.withLock { body(&$0) }
+        if let scoped { return scoped.generator.withLock { body(&$0) } }
+        return generator.withLock { body(&$0) }
     }
 }
 
-/// Seeds the global generator: the same seed gives the same initialization and dropout masks.
+/// Seeds the process's generator: the same seed gives the same initialization and dropout masks.
 public func manualSeed(_ seed: UInt64) {
     GlobalRandom.generator.withLock { $0 = RandomGenerator(seed: seed) }
+}
+
+/// Runs `body` with a generator of its own, seeded with `seed`, for everything that draws random numbers on this
+/// task (initialization, dropout): a reproducible run that other threads' use of the global generator cannot
+/// disturb.
+public func withRandomGenerator<R>(seed: UInt64, _ body: () throws -> R) rethrows -> R {
+    try GlobalRandom.$scoped.withValue(GlobalRandom.Scoped(seed: seed), operation: body)
 }

@@ -99,36 +99,28 @@ extension Tensor {
             }
         }
         return result(output, shape: broadcast.shape, inputs: [x, y]) { g in
-            var gradX: FloatBuffer?, gradY: FloatBuffer?
-            if x.requiresGrad { gradX = FloatBuffer(count: x.count) }
-            if y.requiresGrad { gradY = FloatBuffer(count: y.count) }
-            g.withUnsafeBufferPointer { gp in
-                xValues.withUnsafeBufferPointer { xp in
-                    yValues.withUnsafeBufferPointer { yp in
-                        // Each output element adds its share into the operand element it was read from: summing
-                        // over broadcast axes, in output order (deterministic).
-                        if gradX != nil {
-                            gradX!.withUnsafeMutableBufferPointer { dx in
+            // Each output element adds its share into the operand element it was read from: summing over
+            // broadcast axes, in output order (deterministic).
+            func reduced(_ operand: Tensor, _ local: (Float, Float, Float) -> Float, readsX: Bool) -> FloatBuffer? {
+                guard operand.requiresGrad else { return nil }
+                var gradient = FloatBuffer(count: operand.count)
+                gradient.withUnsafeMutablePointer { d in
+                    g.withUnsafePointer { gp in
+                        xValues.withUnsafePointer { xp in
+                            yValues.withUnsafePointer { yp in
                                 broadcast.forEachRun { o, xi, yi, length, sx, sy in
+                                    let (target, stride) = readsX ? (xi, sx) : (yi, sy)
                                     for j in 0..<length {
-                                        dx[xi + j * sx] += Op.gradientX(gp[o + j], xp[xi + j * sx], yp[yi + j * sy])
-                                    }
-                                }
-                            }
-                        }
-                        if gradY != nil {
-                            gradY!.withUnsafeMutableBufferPointer { dy in
-                                broadcast.forEachRun { o, xi, yi, length, sx, sy in
-                                    for j in 0..<length {
-                                        dy[yi + j * sy] += Op.gradientY(gp[o + j], xp[xi + j * sx], yp[yi + j * sy])
+                                        d[target + j * stride] += local(gp[o + j], xp[xi + j * sx], yp[yi + j * sy])
                                     }
                                 }
                             }
                         }
                     }
                 }
+                return gradient
             }
-            return [gradX, gradY]
+            return [reduced(x, Op.gradientX, readsX: true), reduced(y, Op.gradientY, readsX: false)]
         }
     }
 

@@ -45,10 +45,10 @@ extension Tensor {
         var normalized = FloatBuffer(count: count)          // x̂, kept for backward
         var inverseDeviation = [Float](repeating: 0, count: rows)
         let output = FloatBuffer(unsafeUninitializedCount: count) { y in
-            x.withUnsafeBufferPointer { x in
+            x.withUnsafePointer { x in
                 normalized.withUnsafeMutableBufferPointer { xhat in
                     for r in 0..<rows {
-                        let row = x.baseAddress! + r * n
+                        let row = x + r * n
                         var mean = 0.0
                         for j in 0..<n { mean += Double(row[j]) }
                         mean /= Double(n)
@@ -112,10 +112,11 @@ extension Tensor {
             throw .indexOutOfRange(operation: "embedding", index: bad, size: rows)
         }
         let table = values
-        let output = FloatBuffer(unsafeUninitializedCount: indices.count * dimension) { y in
-            table.withUnsafeBufferPointer { t in
+        var output = FloatBuffer(unsafeUninitializedCount: indices.count * dimension) { _ in }
+        output.withUnsafeMutablePointer { y in
+            table.withUnsafePointer { t in
                 for (i, index) in indices.enumerated() {
-                    (y.baseAddress! + i * dimension).update(from: t.baseAddress! + index * dimension, count: dimension)
+                    (y + i * dimension).update(from: t + index * dimension, count: dimension)
                 }
             }
         }

@@ -54,10 +54,10 @@ extension Tensor {
         let x = values, w = weight.values, b = bias?.values
         var output = Tensor.gemm(m: rows, n: outFeatures, k: inFeatures, x, transposeA: false, w, transposeB: true)
         if let b {
-            output.withUnsafeMutableBufferPointer { y in
-                b.withUnsafeBufferPointer { b in
+            output.withUnsafeMutablePointer { y in
+                b.withUnsafePointer { b in
                     for r in 0..<rows {
-                        let row = y.baseAddress! + r * outFeatures
+                        let row = y + r * outFeatures
                         for j in 0..<outFeatures { row[j] += b[j] }
                     }
                 }
@@ -81,16 +81,17 @@ extension Tensor {
     static func gemm(
         m: Int, n: Int, k: Int, _ a: FloatBuffer, transposeA: Bool, _ b: FloatBuffer, transposeB: Bool
     ) -> FloatBuffer {
-        FloatBuffer(unsafeUninitializedCount: m * n) { c in
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
+        var c = FloatBuffer(unsafeUninitializedCount: m * n) { _ in }
+        c.withUnsafeMutablePointer { c in
+            a.withUnsafePointer { a in
+                b.withUnsafePointer { b in
                     GEMM.multiply(
-                        m: m, n: n, k: k, a: a.baseAddress!, lda: transposeA ? m : k, transposeA: transposeA,
-                        b: b.baseAddress!, ldb: transposeB ? k : n, transposeB: transposeB,
-                        c: c.baseAddress!, ldc: n, accumulate: false)
+                        m: m, n: n, k: k, a: a, lda: transposeA ? m : k, transposeA: transposeA,
+                        b: b, ldb: transposeB ? k : n, transposeB: transposeB, c: c, ldc: n, accumulate: false)
                 }
             }
         }
+        return c
     }
 
     /// Σ over rows of a [rows, columns] matrix, accumulated in Double.

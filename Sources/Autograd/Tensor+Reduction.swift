@@ -38,12 +38,12 @@ extension Tensor {
         var outputShape = shape
         if keepDims { outputShape[axis] = 1 } else { outputShape.remove(at: axis) }
         let output = FloatBuffer(unsafeUninitializedCount: outer * inner) { out in
-            withValues { x in
+            values.withUnsafePointer { x in
                 var accumulator = [Double](repeating: 0, count: inner)
                 for o in 0..<outer {
                     for i in 0..<inner { accumulator[i] = 0 }
                     for s in 0..<size {
-                        let row = x.baseAddress! + (o * size + s) * inner
+                        let row = x + (o * size + s) * inner
                         for i in 0..<inner { accumulator[i] += Double(row[i]) }
                     }
                     for i in 0..<inner { out[o * inner + i] = Float(accumulator[i] * scale) }

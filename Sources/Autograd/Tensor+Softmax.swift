@@ -109,10 +109,10 @@ public func crossEntropy(_ logits: Tensor, _ targets: [Int]) throws(TensorError)
     // The softmax probabilities are kept for backward, which is then one subtraction per element.
     var probabilities = FloatBuffer(count: rows * classes)
     var total = 0.0
-    logits.withValues { z in
-        probabilities.withUnsafeMutableBufferPointer { p in
+    logits.values.withUnsafePointer { z in
+        probabilities.withUnsafeMutablePointer { p in
             for r in 0..<rows {
-                let row = z.baseAddress! + r * classes, out = p.baseAddress! + r * classes
+                let row = z + r * classes, out = p + r * classes
                 var largest = -Float.infinity
                 for j in 0..<classes { largest = max(largest, row[j]) }
                 var sum: Float = 0

@@ -110,16 +110,16 @@ extension MNIST: LabeledDataset {
     public var sampleShape: [Int] { [1, Self.rows, Self.columns] }
 
     public func fill(_ indices: ArraySlice<Int>, into batch: UnsafeMutablePointer<Float>) {
-        let pixels = images
+        guard let pixels = images.baseAddress else { return }
         var target = batch
         var position = indices.startIndex
         // Four images at a time, their rows interleaved: a shuffled batch reads images scattered over 47 MB, and
         // four independent streams keep four times as many cache misses in flight as one.
         while position + 4 <= indices.endIndex {
-            let sources = (pixels.baseAddress! + indices[position] * Self.pixels,
-                           pixels.baseAddress! + indices[position + 1] * Self.pixels,
-                           pixels.baseAddress! + indices[position + 2] * Self.pixels,
-                           pixels.baseAddress! + indices[position + 3] * Self.pixels)
+            let sources = (pixels + indices[position] * Self.pixels,
+                           pixels + indices[position + 1] * Self.pixels,
+                           pixels + indices[position + 2] * Self.pixels,
+                           pixels + indices[position + 3] * Self.pixels)
             for j in 0..<Self.pixels {
                 target[j] = Float(sources.0[j]) / 255
                 target[Self.pixels + j] = Float(sources.1[j]) / 255
@@ -130,7 +130,7 @@ extension MNIST: LabeledDataset {
             position += 4
         }
         for index in indices[position...] {
-            let source = pixels.baseAddress! + index * Self.pixels
+            let source = pixels + index * Self.pixels
             for j in 0..<Self.pixels { target[j] = Float(source[j]) / 255 }
             target += Self.pixels
         }

@@ -101,8 +101,8 @@ public struct AdamStep: Sendable {
             streams: (UnsafeMutablePointer(mutating: p.grad), p.param, p.expAvg, p.expAvgSq, p.maxExpAvgSq),
             readOnly: 1, offset: whole, lanes: range.upperBound - whole
         ) { s in
-            let padded = Pointers(param: s.1!, grad: s.0!, expAvg: s.2!, expAvgSq: s.3!, maxExpAvgSq: s.4)
-            runWholeVectors(padded, 0..<width, variant)
+            guard let g = s.0, let theta = s.1, let m = s.2, let v = s.3 else { return }
+            runWholeVectors(Pointers(param: theta, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: s.4), 0..<width, variant)
         }
     }
 

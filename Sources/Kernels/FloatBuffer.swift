@@ -52,6 +52,20 @@ public struct FloatBuffer: @unchecked Sendable {
         try body(UnsafeBufferPointer(start: storage.pointer, count: storage.count))
     }
 
+    /// Calls `body` with a pointer to the first element (never nil, even for an empty buffer). The pointer must not
+    /// escape `body`.
+    @inlinable
+    public func withUnsafePointer<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        try body(storage.pointer)
+    }
+
+    /// Calls `body` with a pointer to the first element for writing, copying first if the storage is shared.
+    @inlinable
+    public mutating func withUnsafeMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        makeUnique()
+        return try body(storage.pointer)
+    }
+
     /// Calls `body` with the elements' memory for writing, copying first if the storage is shared.
     @inlinable
     public mutating func withUnsafeMutableBufferPointer<R>(

@@ -86,7 +86,8 @@ public enum GEMM {
                         let ic = block * rowsPerBlock
                         let mcCurrent = min(rowsPerBlock, m - ic)
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: mcMax * kc + 16) { scratch in
-                            let packedA = alignedStart(scratch.baseAddress!)
+                            guard let start = scratch.baseAddress else { return }
+                            let packedA = alignedStart(start)
                             packA(a, rows: ic, mcCurrent, columns: pc, kcCurrent, into: packedA)
                             macroKernel(
                                 mc: mcCurrent, nc: ncCurrent, kc: kcCurrent, packedA: packedA,
@@ -113,7 +114,8 @@ public enum GEMM {
     ) {
         let wholeColumns = n / nr * nr
         withUnsafeTemporaryAllocation(of: Float.self, capacity: mr * nr + mr * kc) { scratch in
-            let tile = scratch.baseAddress!, packedRows = tile + mr * nr
+            guard let tile = scratch.baseAddress else { return }
+            let packedRows = tile + mr * nr
             var ir = 0
             while ir < m {
                 let height = min(mr, m - ir)
@@ -287,7 +289,8 @@ public enum GEMM {
                 } else {
                     // A partial or transposed tile: compute the whole tile into scratch, then write what exists.
                     withUnsafeMutableBytes(of: &edge) { raw in
-                        let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                        let tile = raw.bindMemory(to: Float.self)
+                        guard let tile = tile.baseAddress else { return }
                         microKernel(kc: kc, a: aStrip, b: bStrip, c: tile, ldc: nr, overwrite: true)
                         for i in 0..<height {
                             let row = tileTarget.base + i * c.rowStride

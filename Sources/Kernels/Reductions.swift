@@ -121,7 +121,8 @@ public enum Reductions {
         let blocks = (count + blockSize - 1) / blockSize
         let input = UncheckedPointer(UnsafeMutablePointer(mutating: x))
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: blocks) { partials in
-            let output = UncheckedPointer(partials.baseAddress!)
+            guard let base = partials.baseAddress else { return 0 }
+            let output = UncheckedPointer(base)
             ThreadPool.current.run(tasks: blocks) { index in
                 let start = index * blockSize
                 output.value[index] = block(input.value + start, Swift.min(blockSize, count - start))

@@ -67,7 +67,8 @@ public struct SGDStep: Sendable {
             streams: (UnsafeMutablePointer(mutating: p.grad), p.param, p.buffer, nil, nil),
             readOnly: 1, offset: whole, lanes: range.upperBound - whole
         ) { s in
-            runWholeVectors(Pointers(param: s.1!, grad: s.0!, buffer: s.2), 0..<width, withMomentum: withMomentum)
+            guard let g = s.0, let theta = s.1 else { return }
+            runWholeVectors(Pointers(param: theta, grad: g, buffer: s.2), 0..<width, withMomentum: withMomentum)
         }
     }
 

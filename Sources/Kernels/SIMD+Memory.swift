@@ -36,7 +36,7 @@ typealias Streams = (
 func withZeroPaddedTail(streams: Streams, readOnly: Int, offset: Int, lanes: Int, _ body: (Streams) -> Void) {
     let width = SIMD16<Float>.scalarCount
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * width) { scratch in
-        let base = scratch.baseAddress!
+        guard let base = scratch.baseAddress else { return }
         base.initialize(repeating: 0, count: 5 * width)
         func slot(_ k: Int, _ stream: UnsafeMutablePointer<Float>?) -> UnsafeMutablePointer<Float>? {
             guard let stream else { return nil }

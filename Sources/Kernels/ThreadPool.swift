@@ -125,7 +125,8 @@ private final class Shared: @unchecked Sendable {
             let context = Unmanaged.passRetained(self).toOpaque()
             var thread = pthread_t()
             let started = pthread_create(&thread, nil, { context in
-                let shared = Unmanaged<Shared>.fromOpaque(context!).takeRetainedValue()
+                guard let context else { return nil }
+                let shared = Unmanaged<Shared>.fromOpaque(context).takeRetainedValue()
                 shared.workerLoop()
                 return nil
             }, context)

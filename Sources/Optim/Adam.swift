@@ -48,13 +48,9 @@ open class Adam: Optimizer {
     }
 
     open override func update(_ parameter: Parameter, state: ParameterState, group: ParamGroup) {
+        guard let grad = parameter.grad else { return }
         let count = parameter.count
         state.step += 1
-        if state.expAvg == nil {
-            state.expAvg = FloatBuffer(count: count)
-            state.expAvgSq = FloatBuffer(count: count)
-        }
-        if group.amsgrad && state.maxExpAvgSq == nil { state.maxExpAvgSq = FloatBuffer(count: count) }
         let decoupled = group.decoupledWeightDecay && group.weightDecay != 0
         let kernel = AdamStep(
             lr: group.lr, beta1: group.betas.0, beta2: group.betas.1, eps: group.eps, step: state.step,
@@ -64,18 +60,16 @@ open class Adam: Optimizer {
                 : nil,
             l2: group.decoupledWeightDecay ? 0 : group.weightDecay,
             amsgrad: group.amsgrad, maximize: group.maximize)
-        parameter.values.withUnsafeMutableBufferPointer { theta in
-            parameter.grad!.withUnsafeBufferPointer { g in
-                state.expAvg!.withUnsafeMutableBufferPointer { m in
-                    state.expAvgSq!.withUnsafeMutableBufferPointer { v in
-                        let apply = { (vMax: UnsafeMutablePointer<Float>?) in
-                            kernel.apply(param: theta.baseAddress!, grad: g.baseAddress!, expAvg: m.baseAddress!,
-                                         expAvgSq: v.baseAddress!, maxExpAvgSq: vMax, count: count)
-                        }
+        parameter.values.withUnsafeMutablePointer { theta in
+            grad.withUnsafePointer { g in
+                state.withBuffer(\.expAvg, count: count) { m in
+                    state.withBuffer(\.expAvgSq, count: count) { v in
                         if group.amsgrad {
-                            state.maxExpAvgSq!.withUnsafeMutableBufferPointer { apply($0.baseAddress!) }
+                            state.withBuffer(\.maxExpAvgSq, count: count) { vMax in
+                                kernel.apply(param: theta, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: vMax, count: count)
+                            }
                         } else {
-                            apply(nil)
+                            kernel.apply(param: theta, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: nil, count: count)
                         }
                     }
                 }

@@ -17,23 +17,23 @@ public func clipGradNorm(
 ) throws(OptimError) -> Float {
     guard maxNorm.isFinite, maxNorm >= 0 else { throw .invalidMaxNorm(maxNorm) }
     guard normType > 0 else { throw .invalidNormType(normType) }
-    let withGrad = parameters.filter { $0.grad != nil }
-    for parameter in withGrad where parameter.grad!.count != parameter.count {
-        throw .gradientCountMismatch(name: parameter.name, expected: parameter.count, actual: parameter.grad!.count)
+    let withGrad = parameters.compactMap { parameter in parameter.grad.map { (parameter, $0) } }
+    for (parameter, grad) in withGrad where grad.count != parameter.count {
+        throw .gradientCountMismatch(name: parameter.name, expected: parameter.count, actual: grad.count)
     }
     guard !withGrad.isEmpty else { return 0 }
 
     // Each parameter's norm is rounded to Float first, as torch computes one float32 norm per gradient.
-    let norms: [Float] = withGrad.map { parameter in
-        parameter.grad!.withUnsafeBufferPointer { Reductions.norm($0.baseAddress!, count: $0.count, order: normType) }
-    }
-    let total = norms.withUnsafeBufferPointer { Reductions.norm($0.baseAddress!, count: $0.count, order: normType) }
+    let norms = FloatBuffer(withGrad.map { _, grad in
+        grad.withUnsafePointer { Reductions.norm($0, count: grad.count, order: normType) }
+    })
+    let total = norms.withUnsafePointer { Reductions.norm($0, count: norms.count, order: normType) }
     if errorIfNonfinite && !total.isFinite { throw .nonFiniteTotalNorm(total) }
 
     let coefficient = min(Float(maxNorm) / (total + 1e-6), 1)
-    for parameter in withGrad {
-        parameter.grad!.withUnsafeMutableBufferPointer { g in
-            Reductions.scale(g.baseAddress!, count: g.count, by: coefficient)
+    for (parameter, _) in withGrad {
+        parameter.grad?.withUnsafeMutableBufferPointer { g in
+            if let base = g.baseAddress { Reductions.scale(base, count: g.count, by: coefficient) }
         }
     }
     return total

@@ -18,11 +18,9 @@ public final class Parameter {
     /// The current values, row-major. Assigning a buffer of another count makes the next step throw.
     public var values: FloatBuffer
     /// The gradient, or nil when there is none. Must have ``count`` elements when set.
-    public var grad: FloatBuffer? {
-        didSet { if grad == nil, let oldValue { spareGrad = oldValue } }
-    }
-    /// The last dropped gradient's memory, reused by ``accumulateGrad(_:)`` so that training allocates no new
-    /// gradient buffer per step (PyTorch's `set_to_none` without the allocator churn).
+    public var grad: FloatBuffer?
+    /// The gradient that ``zeroGrad(setToNone:)`` dropped, reused by ``accumulateGrad(_:)`` so that training
+    /// allocates no new gradient buffer per step (PyTorch's `set_to_none` without the allocator churn).
     private var spareGrad: FloatBuffer?
 
     /// Creates a parameter holding `values`.
@@ -74,24 +72,23 @@ public final class Parameter {
         guard gradient.count == count else {
             throw .gradientCountMismatch(name: name, expected: count, actual: gradient.count)
         }
-        if grad == nil {
-            var fresh = spareGrad.flatMap { $0.count == count ? $0 : nil } ?? FloatBuffer(count: count)
-            spareGrad = nil
-            fresh.withUnsafeMutableBufferPointer { target in
-                if let source = gradient.baseAddress { target.baseAddress!.update(from: source, count: count) }
-            }
-            grad = fresh
+        if grad != nil {
+            grad?.add(gradient)
             return
         }
-        grad!.add(gradient)
+        var fresh = spareGrad.take().flatMap { $0.count == count ? $0 : nil } ?? FloatBuffer(count: count)
+        fresh.withUnsafeMutablePointer { target in
+            if let source = gradient.baseAddress { target.update(from: source, count: count) }
+        }
+        grad = fresh
     }
 
     /// Sets ``grad`` to nil (`setToNone`, PyTorch's default) or to zeros.
     public func zeroGrad(setToNone: Bool = true) {
         if setToNone {
-            grad = nil
-        } else if grad != nil {
-            grad!.fill(with: 0)
+            if let dropped = grad.take() { spareGrad = dropped }
+        } else {
+            grad?.fill(with: 0)
         }
     }
 }

@@ -14,3 +14,16 @@ public final class ParameterState {
 
     init() {}
 }
+
+extension ParameterState {
+    /// Runs `body` on the buffer at `keyPath`, written in place, creating it (zeros) if it does not exist yet.
+    func withBuffer<R>(
+        _ keyPath: ReferenceWritableKeyPath<ParameterState, FloatBuffer?>, count: Int,
+        _ body: (UnsafeMutablePointer<Float>) throws -> R
+    ) rethrows -> R {
+        // Taken out of the state while in use, so that it is uniquely referenced and not copied on write.
+        var buffer = self[keyPath: keyPath].take() ?? FloatBuffer(count: count)
+        defer { self[keyPath: keyPath] = buffer }
+        return try buffer.withUnsafeMutablePointer(body)
+    }
+}

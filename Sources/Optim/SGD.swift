@@ -38,21 +38,20 @@ public final class SGD: Optimizer {
     }
 
     public override func update(_ parameter: Parameter, state: ParameterState, group: ParamGroup) {
+        guard let grad = parameter.grad else { return }
         let count = parameter.count
-        let creates = group.momentum != 0 && state.momentumBuffer == nil
-        if creates { state.momentumBuffer = FloatBuffer(count: count) }
         let kernel = SGDStep(
             lr: group.lr, momentum: group.momentum, dampening: group.dampening, weightDecay: group.weightDecay,
-            nesterov: group.nesterov, maximize: group.maximize, initializesBuffer: creates)
-        parameter.values.withUnsafeMutableBufferPointer { theta in
-            parameter.grad!.withUnsafeBufferPointer { g in
+            nesterov: group.nesterov, maximize: group.maximize,
+            initializesBuffer: group.momentum != 0 && state.momentumBuffer == nil)
+        parameter.values.withUnsafeMutablePointer { theta in
+            grad.withUnsafePointer { g in
                 if group.momentum != 0 {
-                    state.momentumBuffer!.withUnsafeMutableBufferPointer { buffer in
-                        kernel.apply(param: theta.baseAddress!, grad: g.baseAddress!,
-                                     momentumBuffer: buffer.baseAddress!, count: count)
+                    state.withBuffer(\.momentumBuffer, count: count) { buffer in
+                        kernel.apply(param: theta, grad: g, momentumBuffer: buffer, count: count)
                     }
                 } else {
-                    kernel.apply(param: theta.baseAddress!, grad: g.baseAddress!, momentumBuffer: nil, count: count)
+                    kernel.apply(param: theta, grad: g, momentumBuffer: nil, count: count)
                 }
             }
         }

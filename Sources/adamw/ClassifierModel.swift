@@ -10,7 +10,7 @@ enum ClassifierModel {
             for (from, to) in zip(widths, widths.dropFirst()) {
                 [Linear(from, to), ReLU()] as [any Module]
             }
-            Linear(widths.last!, classes)
+            Linear(widths.last ?? inputs, classes)
         }
     }
 }

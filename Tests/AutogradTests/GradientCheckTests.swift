@@ -23,8 +23,7 @@ struct GradientCheckTests {
         sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) throws -> Tensor
     ) throws {
         func evaluate(_ tensors: [Tensor]) throws -> Tensor {
-            if let seed { manualSeed(seed) }
-            return try f(tensors)
+            try withRandomGenerator(seed: seed ?? 0) { try f(tensors) }
         }
         for input in inputs { input.grad = nil }
         let output = try evaluate(inputs)

@@ -9,7 +9,13 @@ final class TwoLayer: Module {
 }
 
 struct ModuleTests {
+    // Every test draws from a generator of its own: tests run in parallel, and the global one is left alone.
+
     @Test func parametersAreFoundByReflectionWithDottedNames() {
+        withRandomGenerator(seed: 1) { checkNames() }
+    }
+
+    func checkNames() {
         let model = Sequential { Flatten(); Linear(784, 10) }
         #expect(model.namedParameters().map(\.name) == ["layers.1.weight", "layers.1.bias"])
         let nested = TwoLayer()
@@ -21,17 +27,19 @@ struct ModuleTests {
     }
 
     @Test func linearInitializationFollowsPyTorchBoundsAndTheSeed() {
-        manualSeed(1)
-        let a = Linear(100, 20)
-        manualSeed(1)
-        let b = Linear(100, 20)
+        let a = withRandomGenerator(seed: 1) { Linear(100, 20) }
+        let b = withRandomGenerator(seed: 1) { Linear(100, 20) }
         #expect(a.weight.values == b.weight.values && a.bias?.values == b.bias?.values)
         #expect(a.weight.values.allSatisfy { abs($0) <= 0.1 } && a.weight.values.contains { abs($0) > 0.09 })
         #expect(a.weight.shape == [20, 100] && a.bias?.shape == [20])
-        #expect(Linear(3, 2, bias: false).bias == nil)
+        #expect(withRandomGenerator(seed: 1) { Linear(3, 2, bias: false) }.bias == nil)
     }
 
     @Test func trainAndEvalSwitchDropout() throws {
+        try withRandomGenerator(seed: 2) { try checkDropoutModes() }
+    }
+
+    func checkDropoutModes() throws {
         let model = Sequential { Dropout(p: 0.5) }
         let x = try Tensor(repeating: 1, shape: [200])
         model.eval()
@@ -41,6 +49,10 @@ struct ModuleTests {
     }
 
     @Test func sequentialBuilderTakesLoopsAndConditions() throws {
+        try withRandomGenerator(seed: 3) { try checkBuilder() }
+    }
+
+    func checkBuilder() throws {
         let widths = [8, 6, 4]
         let useNorm = true
         let model = Sequential {
@@ -57,6 +69,10 @@ struct ModuleTests {
     }
 
     @Test func layerNormEmbeddingAndLossesOnKnownValues() throws {
+        try withRandomGenerator(seed: 4) { try checkKnownValues() }
+    }
+
+    func checkKnownValues() throws {
         let norm = LayerNorm(4)
         let y = try norm(Tensor([1, 2, 3, 4], shape: [1, 4])).array
         let expected: [Float] = [-1.3416, -0.4472, 0.4472, 1.3416]
