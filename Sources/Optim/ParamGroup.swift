@@ -40,6 +40,9 @@ public struct ParamGroup {
 
     /// The options that were set on this group rather than taken from an optimizer's defaults.
     public private(set) var explicit: Set<Option>
+    /// Whether a scheduler has taken ``initialLR`` as its base (PyTorch's `setdefault("initial_lr", lr)`): the
+    /// first scheduler sets it to the current `lr`, later ones keep it.
+    var initialLRClaimed = false
 
     /// The names of a group's options.
     public enum Option: Hashable, CaseIterable, Sendable {
