@@ -34,6 +34,9 @@ public struct OptimizerBenchmark {
 
     /// Samples per measurement; the median is reported.
     public var samples = 7
+    /// The optimizers' policy for non-finite gradients. With `.skip` the gradient's finiteness is read on the first
+    /// step and then known, as it is for gradients that backward() writes.
+    public var nonFiniteGradients: NonFiniteGradientPolicy = .propagate
     /// Each sample repeats the step until it takes at least this long, so small sizes are timed reliably.
     public var minimumSampleSeconds = 0.02
 
@@ -56,6 +59,7 @@ public struct OptimizerBenchmark {
             case .adam: try Adam([parameter], lr: 1e-3, weightDecay: 0.01)
             case .sgd: try SGD([parameter], lr: 1e-3, momentum: 0.9)
             }
+            optimizer.nonFiniteGradients = nonFiniteGradients
             try optimizer.step()  // creates the state buffers: not part of a steady-state step
 
             let traffic = TrafficKernel(stateBuffers: kind.stateBuffers)

@@ -112,7 +112,7 @@ public enum Reductions {
     }
 
     @discardableResult
-    private static func blockwiseSum(
+    fileprivate static func blockwiseSum(
         _ x: UnsafePointer<Float>, count: Int,
         block: (UnsafePointer<Float>, Int) -> Double,
         combine: (UnsafeBufferPointer<Double>) -> Void = { _ in }
@@ -132,5 +132,66 @@ public enum Reductions {
             for partial in partials { total += partial }
             return total
         }
+    }
+}
+
+extension Reductions {
+    /// Whether every element is finite (no NaN, no ±infinity), in one pass: x − x is 0 for a finite x and NaN
+    /// otherwise, and NaN is sticky under addition, so the loop needs no comparison per element.
+    public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool {
+        let result = blockwiseSum(x, count: count) { block, n in
+            var acc = SIMD16<Float>()
+            var i = 0
+            while i + 16 <= n {
+                let v = UnsafeRawPointer(block + i).loadUnaligned(as: SIMD16<Float>.self)
+                acc += v - v
+                i += 16
+            }
+            var tail: Float = 0
+            while i < n { tail += block[i] - block[i]; i += 1 }
+            return Double(acc.sum() + tail)
+        }
+        return !result.isNaN
+    }
+
+    /// target ← source, returning whether every element was finite (one pass over the memory for both).
+    public static func copyCheckingFinite(
+        from source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int
+    ) -> Bool {
+        combineCheckingFinite(source, target, count: count) { value, _ in value }
+    }
+
+    /// target ← target + source, returning whether every result is finite.
+    public static func addCheckingFinite(
+        _ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int
+    ) -> Bool {
+        combineCheckingFinite(source, target, count: count) { value, old in old + value }
+    }
+
+    @inline(__always)
+    private static func combineCheckingFinite(
+        _ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, count: Int,
+        _ combine: (SIMD16<Float>, SIMD16<Float>) -> SIMD16<Float>
+    ) -> Bool {
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= count {
+            let value = combine(UnsafeRawPointer(source + i).loadUnaligned(as: SIMD16<Float>.self),
+                                UnsafeRawPointer(target + i).loadUnaligned(as: SIMD16<Float>.self))
+            UnsafeMutableRawPointer(target + i).storeBytes(of: value, as: SIMD16<Float>.self)
+            acc += value - value
+            i += 16
+        }
+        var finite = !acc.sum().isNaN
+        while i < count {
+            var lanes = SIMD16<Float>(), old = SIMD16<Float>()
+            lanes[0] = source[i]
+            old[0] = target[i]
+            let value = combine(lanes, old)[0]
+            target[i] = value
+            finite = finite && value.isFinite
+            i += 1
+        }
+        return finite
     }
 }

@@ -32,9 +32,12 @@ public func clipGradNorm(
 
     let coefficient = min(Float(maxNorm) / (total + 1e-6), 1)
     for (parameter, _) in withGrad {
+        let finite = parameter.gradIsFinite
         parameter.grad?.withUnsafeMutableBufferPointer { g in
             if let base = g.baseAddress { Reductions.scale(base, count: g.count, by: coefficient) }
         }
+        // Scaling by a finite factor keeps what is known about finiteness; by NaN, nothing is finite.
+        parameter.setGradientFiniteness(coefficient.isFinite ? finite : false)
     }
     return total
 }

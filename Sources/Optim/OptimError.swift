@@ -18,6 +18,7 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
     case invalidMaxNorm(Double)
     case invalidNormType(Double)
     case nonFiniteTotalNorm(Float)
+    case nonFiniteGradient(name: String)
 
     public var description: String {
         switch self {
@@ -55,6 +56,8 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
             return "invalid max norm: \(value) (must be finite and >= 0)"
         case .invalidNormType(let value):
             return "invalid norm type: \(value) (must be > 0, or infinity)"
+        case .nonFiniteGradient(let name):
+            return "the gradient of parameter '\(name)' holds NaN or infinity; the step was not taken"
         case .nonFiniteTotalNorm(let value):
             return "the total norm of order of the gradients is non-finite (\(value)), so it cannot be clipped; "
                 + "pass errorIfNonfinite: false to clip anyway"

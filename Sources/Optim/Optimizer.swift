@@ -10,6 +10,10 @@ open class Optimizer {
     public var paramGroups: [ParamGroup]
     /// The options that groups take when they do not set their own.
     public let defaults: ParamGroup
+    /// What a step does when a gradient holds NaN or ±infinity; see ``NonFiniteGradientPolicy``.
+    public var nonFiniteGradients: NonFiniteGradientPolicy = .propagate
+    /// The steps skipped because of non-finite gradients (with ``NonFiniteGradientPolicy/skip``).
+    public internal(set) var skippedSteps = 0
     private var states: [ObjectIdentifier: ParameterState] = [:]
     /// The parameters of `paramGroups` as last checked for duplicates, so that a step re-checks (and allocates)
     /// only when the groups' membership has changed.
@@ -59,11 +63,25 @@ open class Optimizer {
                 }
             }
         }
+        if nonFiniteGradients != .propagate, let bad = firstParameterWithNonFiniteGradient() {
+            if nonFiniteGradients == .throw { throw .nonFiniteGradient(name: bad.name) }
+            skippedSteps += 1
+            return
+        }
         for group in paramGroups {
             for parameter in group.params where parameter.grad != nil {
                 update(parameter, state: stateCreatingIfNeeded(for: parameter), group: group)
             }
         }
+    }
+
+    /// The first parameter whose gradient holds NaN or ±infinity. Gradients written by `backward()` carry the
+    /// answer already; others are read once.
+    private func firstParameterWithNonFiniteGradient() -> Parameter? {
+        for group in paramGroups {
+            for parameter in group.params where !parameter.gradientIsFinite() { return parameter }
+        }
+        return nil
     }
 
     /// Drops every gradient (`setToNone`, PyTorch's default) or sets them to zero.

@@ -18,7 +18,22 @@ public final class Parameter {
     /// The current values, row-major. Assigning a buffer of another count makes the next step throw.
     public var values: FloatBuffer
     /// The gradient, or nil when there is none. Must have ``count`` elements when set.
-    public var grad: FloatBuffer?
+    public var grad: FloatBuffer? {
+        get { storedGrad }
+        set {
+            storedGrad = newValue
+            gradIsFinite = nil
+        }
+        _modify {
+            gradIsFinite = nil
+            yield &storedGrad
+        }
+    }
+    private var storedGrad: FloatBuffer?
+    /// Whether every element of the gradient is finite, when known: ``accumulateGrad(_:)`` finds out as it writes
+    /// the gradient, so that a step that skips non-finite gradients needs no pass of its own over them. Any other
+    /// change to `grad` makes it unknown (nil).
+    var gradIsFinite: Bool?
     /// The gradient that ``zeroGrad(setToNone:)`` dropped, reused by ``accumulateGrad(_:)`` so that training
     /// allocates no new gradient buffer per step (PyTorch's `set_to_none` without the allocator churn).
     private var spareGrad: FloatBuffer?
@@ -72,25 +87,45 @@ public final class Parameter {
         guard gradient.count == count else {
             throw .gradientCountMismatch(name: name, expected: count, actual: gradient.count)
         }
-        if grad != nil {
-            grad?.add(gradient)
+        guard let source = gradient.baseAddress else { return }
+        if storedGrad != nil {
+            // The check reads the sums themselves, so it covers the old gradient too.
+            gradIsFinite = storedGrad?.withUnsafeMutablePointer { target in
+                Reductions.addCheckingFinite(source, to: target, count: count)
+            }
             return
         }
         var fresh = spareGrad.take().flatMap { $0.count == count ? $0 : nil } ?? FloatBuffer(count: count)
-        fresh.withUnsafeMutablePointer { target in
-            if let source = gradient.baseAddress { target.update(from: source, count: count) }
+        let finite = fresh.withUnsafeMutablePointer { target in
+            Reductions.copyCheckingFinite(from: source, to: target, count: count)
         }
-        grad = fresh
+        storedGrad = fresh
+        gradIsFinite = finite
     }
 
     /// Sets ``grad`` to nil (`setToNone`, PyTorch's default) or to zeros.
     public func zeroGrad(setToNone: Bool = true) {
         if setToNone {
-            if let dropped = grad.take() { spareGrad = dropped }
-        } else {
-            grad?.fill(with: 0)
+            if let dropped = storedGrad.take() { spareGrad = dropped }
+            gradIsFinite = nil
+        } else if storedGrad != nil {
+            storedGrad?.fill(with: 0)
+            gradIsFinite = true
         }
     }
+
+    /// Whether every element of the gradient is finite (true when there is no gradient), from the known flag or,
+    /// when unknown, from one pass over the gradient, which is then remembered.
+    func gradientIsFinite() -> Bool {
+        if let known = gradIsFinite { return known }
+        guard let grad = storedGrad else { return true }
+        let finite = grad.withUnsafePointer { Reductions.allFinite($0, count: grad.count) }
+        gradIsFinite = finite
+        return finite
+    }
+
+    /// Marks the gradient's finiteness after an operation that knows it (clipping by a finite factor keeps it).
+    func setGradientFiniteness(_ finite: Bool?) { gradIsFinite = finite }
 }
 
 extension Parameter: CustomStringConvertible {

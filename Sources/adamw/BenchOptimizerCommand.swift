@@ -1,6 +1,7 @@
 import ArgumentParser
 import Benchmarks
 import Kernels
+import Optim
 
 struct BenchOptimizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +22,11 @@ struct BenchOptimizerCommand: ParsableCommand {
     @Option(help: "Samples per measurement; the median is reported.")
     var samples = 7
 
+    @Option(help: "Policy for non-finite gradients: propagate (PyTorch), skip or throw.")
+    var nonFinite: NonFinitePolicyArgument = .propagate
+
+    enum NonFinitePolicyArgument: String, ExpressibleByArgument, CaseIterable { case propagate, skip, `throw` }
+
     func validate() throws {
         if let parameters, parameters < 1 { throw ValidationError("--parameters must be at least 1, got \(parameters)") }
         if let threads, !(1...256).contains(threads) {
@@ -35,6 +41,11 @@ struct BenchOptimizerCommand: ParsableCommand {
         let threadCounts = threads.map { [$0] } ?? Array(Set([1, machineThreads])).sorted()
         var benchmark = OptimizerBenchmark()
         benchmark.samples = samples
+        benchmark.nonFiniteGradients = switch nonFinite {
+        case .propagate: .propagate
+        case .skip: .skip
+        case .throw: .throw
+        }
         let header = ["optimizer", "parameters", "threads", "Gparam/s", "ceiling", "ratio", "GB/s"]
         let widths = [9, 10, 7, 8, 7, 5, 6]
         print(row(header, widths))
