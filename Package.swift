@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Autograd", targets: ["Autograd"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .executable(name: "adamw", targets: ["adamw"]),
     ],
     dependencies: [
@@ -35,13 +36,14 @@ let package = Package(
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: fast),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "Datasets", dependencies: ["Autograd", "CZlib"], swiftSettings: fast),
+        .target(name: "Checkpoints", dependencies: ["Optim"], swiftSettings: fast),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["against-yardstick.sh"], swiftSettings: fast),
         .executableTarget(
             name: "adamw",
             dependencies: [
-                "Kernels", "Optim", "Autograd", "NN", "Datasets", "Benchmarks",
+                "Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast
@@ -54,6 +56,9 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "NNTests", dependencies: ["NN", "Datasets", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], swiftSettings: fast),
+        .executableTarget(name: "checkpoint-writer", dependencies: ["Checkpoints"], path: "Tests/CheckpointWriter"),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport", "checkpoint-writer"],
+                    exclude: [], swiftSettings: fast),
         .testTarget(name: "adamwTests", dependencies: ["adamw"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,7 +8,7 @@ import Synchronization
 /// A seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64): fast, small, and the same sequence
 /// on every platform for the same seed.
 public struct RandomGenerator: RandomNumberGenerator, Sendable {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
         var mix = seed
@@ -19,18 +19,27 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        words = (splitMix(), splitMix(), splitMix(), splitMix())
+    }
+
+    /// The generator's whole state, to save a run and continue it later with ``init(state:)``.
+    public var state: [UInt64] { [words.0, words.1, words.2, words.3] }
+
+    /// A generator continuing from ``state``; nil unless it has four words, not all zero.
+    public init?(state words: [UInt64]) {
+        guard words.count == 4, words.contains(where: { $0 != 0 }) else { return nil }
+        self.words = (words[0], words[1], words[2], words[3])
     }
 
     public mutating func next() -> UInt64 {
-        let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= t
-        state.3 = state.3 << 45 | state.3 >> 19
+        let result = ((words.1 &* 5) << 7 | (words.1 &* 5) >> 57) &* 9
+        let t = words.1 << 17
+        words.2 ^= words.0
+        words.3 ^= words.1
+        words.1 ^= words.2
+        words.0 ^= words.3
+        words.2 ^= t
+        words.3 = words.3 << 45 | words.3 >> 19
         return result
     }
 
@@ -72,6 +81,17 @@ public enum GlobalRandom {
     }
 
     @TaskLocal static var scoped: Scoped?
+
+    /// The current generator's state, to save with a checkpoint.
+    public static var state: [UInt64] { with { $0.state } }
+
+    /// Continues the current generator from a saved ``state``; false if the state is invalid.
+    @discardableResult
+    public static func restore(_ words: [UInt64]) -> Bool {
+        guard let restored = RandomGenerator(state: words) else { return false }
+        with { $0 = restored }
+        return true
+    }
 
     /// Runs `body` with exclusive use of the current generator.
     public static func with<R>(_ body: (inout RandomGenerator) -> R) -> R {

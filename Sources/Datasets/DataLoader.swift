@@ -39,8 +39,9 @@ public final class DataLoader<Dataset: LabeledDataset>: Sequence {
     public let shuffle: Bool
     public let seed: UInt64
     public let dropLast: Bool
-    /// How many passes have started.
-    public private(set) var epoch = 0
+    /// How many passes have started: the next pass uses the order of this pass number. Set it to continue a
+    /// run where a checkpoint left it.
+    public var epoch = 0
 
     /// - Throws: ``DatasetError/invalidArgument(name:value:)`` when `batchSize` is below 1.
     public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false)

@@ -19,6 +19,8 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
     case invalidNormType(Double)
     case nonFiniteTotalNorm(Float)
     case nonFiniteGradient(name: String)
+    /// A state dict that does not fit the optimizer; every problem found, one per entry.
+    case stateDictMismatch([String])
 
     public var description: String {
         switch self {
@@ -58,6 +60,8 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
             return "invalid norm type: \(value) (must be > 0, or infinity)"
         case .nonFiniteGradient(let name):
             return "the gradient of parameter '\(name)' holds NaN or infinity; the step was not taken"
+        case .stateDictMismatch(let problems):
+            return "the optimizer state does not fit: " + problems.joined(separator: "; ")
         case .nonFiniteTotalNorm(let value):
             return "the total norm of order of the gradients is non-finite (\(value)), so it cannot be clipped; "
                 + "pass errorIfNonfinite: false to clip anyway"

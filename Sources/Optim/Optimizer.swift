@@ -99,6 +99,11 @@ open class Optimizer {
     /// Every parameter, in group order.
     public var parameters: [Parameter] { paramGroups.flatMap(\.params) }
 
+    /// Replaces all per-parameter state (when loading a checkpoint).
+    func replaceStates(_ restored: [(Parameter, ParameterState)]) {
+        states = Dictionary(uniqueKeysWithValues: restored.map { (ObjectIdentifier($0.0), $0.1) })
+    }
+
     // MARK: - What a subclass states
 
     /// Throws if an option of `group` is invalid for this optimizer. The base checks nothing.

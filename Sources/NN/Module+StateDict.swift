@@ -1,0 +1,43 @@
+extension Module {
+    /// The parameters' values by dotted name (`layers.1.weight`), as PyTorch's `model.state_dict()`.
+    public func stateDict() -> StateDict {
+        var state = StateDict()
+        for (name, parameter) in namedParameters() {
+            state.tensors[name] = .init(shape: parameter.shape, values: parameter.values)
+        }
+        return state
+    }
+
+    /// Sets the parameters' values from ``stateDict()``, by name.
+    /// - Throws: ``ModuleError/stateDictMismatch(_:)`` listing every missing or unexpected name and every shape that
+    ///   differs; no parameter is changed then.
+    public func load(stateDict state: StateDict) throws(ModuleError) {
+        var problems: [String] = []
+        let named = namedParameters()
+        for (name, parameter) in named {
+            guard let tensor = state.tensors[name] else { problems.append("'\(name)' is missing"); continue }
+            if tensor.shape != parameter.shape || tensor.values.count != parameter.count {
+                problems.append("'\(name)' has shape \(tensor.shape) in the state, \(parameter.shape) in the model")
+            }
+        }
+        let names = Set(named.map(\.name))
+        for name in state.tensors.keys.sorted() where !names.contains(name) {
+            problems.append("'\(name)' is not a parameter of the model")
+        }
+        guard problems.isEmpty else { throw .stateDictMismatch(problems) }
+        for (name, parameter) in named { parameter.values = state.tensors[name]?.values ?? parameter.values }
+    }
+}
+
+/// What a module refuses.
+public enum ModuleError: Error, Equatable, CustomStringConvertible {
+    /// A state dict that does not fit the model; every problem found, one per entry.
+    case stateDictMismatch([String])
+
+    public var description: String {
+        switch self {
+        case .stateDictMismatch(let problems):
+            return "the model state does not fit: " + problems.joined(separator: "; ")
+        }
+    }
+}

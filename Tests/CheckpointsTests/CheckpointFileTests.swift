@@ -1,0 +1,118 @@
+import Checkpoints
+import Foundation
+import Optim
+import TestSupport
+import Testing
+
+struct CheckpointFileTests {
+    static func sampleState() -> StateDict {
+        var random = TestRandom(seed: 5)
+        return StateDict(
+            tensors: [
+                "model.fc.weight": .init(shape: [10, 30], values: FloatBuffer(random.floats(300))),
+                "model.fc.bias": .init(shape: [10], values: FloatBuffer(random.floats(10))),
+                "optimizer.state.fc.weight.exp_avg": .init(shape: [10, 30], values: FloatBuffer(random.floats(300))),
+            ],
+            metadata: ["epoch": "3", "optimizer.type": "AdamW", "optimizer.groups": #"[{"lr":0.001}]"#])
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoints-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func aCheckpointRoundTripsAndItsBytesAreDeterministic() throws {
+        let state = Self.sampleState()
+        let bytes = try CheckpointFile.encode(state)
+        #expect(bytes == (try CheckpointFile.encode(state)), "the same state gives the same bytes")
+        let decoded = try bytes.withUnsafeBytes { try CheckpointFile.decode($0) }
+        #expect(decoded == state)
+        let (_, metadata) = try bytes.withUnsafeBytes { try SafeTensors.decode($0) }
+        #expect(metadata["format"] == "adamw-checkpoint" && metadata["format_version"] == "1")
+        #expect(metadata["crc32"]?.count == 8)
+        #expect(throws: SafeTensorsError.self) {
+            try CheckpointFile.encode(StateDict(metadata: ["crc32": "0"]))
+        }
+    }
+
+    /// Every prefix of a checkpoint, at 128 offsets across the header and the data, is refused.
+    @Test func everyTruncationIsRefused() throws {
+        let bytes = try CheckpointFile.encode(Self.sampleState())
+        var offsets = Set((0..<64).map { $0 * bytes.count / 64 })
+        var random = TestRandom(seed: 9)
+        while offsets.count < 128 { offsets.insert(Int(random.next() % UInt64(bytes.count))) }
+        for offset in offsets.sorted() {
+            let prefix = Array(bytes.prefix(offset))
+            #expect(throws: SafeTensorsError.self, "cut at \(offset) of \(bytes.count)") {
+                try prefix.withUnsafeBytes { try CheckpointFile.decode($0) }
+            }
+        }
+    }
+
+    /// 200 single-bit flips at random places — header length, JSON, hyperparameters, data — are all refused.
+    @Test func everyFlippedBitIsRefused() throws {
+        let bytes = try CheckpointFile.encode(Self.sampleState())
+        var random = TestRandom(seed: 13)
+        for trial in 0..<200 {
+            var corrupt = bytes
+            let position = trial < 40 ? trial * (8 + 400) / 40 : Int(random.next() % UInt64(bytes.count))
+            corrupt[position] ^= UInt8(1) << UInt8(random.next() % 8)
+            #expect(throws: SafeTensorsError.self, "bit flip at byte \(position)") {
+                try corrupt.withUnsafeBytes { try CheckpointFile.decode($0) }
+            }
+        }
+    }
+
+    @Test func aFileWithoutChecksumOrOfAnotherFormatIsNotACheckpoint() throws {
+        let plain = SafeTensors.encode(Self.sampleState().tensors, metadata: ["format": "pt"])
+        #expect(throws: SafeTensorsError.notACheckpoint("the format is 'pt'")) {
+            try plain.withUnsafeBytes { try CheckpointFile.decode($0) }
+        }
+    }
+
+    @Test func writeReplacesAtomicallyAndLeavesNoTemporaryFiles() throws {
+        let directory = try Self.temporaryDirectory()
+        let path = directory.appendingPathComponent("run.safetensors").path
+        try CheckpointFile.write(Self.sampleState(), to: path)
+        var changed = Self.sampleState()
+        changed.metadata["epoch"] = "4"
+        try CheckpointFile.write(changed, to: path)
+        #expect(try CheckpointFile.read(path) == changed)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["run.safetensors"])
+        #expect(throws: SafeTensorsError.self) {
+            try CheckpointFile.write(changed, to: directory.appendingPathComponent("missing/run.safetensors").path)
+        }
+        #expect(throws: SafeTensorsError.self) { try CheckpointFile.read(directory.appendingPathComponent("none").path) }
+    }
+
+    /// A writer killed at random moments leaves the previous checkpoint or the new one, whole, every time.
+    @Test func killingTheWriterNeverLeavesAHalfWrittenCheckpoint() throws {
+        let helper = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("checkpoint-writer")
+        try #require(FileManager.default.isExecutableFile(atPath: helper.path), "no checkpoint-writer at \(helper.path)")
+        let directory = try Self.temporaryDirectory()
+        let path = directory.appendingPathComponent("run.safetensors").path
+        var random = TestRandom(seed: 21)
+        var versions = Set<String>()
+        for _ in 0..<12 {
+            let process = Process()
+            process.executableURL = helper
+            process.arguments = [path]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            usleep(useconds_t(100_000 + random.next() % 400_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let state = try CheckpointFile.read(path)
+            let version = try #require(state.metadata["version"])
+            let expected: Float = version == "1" ? 1 : 2
+            #expect(state.tensors["weights"]?.values.allSatisfy { $0 == expected } == true)
+            versions.insert(version)
+        }
+        #expect(!versions.isEmpty, "the writer never finished a first checkpoint")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "run.safetensors" }
+        #expect(leftovers.allSatisfy { $0.hasPrefix(".run.safetensors.tmp-") }, "only temporary files of killed writes")
+    }
+}
