@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "checkpoint-writer", dependencies: ["Checkpoints"], path: "Tests/CheckpointWriter"),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport", "checkpoint-writer"],
                     exclude: [], swiftSettings: fast),
-        .testTarget(name: "adamwTests", dependencies: ["adamw"]),
+        .testTarget(name: "adamwTests", dependencies: ["adamw", "Checkpoints"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -53,11 +53,8 @@ public final class Tensor {
         self.requiresGrad = requiresGrad
     }
 
-    /// A tensor from values known to fill `shape` exactly, as a data loader builds them; a mismatch is a
-    /// programming error and stops the program (use the throwing initializers for values from outside).
-    public convenience init(_ values: FloatBuffer, exactly shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 } && Shape.count(shape) == values.count,
-                     "shape \(shape) cannot hold \(values.count) values")
+    /// A tensor whose values its maker built to fit `shape` (a data loader of this package): no check.
+    package convenience init(_ values: FloatBuffer, checkedShape shape: [Int]) {
         self.init(unchecked: values, shape: shape)
     }
 

@@ -19,7 +19,7 @@ extension LabeledDataset {
         let values = FloatBuffer(unsafeUninitializedCount: indices.count * sampleCount) { buffer in
             if let base = buffer.baseAddress { fill(indices, into: base) }
         }
-        return (Tensor(values, exactly: [indices.count] + sampleShape), indices.map(label(at:)))
+        return (Tensor(values, checkedShape: [indices.count] + sampleShape), indices.map(label(at:)))
     }
 
     /// The samples at `indices` as a tensor and their labels.

@@ -15,10 +15,11 @@ public final class AlignedBytes: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<UInt8>
     public let count: Int
 
-    /// Allocates `count` bytes, zeroed unless `zeroed` is false. Returns nil only if the system is out of memory.
+    /// Allocates `count` bytes, zeroed unless `zeroed` is false. Returns nil for a negative or impossibly large
+    /// count, or when the system is out of memory.
     public init?(count: Int, zeroed: Bool = true) {
-        precondition(count >= 0, "AlignedBytes count must not be negative")
-        guard let raw = AlignedStorage.allocate(bytes: count, zeroed: zeroed) else { return nil }
+        guard count >= 0, count <= Int.max - AlignedStorage.hugePageSize,
+              let raw = AlignedStorage.allocate(bytes: count, zeroed: zeroed) else { return nil }
         pointer = raw.bindMemory(to: UInt8.self, capacity: max(count, 1))
         self.count = count
     }

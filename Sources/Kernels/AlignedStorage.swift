@@ -28,11 +28,11 @@ public final class AlignedStorage: @unchecked Sendable {
     static let hugePageSize = 2 << 20
     static let cacheLine = 64
 
-    /// Allocates storage for `count` Floats, zeroed unless `zeroed` is false. Returns nil only if the system is out
-    /// of memory.
+    /// Allocates storage for `count` Floats, zeroed unless `zeroed` is false. Returns nil for a negative or
+    /// impossibly large count, or when the system is out of memory.
     public init?(count: Int, zeroed: Bool = true) {
-        precondition(count >= 0, "AlignedStorage count must not be negative")
-        guard let raw = Self.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride, zeroed: zeroed) else {
+        guard count >= 0, count <= Int.max / MemoryLayout<Float>.stride - AlignedStorage.hugePageSize,
+              let raw = Self.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride, zeroed: zeroed) else {
             return nil
         }
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))

@@ -38,8 +38,10 @@ public struct FloatBuffer: @unchecked Sendable {
         if let base = source.baseAddress { storage.pointer.update(from: base, count: source.count) }
     }
 
+    /// Like `Array`, a buffer traps on a negative count (a programming error) and when memory runs out.
     @usableFromInline
     static func allocate(_ count: Int, zeroed: Bool = true) -> AlignedStorage {
+        precondition(count >= 0, "FloatBuffer count must not be negative, got \(count)")
         guard let storage = AlignedStorage(count: count, zeroed: zeroed) else {
             fatalError("out of memory allocating \(count) floats")
         }

@@ -2,16 +2,21 @@
 /// the standard normal distribution.
 public final class Embedding: Module {
     public let weight: Parameter
+    private let configurationError: TensorError?
 
+    /// Sizes below 1 make lookups throw.
     public init(_ count: Int, _ dimension: Int) {
-        precondition(count > 0 && dimension > 0, "Embedding needs positive sizes, got \(count)×\(dimension)")
-        let values = GlobalRandom.with { random in (0..<(count * dimension)).map { _ in random.normal() } }
-        weight = Parameter(name: "weight", shape: [count, dimension], exactly: FloatBuffer(values))
+        let valid = count > 0 && dimension > 0
+        configurationError = valid ? nil : .invalidShape(operation: "Embedding", shape: [count, dimension], count: 0)
+        let shape = valid ? [count, dimension] : [0, 0]
+        let values = GlobalRandom.with { random in (0..<(shape[0] * shape[1])).map { _ in random.normal() } }
+        weight = Parameter(name: "weight", checkedShape: shape, values: FloatBuffer(values))
     }
 
     /// Looks up `indices` (of any shape) and returns `indexShape + [dimension]`.
     public func callAsFunction(indices: [Int], shape: [Int]? = nil) throws -> Tensor {
-        try Tensor(weight).embedding(indices: indices, indexShape: shape ?? [indices.count])
+        if let configurationError { throw configurationError }
+        return try Tensor(weight).embedding(indices: indices, indexShape: shape ?? [indices.count])
     }
 
     /// Looks up the indices held, as integral Floats, by `input`.

@@ -6,16 +6,22 @@ public final class LayerNorm: Module {
     public let weight: Parameter?
     public let bias: Parameter?
 
+    private let configurationError: TensorError?
+
+    /// An empty or non-positive shape, or an eps that is not positive and finite, makes `forward` throw.
     public init(_ normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true) {
-        precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
-                     "LayerNorm needs a non-empty positive shape, got \(normalizedShape)")
+        let valid = !normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 }
+        configurationError = !valid
+            ? .invalidShape(operation: "LayerNorm", shape: normalizedShape, count: 0)
+            : !(eps.isFinite && eps > 0) ? .invalidArgument(operation: "LayerNorm", name: "eps", value: eps) : nil
         self.normalizedShape = normalizedShape
         self.eps = eps
-        let count = normalizedShape.reduce(1, *)
+        let shape = valid ? normalizedShape : [0]
+        let count = shape.reduce(1, *)
         weight = elementwiseAffine
-            ? Parameter(name: "weight", shape: normalizedShape, exactly: FloatBuffer(count: count, repeating: 1))
+            ? Parameter(name: "weight", checkedShape: shape, values: FloatBuffer(count: count, repeating: 1))
             : nil
-        bias = elementwiseAffine ? Parameter(name: "bias", shape: normalizedShape, exactly: FloatBuffer(count: count)) : nil
+        bias = elementwiseAffine ? Parameter(name: "bias", checkedShape: shape, values: FloatBuffer(count: count)) : nil
     }
 
     public convenience init(_ size: Int, eps: Double = 1e-5, elementwiseAffine: Bool = true) {
@@ -23,6 +29,7 @@ public final class LayerNorm: Module {
     }
 
     public func forward(_ input: Tensor) throws -> Tensor {
+        if let configurationError { throw configurationError }
         guard input.shape.suffix(normalizedShape.count) == normalizedShape[...] else {
             throw TensorError.shapeMismatch(operation: "LayerNorm", shapes: [input.shape, normalizedShape])
         }

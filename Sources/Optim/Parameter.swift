@@ -57,16 +57,12 @@ public final class Parameter {
         self.values = values
     }
 
-    /// Creates a parameter from values that are known to fill `shape` exactly, as a layer builds them; a mismatch
-    /// is a programming error and stops the program (use the throwing initializers for values from outside).
-    public convenience init(name: String, shape: [Int], exactly values: FloatBuffer) {
-        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count,
-                     "parameter '\(name)' of shape \(shape) cannot hold \(values.count) values")
-        do {
-            try self.init(name: name, shape: shape, values: values)
-        } catch {
-            preconditionFailure("\(error)")
-        }
+    /// A parameter whose values its maker built to fit `shape` (a layer of this package): no check.
+    package init(name: String, checkedShape shape: [Int], values: FloatBuffer) {
+        self.name = name
+        self.shape = shape
+        self.count = values.count
+        self.values = values
     }
 
     /// Creates a parameter holding `values`, copied into aligned memory.

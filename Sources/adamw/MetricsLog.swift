@@ -1,7 +1,7 @@
 import Foundation
 
-/// One JSON object per epoch, appended to a file (JSON Lines): epoch, train_loss, test_loss, test_accuracy, lr,
-/// seconds. The file is created (or emptied) when the run starts.
+/// One JSON object per epoch, appended to a file (JSON Lines): epoch, train_loss, test_loss, test_accuracy, lr (at
+/// the epoch's end), skipped_steps (so far), seconds. The file is created (or emptied) when the run starts.
 struct MetricsLog {
     let path: String
     private let handle: FileHandle
@@ -17,10 +17,11 @@ struct MetricsLog {
         self.handle = handle
     }
 
-    func append(_ result: ClassifierTraining.EpochResult, lr: Double) throws {
+    func append(_ result: TrainingRun.EpochResult) throws {
         let record: [String: Any] = [
             "epoch": result.epoch, "train_loss": result.trainLoss, "test_loss": result.testLoss,
-            "test_accuracy": result.testAccuracy, "lr": lr, "seconds": result.seconds,
+            "test_accuracy": result.testAccuracy, "lr": result.learningRate, "skipped_steps": result.skippedSteps,
+            "seconds": result.seconds,
         ]
         var line = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
         line.append(0x0A)

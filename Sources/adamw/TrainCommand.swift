@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import Checkpoints
 import Datasets
 import Foundation
 import NN
@@ -10,53 +11,82 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a classifier on MNIST (default: the seeds' example, Linear(784, 10) with AdamW).",
         discussion: """
             Prints `Epoch k, Loss: …` (the mean training loss of the epoch) after each epoch, `Test Accuracy: …` \
-            at the end, and a `summary` line with the timings. Runs offline on the copy of MNIST in Data/mnist.
+            at the end, and a `summary` line with the timings. Runs offline on the copy of MNIST in Data/mnist. \
+            With --save it writes a checkpoint after every epoch; --resume continues one, with its options, to \
+            --epochs.
             """
     )
 
-    enum ModelKind: String, ExpressibleByArgument, CaseIterable { case linear, mlp }
-    enum OptimizerKind: String, ExpressibleByArgument, CaseIterable { case adamw, adam, sgd }
-
     @Option(help: "The model: linear (Linear(784, 10)) or mlp (hidden layers with ReLU).")
-    var model: ModelKind = .linear
+    var model: TrainingOptions.Model?
 
-    @Option(help: "Hidden layer sizes of the mlp, comma-separated.")
+    @Option(help: "Hidden layer sizes of the mlp, comma-separated (default 128).")
     var hidden: String?
 
     @Option(help: "The optimizer.")
-    var optimizer: OptimizerKind = .adamw
+    var optimizer: TrainingOptions.OptimizerKind?
 
-    @Option(parsing: .unconditional, help: "Learning rate.")
-    var lr: Double = 1e-3
+    @Option(parsing: .unconditional, help: "Learning rate (default 0.001; onecycle's peak).")
+    var lr: Double?
 
     @Option(parsing: .unconditional, help: "Weight decay λ (default: 0.01 for adamw, 0 for adam and sgd).")
     var weightDecay: Double?
 
-    @Option(parsing: .unconditional, help: "Adam's β1,β2.")
-    var betas: String = "0.9,0.999"
+    @Option(parsing: .unconditional, help: "Adam's β1,β2 (default 0.9,0.999).")
+    var betas: String?
 
-    @Option(parsing: .unconditional, help: "Adam's ε.")
-    var eps: Double = 1e-8
+    @Option(parsing: .unconditional, help: "Adam's ε (default 1e-8).")
+    var eps: Double?
 
     @Flag(help: "Adam/AdamW: keep the maximum of the second moment (AMSGrad).")
     var amsgrad = false
 
-    @Option(parsing: .unconditional, help: "SGD momentum.")
-    var momentum: Double = 0
+    @Option(parsing: .unconditional, help: "SGD momentum (default 0).")
+    var momentum: Double?
 
     @Flag(help: "No weight decay on biases and normalization weights (parameters with fewer than 2 dimensions).")
     var noDecayBiasNorm = false
 
-    @Option(help: "Passes over the training set.")
-    var epochs: Int = 5
+    @Option(parsing: .unconditional, help: "Train until this many epochs are complete (default 5).")
+    var epochs: Int?
 
-    @Option(help: "Samples per training batch.")
-    var batchSize: Int = 64
+    @Option(parsing: .unconditional, help: "Samples per micro-batch (default 64).")
+    var batchSize: Int?
 
-    @Option(help: "Seed of initialization and shuffling.")
-    var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Micro-batches per optimizer step: the step equals one on a batch this many times larger.")
+    var accumulate: Int?
 
-    @Option(help: "Threads (default: every processor).")
+    @Option(parsing: .unconditional, help: "Seed of initialization, dropout and shuffling (default 0).")
+    var seed: UInt64?
+
+    @Option(help: "Learning-rate schedule: none, plateau (on the test loss), cosine, warmup-cosine or onecycle.")
+    var scheduler: TrainingOptions.Schedule?
+
+    @Option(parsing: .unconditional, help: "Epochs the cosine/onecycle schedule spans (default: --epochs).")
+    var scheduleEpochs: Int?
+
+    @Option(parsing: .unconditional, help: "Lowest learning rate of cosine, warmup-cosine and plateau (default 0).")
+    var minLR: Double?
+
+    @Option(parsing: .unconditional, help: "Warm-up steps of warmup-cosine (default: 5% of the schedule).")
+    var warmupSteps: Int?
+
+    @Option(parsing: .unconditional, help: "Fraction of onecycle spent warming up (default 0.3).")
+    var pctStart: Double?
+
+    @Option(parsing: .unconditional, help: "plateau: factor applied to the learning rate (default 0.1).")
+    var plateauFactor: Double?
+
+    @Option(parsing: .unconditional, help: "plateau: epochs without improvement before reducing (default 10).")
+    var plateauPatience: Int?
+
+    @Option(help: "Steps whose gradients hold NaN or infinity: skip (default), propagate (PyTorch) or throw.")
+    var nonFinite: TrainingOptions.NonFinite?
+
+    @Option(parsing: .unconditional, help: "Clip the gradients' total 2-norm to this before each step.")
+    var clipNorm: Double?
+
+    @Option(parsing: .unconditional, help: "Threads (default: every processor).")
     var threads: Int?
 
     @Option(help: "Directory of the MNIST files (default: the repository's Data/mnist).")
@@ -65,38 +95,96 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write one JSON object per epoch to this file (JSON Lines).")
     var metricsOut: String?
 
+    @Option(help: "Write a checkpoint (safetensors) here after every epoch, atomically.")
+    var save: String?
+
+    @Option(help: "Continue the run saved in this checkpoint, with its options, to --epochs.")
+    var resume: String?
+
     @Flag(help: "No progress bar.")
     var noProgress = false
 
+    /// The training options given on the command line, by name (to refuse them with --resume).
+    private var givenTrainingOptions: [String] {
+        let given: [(String, Bool)] = [
+            ("--model", model != nil), ("--hidden", hidden != nil), ("--optimizer", optimizer != nil),
+            ("--lr", lr != nil), ("--weight-decay", weightDecay != nil), ("--betas", betas != nil),
+            ("--eps", eps != nil), ("--amsgrad", amsgrad), ("--momentum", momentum != nil),
+            ("--no-decay-bias-norm", noDecayBiasNorm), ("--batch-size", batchSize != nil),
+            ("--accumulate", accumulate != nil), ("--seed", seed != nil), ("--scheduler", scheduler != nil),
+            ("--schedule-epochs", scheduleEpochs != nil), ("--min-lr", minLR != nil),
+            ("--warmup-steps", warmupSteps != nil), ("--pct-start", pctStart != nil),
+            ("--plateau-factor", plateauFactor != nil), ("--plateau-patience", plateauPatience != nil),
+            ("--non-finite", nonFinite != nil), ("--clip-norm", clipNorm != nil),
+        ]
+        return given.filter(\.1).map(\.0)
+    }
+
     func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }
-        if hidden != nil && model == .linear { throw ValidationError("--hidden applies only to --model mlp") }
-        _ = try hiddenSizes()
-        _ = try parsedBetas()
+        if resume != nil {
+            if let first = givenTrainingOptions.first {
+                throw ValidationError("\(first) cannot be given with --resume: the run continues with the options saved in the checkpoint")
+            }
+            return
+        }
+        _ = try trainingOptions()
     }
 
-    func hiddenSizes() throws -> [Int] {
-        guard model == .mlp else { return [] }
-        let text = hidden ?? "128"
-        let sizes = text.split(separator: ",", omittingEmptySubsequences: false).map {
-            Int($0.trimmingCharacters(in: .whitespaces))
+    /// The options of a new run, from the flags and their defaults.
+    func trainingOptions() throws -> TrainingOptions {
+        var options = TrainingOptions()
+        options.model = model ?? .linear
+        if hidden != nil && options.model == .linear { throw ValidationError("--hidden applies only to --model mlp") }
+        if options.model == .mlp {
+            let text = hidden ?? "128"
+            let sizes = text.split(separator: ",", omittingEmptySubsequences: false).map {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw ValidationError("--hidden must be positive integers separated by commas, got '\(text)'")
+            }
+            options.hidden = sizes.compactMap { $0 }
         }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("--hidden must be positive integers separated by commas, got '\(text)'")
+        options.optimizer = optimizer ?? .adamw
+        options.lr = lr ?? options.lr
+        options.weightDecay = weightDecay
+        if let betas {
+            let parts = betas.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let beta1 = parts[0], let beta2 = parts[1] else {
+                throw ValidationError("--betas must be two numbers separated by a comma, got '\(betas)'")
+            }
+            (options.beta1, options.beta2) = (beta1, beta2)
         }
-        return sizes.compactMap { $0 }
-    }
-
-    func parsedBetas() throws -> (Double, Double) {
-        let parts = betas.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let beta1 = parts[0], let beta2 = parts[1] else {
-            throw ValidationError("--betas must be two numbers separated by a comma, got '\(betas)'")
+        options.eps = eps ?? options.eps
+        options.amsgrad = amsgrad
+        options.momentum = momentum ?? options.momentum
+        options.noDecayBiasNorm = noDecayBiasNorm
+        options.batchSize = batchSize ?? options.batchSize
+        guard options.batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(options.batchSize)") }
+        options.accumulate = accumulate ?? 1
+        guard options.accumulate >= 1 else { throw ValidationError("--accumulate must be at least 1, got \(options.accumulate)") }
+        options.seed = seed ?? 0
+        options.scheduler = scheduler ?? .none
+        options.scheduleEpochs = scheduleEpochs ?? epochs ?? 5
+        guard options.scheduleEpochs >= 1 else {
+            throw ValidationError("--schedule-epochs must be at least 1, got \(options.scheduleEpochs)")
         }
-        return (beta1, beta2)
+        options.minLR = minLR ?? 0
+        options.warmupSteps = warmupSteps
+        if let warmupSteps, warmupSteps < 1 { throw ValidationError("--warmup-steps must be at least 1, got \(warmupSteps)") }
+        options.pctStart = pctStart ?? options.pctStart
+        options.plateauFactor = plateauFactor ?? options.plateauFactor
+        options.plateauPatience = plateauPatience ?? options.plateauPatience
+        options.nonFinite = nonFinite ?? .skip
+        if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) {
+            throw ValidationError("--clip-norm must be a positive number, got \(clipNorm)")
+        }
+        options.clipNorm = clipNorm
+        return options
     }
 
     func run() throws {
@@ -105,7 +193,22 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func train() throws {
-        manualSeed(seed)
+        var checkpoint: StateDict?
+        var options: TrainingOptions
+        if let resume {
+            do {
+                checkpoint = try CheckpointFile.read(resume)
+            } catch {
+                throw Refusal("\(resume): \(error)")
+            }
+            guard let text = checkpoint?.metadata["options"], let saved: TrainingOptions = TrainingRun.decode(text) else {
+                throw Refusal("\(resume): the checkpoint has no readable training options")
+            }
+            options = saved
+        } else {
+            options = try trainingOptions()
+        }
+        let epochs = epochs ?? options.scheduleEpochs
         let loadStart = monotonicSeconds()
         let data: (train: MNIST, test: MNIST)
         do {
@@ -115,38 +218,57 @@ struct TrainCommand: ParsableCommand {
         }
         let loadSeconds = monotonicSeconds() - loadStart
 
-        let network = ClassifierModel.make(hidden: try hiddenSizes(), inputs: MNIST.pixels, classes: MNIST.classes)
-        let parameters = network.parameters()
-        let groups = noDecayBiasNorm
-            ? WeightDecayRule.biasesAndNorms.groups(parameters)
-            : [ParamGroup(params: parameters)]
-        let optimizer: Optimizer
-        switch self.optimizer {
-        case .adamw:
-            optimizer = try AdamW(groups, lr: lr, betas: try parsedBetas(), eps: eps,
-                                  weightDecay: weightDecay ?? 0.01, amsgrad: amsgrad)
-        case .adam:
-            optimizer = try Adam(groups, lr: lr, betas: try parsedBetas(), eps: eps,
-                                 weightDecay: weightDecay ?? 0, amsgrad: amsgrad)
-        case .sgd:
-            optimizer = try SGD(groups, lr: lr, momentum: momentum, weightDecay: weightDecay ?? 0)
+        let run = try TrainingRun(options: options, train: data.train, test: data.test)
+        if let checkpoint, let resume {
+            do {
+                try run.load(checkpoint)
+            } catch {
+                throw Refusal("\(resume): \(error)")
+            }
+            print("Resumed from \(resume) at epoch \(run.epoch)")
         }
-
-        let run = try ClassifierTraining(
-            model: network, optimizer: optimizer, train: data.train, test: data.test,
-            batchSize: batchSize, seed: seed, showProgress: !noProgress)
+        let savePath = save ?? resume
+        if let savePath {
+            // Fail before training, not after the first epoch.
+            let directory = URL(fileURLWithPath: savePath).deletingLastPathComponent().path
+            guard access(directory, W_OK) == 0 else {
+                throw Refusal("cannot save the checkpoint: the directory \(directory) does not exist or is not writable")
+            }
+        }
         let metrics = try metricsOut.map { try MetricsLog(path: $0) }
-        var last: ClassifierTraining.EpochResult?
-        for epoch in 1...epochs {
-            let result = try run.runEpoch(epoch, of: epochs)
-            print("Epoch \(epoch), Loss: \(format(result.trainLoss, 4))")
-            try metrics?.append(result, lr: optimizer.paramGroups[0].lr)
-            last = result
+        while run.epoch < epochs {
+            let result = try run.runEpoch(of: epochs, showProgress: !noProgress)
+            print("Epoch \(result.epoch), Loss: \(format(result.trainLoss, 4))")
+            try metrics?.append(result)
+            if let savePath {
+                do {
+                    try CheckpointFile.write(try run.stateDict(), to: savePath)
+                } catch {
+                    throw Refusal("cannot save the checkpoint: \(error)")
+                }
+            }
         }
-        guard let last else { return }
+        guard let last = run.last else {
+            print("The checkpoint is already at epoch \(run.epoch); nothing to train for --epochs \(epochs)")
+            return
+        }
+        if run.optimizer.skippedSteps > 0 {
+            print("Skipped steps (non-finite gradients): \(run.optimizer.skippedSteps)")
+        }
         print("Test Accuracy: \(format(last.testAccuracy * 100, 2))%")
-        print("summary job=train model=\(model.rawValue) epochs=\(epochs) accuracy=\(format(last.testAccuracy * 100, 2)) "
-              + "load_s=\(format(loadSeconds, 2)) train_s=\(format(run.trainSeconds, 2)) "
-              + "eval_s=\(format(run.evalSeconds, 2))")
+        print("summary job=train model=\(options.model.rawValue) epochs=\(run.epoch) "
+              + "accuracy=\(format(last.testAccuracy * 100, 2)) load_s=\(format(loadSeconds, 2)) "
+              + "train_s=\(format(run.trainSeconds, 2)) eval_s=\(format(run.evalSeconds, 2))")
     }
+}
+
+extension TrainingOptions.Model: ExpressibleByArgument {}
+extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
+extension TrainingOptions.Schedule: ExpressibleByArgument {}
+extension TrainingOptions.NonFinite: ExpressibleByArgument {}
+
+/// A refusal reported on one line with exit status 1 (a refused checkpoint, a failed save).
+struct Refusal: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

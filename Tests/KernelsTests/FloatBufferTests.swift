@@ -25,3 +25,12 @@ struct FloatBufferTests {
         #expect(FloatBuffer(count: 0).isEmpty)
     }
 }
+
+extension FloatBufferTests {
+    @Test func impossibleAllocationsReturnNil() {
+        #expect(AlignedStorage(count: -1) == nil)
+        #expect(AlignedStorage(count: .max) == nil)
+        #expect(AlignedBytes(count: -5) == nil)
+        #expect(AlignedBytes(count: 3)?.count == 3)
+    }
+}

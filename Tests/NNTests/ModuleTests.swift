@@ -85,3 +85,29 @@ struct ModuleTests {
         #expect(mse == 2.5)
     }
 }
+
+/// Layers never stop the program for a bad size: the layer is made, and using it throws a named error.
+struct LayerValidationTests {
+    @Test func invalidSizesThrowWhenTheLayerIsUsed() throws {
+        let input = try Tensor(repeating: 1, shape: [2, 4])
+        let cases: [(String, any Module, String)] = [
+            ("Linear(0, 3)", withRandomGenerator(seed: 1) { Linear(0, 3) }, "Linear: invalid in features 0.0"),
+            ("Linear(4, -2)", withRandomGenerator(seed: 1) { Linear(4, -2) }, "Linear: invalid out features -2.0"),
+            ("LayerNorm([])", LayerNorm([Int]()), "LayerNorm: shape [] cannot hold 0 elements"),
+            ("LayerNorm([4, 0])", LayerNorm([4, 0]), "LayerNorm: shape [4, 0] cannot hold 0 elements"),
+            ("LayerNorm eps 0", LayerNorm(4, eps: 0), "LayerNorm: invalid eps 0.0"),
+            ("Embedding(0, 3)", withRandomGenerator(seed: 1) { Embedding(0, 3) }, "Embedding: shape [0, 3] cannot hold 0 elements"),
+            ("Dropout(p: -0.1)", Dropout(p: -0.1), "Dropout: invalid p -0.1"),
+            ("Dropout(p: 2)", Dropout(p: 2), "Dropout: invalid p 2.0"),
+        ]
+        for (name, layer, message) in cases {
+            do {
+                _ = try layer(input)
+                Issue.record("\(name) did not throw")
+            } catch {
+                #expect("\(error)" == message, "\(name)")
+            }
+            #expect(layer.parameters().allSatisfy { $0.count == 0 } || name.hasPrefix("Dropout") || name.hasPrefix("LayerNorm eps"))
+        }
+    }
+}

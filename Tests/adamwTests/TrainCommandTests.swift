@@ -54,7 +54,7 @@ struct TrainCommandTests {
         let records = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n")
         #expect(records.count == 1)
         let record = try #require(try JSONSerialization.jsonObject(with: Data(records[0].utf8)) as? [String: Any])
-        #expect(Set(record.keys) == ["epoch", "train_loss", "test_loss", "test_accuracy", "lr", "seconds"])
+        #expect(Set(record.keys) == ["epoch", "train_loss", "test_loss", "test_accuracy", "lr", "skipped_steps", "seconds"])
         #expect(record["epoch"] as? Int == 1 && record["lr"] as? Double == 1e-3)
     }
 
@@ -93,6 +93,19 @@ struct TrainCommandTests {
         (["--data-dir", "/nonexistent/mnist"], "no data file in /nonexistent/mnist"),
         (["--metrics-out", "/nonexistent/dir/m.jsonl"], "cannot create the metrics file /nonexistent/dir/m.jsonl"),
         (["--frobnicate"], "Unknown option '--frobnicate'"),
+        (["--accumulate", "0"], "--accumulate must be at least 1"),
+        (["--scheduler", "step"], "The value 'step' is invalid for '--scheduler"),
+        (["--schedule-epochs", "0"], "--schedule-epochs must be at least 1"),
+        (["--scheduler", "warmup-cosine", "--warmup-steps", "0"], "--warmup-steps must be at least 1"),
+        (["--scheduler", "onecycle", "--pct-start", "2"], "OneCycleLR: invalid pct start 2.0"),
+        (["--scheduler", "plateau", "--plateau-factor", "1.5"], "ReduceLROnPlateau: invalid factor 1.5"),
+        (["--scheduler", "plateau", "--plateau-patience", "-1"], "ReduceLROnPlateau: invalid patience -1.0"),
+        (["--scheduler", "cosine", "--min-lr", "-1"], "CosineAnnealingLR: invalid eta_min -1.0"),
+        (["--clip-norm", "0"], "--clip-norm must be a positive number"),
+        (["--non-finite", "ignore"], "The value 'ignore' is invalid for '--non-finite"),
+        (["--seed", "-3"], "The value '-3' is invalid for '--seed"),
+        (["--save", "/nonexistent/dir/run.safetensors", "--batch-size", "2000"], "cannot save the checkpoint"),
+        (["--resume", "/nonexistent/run.safetensors"], "/nonexistent/run.safetensors: "),
     ]
 
     @Test(arguments: invalid)

@@ -1,0 +1,104 @@
+import Checkpoints
+import Foundation
+import Optim
+import Testing
+
+/// --save, --resume, the schedules and gradient accumulation, through the command line.
+struct CheckpointCommandTests {
+    static func directory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// A quick run: a small MLP (so ReLU, two layers and the optimizer's state all travel), big batches.
+    static let quick = ["--no-progress", "--batch-size", "500", "--model", "mlp", "--hidden", "16"]
+
+    @Test func twoEpochsStraightAndOnePlusAResumeGiveTheSameBytes() throws {
+        let folder = try Self.directory()
+        let straight = folder.appendingPathComponent("straight.safetensors").path
+        let resumed = folder.appendingPathComponent("resumed.safetensors").path
+        let options = Self.quick + ["--scheduler", "cosine", "--schedule-epochs", "2", "--seed", "4"]
+        let first = try CLI.run(["train", "--epochs", "2", "--save", straight] + options)
+        #expect(first.status == 0, "\(first.error)")
+        let half = try CLI.run(["train", "--epochs", "1", "--save", resumed] + options)
+        #expect(half.status == 0, "\(half.error)")
+        let rest = try CLI.run(["train", "--resume", resumed, "--epochs", "2", "--no-progress"])
+        #expect(rest.status == 0, "\(rest.error)")
+        #expect(rest.lines.first == "Resumed from \(resumed) at epoch 1" && rest.lines.contains { $0.hasPrefix("Epoch 2, Loss:") })
+        #expect(try Data(contentsOf: URL(fileURLWithPath: straight)) == Data(contentsOf: URL(fileURLWithPath: resumed)),
+                "byte-identical checkpoints")
+        #expect(first.lines.filter { $0.hasPrefix("Epoch 2") } == rest.lines.filter { $0.hasPrefix("Epoch 2") })
+        let state = try CheckpointFile.read(straight)
+        #expect(state.metadata["epoch"] == "2" && state.metadata["optimizer.type"] == "AdamW")
+        #expect(state.tensors["model.layers.1.weight"]?.shape == [16, 784])
+        #expect(state.tensors["optimizer.state.layers.1.weight.exp_avg"]?.shape == [16, 784])
+    }
+
+    @Test func aRefusedCheckpointExitsWithStatusOneAndOneLine() throws {
+        let folder = try Self.directory()
+        let good = folder.appendingPathComponent("good.safetensors")
+        #expect(try CLI.run(["train", "--epochs", "1", "--save", good.path] + Self.quick).status == 0)
+        let bytes = try [UInt8](Data(contentsOf: good))
+        var flipped = bytes
+        flipped[bytes.count / 2] ^= 0x10
+        let variants: [(String, [UInt8], String)] = [
+            ("flipped", flipped, "checksum mismatch"),
+            ("truncated", Array(bytes.prefix(bytes.count - 100)), "invalid data offsets"),
+            ("text", Array("not a checkpoint".utf8), "is above the 100 MB limit"),
+        ]
+        for (name, content, reason) in variants {
+            let path = folder.appendingPathComponent("\(name).safetensors").path
+            try Data(content).write(to: URL(fileURLWithPath: path))
+            let result = try CLI.run(["train", "--resume", path, "--epochs", "2", "--no-progress"])
+            #expect(result.status == 1, "\(name)")
+            let lines = result.error.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("Error: \(path): ") && lines[0].contains(reason),
+                    "\(name): \(result.error)")
+            #expect(result.output.isEmpty, "\(name): nothing trained")
+        }
+        let missing = try CLI.run(["train", "--resume", folder.appendingPathComponent("none").path, "--no-progress"])
+        #expect(missing.status == 1 && missing.error.contains("cannot be read"))
+        let options = try CLI.run(["train", "--resume", good.path, "--lr", "0.1"])
+        #expect(options.status != 0 && options.error.contains("--lr cannot be given with --resume"))
+        let done = try CLI.run(["train", "--resume", good.path, "--epochs", "1", "--no-progress"])
+        #expect(done.status == 0 && done.output.contains("already at epoch 1"))
+    }
+
+    @Test func accumulatingFourMicroBatchesEqualsOneBatchFourTimesLarger() throws {
+        let folder = try Self.directory()
+        let large = folder.appendingPathComponent("large.safetensors").path
+        let small = folder.appendingPathComponent("small.safetensors").path
+        #expect(try CLI.run(["train", "--epochs", "1", "--no-progress", "--batch-size", "400", "--save", large]).status == 0)
+        #expect(try CLI.run(["train", "--epochs", "1", "--no-progress", "--batch-size", "100", "--accumulate", "4",
+                             "--save", small]).status == 0)
+        let a = try CheckpointFile.read(large), b = try CheckpointFile.read(small)
+        for name in ["model.layers.1.weight", "model.layers.1.bias"] {
+            let x = try #require(a.tensors[name]?.values), y = try #require(b.tensors[name]?.values)
+            let worst = zip(x, y).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst < 1e-5, "\(name): largest difference \(worst)")
+        }
+        #expect(a.metadata["optimizer.state.layers.1.weight.step"] == "150" && b.metadata["optimizer.state.layers.1.weight.step"] == "150")
+    }
+
+    /// Each schedule's learning rate at the end of one epoch (120 steps): its last value.
+    @Test(arguments: [
+        (["--scheduler", "onecycle", "--pct-start", "0.25"], 0.0...1e-6),
+        (["--scheduler", "warmup-cosine", "--warmup-steps", "10", "--min-lr", "1e-5"], (1e-5 - 1e-9)...(1e-5 + 1e-9)),
+        (["--scheduler", "cosine"], 0.0...1e-9),
+        (["--scheduler", "plateau", "--plateau-patience", "0", "--plateau-factor", "0.5"], 1e-3...1e-3),
+        (["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9", "--scheduler", "onecycle"], 0.0...1e-4),
+        (["--clip-norm", "1", "--non-finite", "throw"], 1e-3...1e-3),
+    ] as [([String], ClosedRange<Double>)])
+    func schedulesEndWhereTheyShould(_ options: [String], _ expected: ClosedRange<Double>) throws {
+        let metrics = try Self.directory().appendingPathComponent("m.jsonl")
+        let result = try CLI.run(["train", "--epochs", "1", "--batch-size", "500", "--no-progress",
+                                  "--metrics-out", metrics.path] + options)
+        #expect(result.status == 0, "\(options): \(result.error)")
+        let line = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? ""
+        let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        let lr = try #require(record?["lr"] as? Double)
+        #expect(expected.contains(lr), "\(options): lr at the end of the schedule \(lr)")
+        #expect(Double(CLI.summary(result)["accuracy"] ?? "") ?? 0 > 75)
+    }
+}
