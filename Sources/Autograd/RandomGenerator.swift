@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
+import Kernels
 
 /// A seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64): fast, small, and the same sequence
 /// on every platform for the same seed.
@@ -72,12 +72,12 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 /// loader derives its own from a seed. The process-wide generator is the project's one piece of global mutable
 /// state; it is protected by a lock.
 public enum GlobalRandom {
-    static let generator = Mutex(RandomGenerator(seed: 0))
+    static let generator = Locked(RandomGenerator(seed: 0))
 
     /// A generator bound to a task, so that concurrent work (tests, parallel trainings) does not share one.
     final class Scoped: @unchecked Sendable {
-        let generator: Mutex<RandomGenerator>
-        init(seed: UInt64) { generator = Mutex(RandomGenerator(seed: seed)) }
+        let generator: Locked<RandomGenerator>
+        init(seed: UInt64) { generator = Locked(RandomGenerator(seed: seed)) }
     }
 
     @TaskLocal static var scoped: Scoped?

@@ -38,6 +38,12 @@ public struct IDXFile: Sendable {
         } catch {
             throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
+        try self.init(path: path, contents: raw)
+    }
+
+    /// Checks a file's contents already in memory (`path` names it in errors), decompressing them if they start
+    /// with gzip's magic bytes.
+    public init(path: String, contents raw: Data) throws(DatasetError) {
         let (storage, length) = raw.starts(with: [0x1f, 0x8b])
             ? try Self.gunzip(raw, path: path)
             : try Self.copy(raw, path: path)
@@ -113,7 +119,10 @@ public struct IDXFile: Sendable {
             ? Int(compressed[compressed.count - 4]) | Int(compressed[compressed.count - 3]) << 8
                 | Int(compressed[compressed.count - 2]) << 16 | Int(compressed[compressed.count - 1]) << 24
             : 0
-        guard var output = AlignedBytes(count: max(trailerSize, 1 << 16) + 1, zeroed: false) else {
+        // Deflate expands at most ~1032:1, so a trailer claiming more is a lie; trusting it would let a tiny file
+        // allocate gigabytes. Larger real outputs still fit: the buffer grows.
+        let plausible = min(trailerSize, compressed.count * 1032 + (1 << 16))
+        guard var output = AlignedBytes(count: max(plausible, 1 << 16) + 1, zeroed: false) else {
             throw .unreadable(path: path, reason: "out of memory")
         }
         var stream = z_stream()

@@ -5,7 +5,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Raw, uninitialized-then-zeroed memory for `count` Floats, aligned for SIMD and, when large, for huge pages.
 ///
@@ -89,7 +88,7 @@ final class BlockCache: Sendable {
         var blocks: [Int: [Block]] = [:]
         var held = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func take(_ size: Int) -> UnsafeMutableRawPointer? {
         guard size >= Self.minimumSize else { return nil }

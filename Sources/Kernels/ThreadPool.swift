@@ -46,7 +46,7 @@ public final class ThreadPool: @unchecked Sendable {
     deinit { shared?.stop() }
 
     /// Reusable scratch memory, so that kernels such as GEMM allocate nothing per call once warm.
-    private let scratch = Mutex<[AlignedStorage]>([])
+    private let scratch = Locked<[AlignedStorage]>([])
 
     /// Calls `body` with at least `floats` floats of 64-byte-aligned scratch memory (huge-page-aligned when large),
     /// taken from this pool's cache and returned to it afterwards. Safe to call from several threads at once.

@@ -86,4 +86,10 @@ struct IDXFileTests {
         }
         #expect(throws: DatasetError.self) { try IDXFile(path: directory.appendingPathComponent("missing").path) }
     }
+
+    /// Found by the fuzzer: a 51-byte gzip stream whose trailer claims 3.8 GB made the reader allocate all of it.
+    @Test func aLyingGzipTrailerDoesNotAllocateWhatItClaims() throws {
+        let input = try #require(Data(base64Encoded: "H4sIAAAAAAACA2Ng4GBmYGBgAmJmEGZkYmZhZWPn4OTi5uHl4xcQBADTZGJmYeDk4g=="))
+        #expect(throws: DatasetError.self) { try IDXFile(path: "fuzz", contents: input) }
+    }
 }
