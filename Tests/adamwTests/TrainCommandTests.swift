@@ -136,3 +136,34 @@ extension TrainCommandTests {
         #expect(!plain.error.contains("batch/s") && !plain.output.contains("batch/s"))
     }
 }
+
+struct BenchCommandTests {
+    static let invalid: [([String], String)] = [
+        (["bench", "optimizer", "--parameters", "0"], "--parameters must be at least 1"),
+        (["bench", "optimizer", "--threads", "300"], "--threads must be between 1 and 256"),
+        (["bench", "optimizer", "--samples", "0"], "--samples must be at least 1"),
+        (["bench", "optimizer", "--non-finite", "maybe"], "The value 'maybe' is invalid for '--non-finite"),
+        (["bench", "gemm", "--size", "0"], "--size must be at least 1"),
+        (["bench", "gemm", "--threads", "0"], "--threads must be between 1 and 256"),
+        (["bench", "nothing"], "Unexpected argument 'nothing'"),
+    ]
+
+    @Test(arguments: invalid)
+    func aWrongBenchOptionGetsAClearMessage(_ arguments: [String], _ message: String) throws {
+        let result = try CLI.run(arguments)
+        #expect(result.status != 0)
+        #expect(result.error.contains(message), "stderr: \(result.error)")
+    }
+
+    @Test func theOptimizerBenchmarkPrintsItsSummaryLines() throws {
+        let result = try CLI.run(["bench", "optimizer", "--parameters", "4096", "--threads", "1", "--samples", "3",
+                                  "--non-finite", "skip"])
+        #expect(result.status == 0, "\(result.error)")
+        let summaries = result.lines.filter { $0.hasPrefix("summary optimizer=") }
+        #expect(summaries.count == 3)
+        for line in summaries {
+            #expect(line.range(of: #"^summary optimizer=(adamw|adam|sgd) parameters=4096 threads=1 gparams_per_s=\d+\.\d{3} ceiling_gparams_per_s=\d+\.\d{3}$"#,
+                               options: .regularExpression) != nil, "\(line)")
+        }
+    }
+}
