@@ -37,13 +37,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "Datasets", dependencies: ["Autograd", "CZlib"], swiftSettings: fast),
         .target(name: "Checkpoints", dependencies: ["Optim"], swiftSettings: fast),
+        .target(name: "Experiments", dependencies: ["NN", "Datasets", "Checkpoints"], swiftSettings: fast),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["against-yardstick.sh"], swiftSettings: fast),
         .executableTarget(
             name: "adamw",
             dependencies: [
-                "Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "Benchmarks",
+                "Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "Experiments", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast

@@ -67,20 +67,33 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
     }
 }
 
-/// The generator that parameter initialization and dropout draw from: the process's seeded generator (as
-/// `torch.manual_seed`), or the one bound to the current task by ``withRandomGenerator(seed:_:)``. The data
-/// loader derives its own from a seed. The process-wide generator is the project's one piece of global mutable
+/// A seeded generator that a piece of work keeps and binds while it runs (``withRandomGenerator(_:_:)``), so that
+/// several runs can proceed on several threads, each drawing its own reproducible sequence.
+public final class RandomStream: @unchecked Sendable {
+    let generator: Locked<RandomGenerator>
+
+    public init(seed: UInt64) { generator = Locked(RandomGenerator(seed: seed)) }
+
+    /// The stream's state, to save with a checkpoint.
+    public var state: [UInt64] { generator.withLock { $0.state } }
+
+    /// Continues from a saved ``state``; false (and no change) if the state is invalid.
+    @discardableResult
+    public func restore(_ words: [UInt64]) -> Bool {
+        guard let restored = RandomGenerator(state: words) else { return false }
+        generator.withLock { $0 = restored }
+        return true
+    }
+}
+
+/// The generator that parameter initialization and dropout draw from: the stream bound to the current task or
+/// thread by ``withRandomGenerator(_:_:)``, or else the process's seeded generator (as `torch.manual_seed`). The
+/// data loader derives its own from a seed. The process-wide generator is the project's one piece of global mutable
 /// state; it is protected by a lock.
 public enum GlobalRandom {
     static let generator = Locked(RandomGenerator(seed: 0))
 
-    /// A generator bound to a task, so that concurrent work (tests, parallel trainings) does not share one.
-    final class Scoped: @unchecked Sendable {
-        let generator: Locked<RandomGenerator>
-        init(seed: UInt64) { generator = Locked(RandomGenerator(seed: seed)) }
-    }
-
-    @TaskLocal static var scoped: Scoped?
+    @TaskLocal static var scoped: RandomStream?
 
     /// The current generator's state, to save with a checkpoint.
     public static var state: [UInt64] { with { $0.state } }
@@ -105,9 +118,13 @@ public func manualSeed(_ seed: UInt64) {
     GlobalRandom.generator.withLock { $0 = RandomGenerator(seed: seed) }
 }
 
-/// Runs `body` with a generator of its own, seeded with `seed`, for everything that draws random numbers on this
-/// task (initialization, dropout): a reproducible run that other threads' use of the global generator cannot
-/// disturb.
+/// Runs `body` drawing random numbers (initialization, dropout) from `stream` instead of the global generator.
+public func withRandomGenerator<R>(_ stream: RandomStream, _ body: () throws -> R) rethrows -> R {
+    try GlobalRandom.$scoped.withValue(stream, operation: body)
+}
+
+/// Runs `body` with a generator of its own, seeded with `seed`: a reproducible run that other threads' use of the
+/// global generator cannot disturb.
 public func withRandomGenerator<R>(seed: UInt64, _ body: () throws -> R) rethrows -> R {
-    try GlobalRandom.$scoped.withValue(GlobalRandom.Scoped(seed: seed), operation: body)
+    try withRandomGenerator(RandomStream(seed: seed), body)
 }

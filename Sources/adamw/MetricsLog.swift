@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 
 /// One JSON object per epoch, appended to a file (JSON Lines): epoch, train_loss, test_loss, test_accuracy, lr (at

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Benchmarks
+import Kernels
 
 /// A one-line progress bar on standard error — batches done, rate, ETA and the running loss — redrawn at most ten
 /// times a second. It draws nothing when standard error is not a terminal or when disabled.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Benchmarks
 import Checkpoints
 import Datasets
+import Experiments
 import Foundation
 import NN
 
@@ -237,7 +238,10 @@ struct TrainCommand: ParsableCommand {
         }
         let metrics = try metricsOut.map { try MetricsLog(path: $0) }
         while run.epoch < epochs {
-            let result = try run.runEpoch(of: epochs, showProgress: !noProgress)
+            var bar = ProgressBar(total: run.batchesPerEpoch, label: "Epoch \(run.epoch + 1)/\(epochs)",
+                                  enabled: !noProgress)
+            let result = try run.runEpoch { done, _, loss in bar.update(done: done, loss: loss) }
+            bar.finish()
             print("Epoch \(result.epoch), Loss: \(format(result.trainLoss, 4))")
             try metrics?.append(result)
             if let savePath {

@@ -1,26 +1,29 @@
-import Benchmarks
 import Checkpoints
 import Datasets
 import Foundation
 import NN
 
-/// One training run of `adamw train`: the model, optimizer, schedule and data order its options define, the
-/// seeds' loop over epochs, and its whole state as a checkpoint.
+/// One training run on MNIST: the model, optimizer, schedule and data order its options define, the seeds' loop
+/// over epochs, and its whole state as a checkpoint. `adamw train` and the experiments are made of these.
 ///
 /// The loop is the example's — `optimizer.zeroGrad(); let loss = try crossEntropy(model(data), target);
 /// try loss.backward(); try optimizer.step()` — with gradient accumulation over `accumulate` micro-batches (each
 /// loss weighted by its share of the samples, so the step equals one on the whole batch), optional clipping, and a
 /// learning-rate schedule stepped after each optimizer step (or, for plateau, after each epoch's evaluation).
-final class TrainingRun {
-    struct EpochResult {
-        let epoch: Int
+///
+/// A run draws its random numbers (initialization, dropout) from a generator of its own, so several runs can train
+/// at once on several threads, each reproducible.
+public final class TrainingRun {
+    public struct EpochResult: Sendable {
+        public let epoch: Int
         /// The mean training loss over the epoch's samples.
-        let trainLoss: Double
-        let testLoss: Double
-        let testAccuracy: Double
-        let learningRate: Double
-        let skippedSteps: Int
-        let seconds: Double
+        public let trainLoss: Double
+        /// Loss and accuracy on the evaluation set: the test set, or the validation split when one is held out.
+        public let testLoss: Double
+        public let testAccuracy: Double
+        public let learningRate: Double
+        public let skippedSteps: Int
+        public let seconds: Double
     }
 
     enum Schedule {
@@ -29,39 +32,58 @@ final class TrainingRun {
         case plateau(ReduceLROnPlateau)
     }
 
-    let options: TrainingOptions
-    let model: Sequential
-    let optimizer: Optimizer
+    public let options: TrainingOptions
+    public let model: Sequential
+    public let optimizer: Optimizer
     let schedule: Schedule
-    let loader: DataLoader<MNIST>
-    let test: MNIST
+    let loader: DataLoader<Subset<MNIST>>
+    let evaluationSet: Subset<MNIST>
+    let random: RandomStream
     /// Completed epochs.
-    private(set) var epoch = 0
-    private(set) var last: EpochResult?
-    private(set) var trainSeconds = 0.0
-    private(set) var evalSeconds = 0.0
+    public private(set) var epoch = 0
+    public private(set) var history: [EpochResult] = []
+    public private(set) var trainSeconds = 0.0
+    public private(set) var evalSeconds = 0.0
 
-    var stepsPerEpoch: Int { (loader.batchCount + options.accumulate - 1) / options.accumulate }
+    public var last: EpochResult? { history.last }
+    /// Micro-batches in one epoch.
+    public var batchesPerEpoch: Int { loader.batchCount }
+    /// Optimizer steps in one epoch.
+    public var stepsPerEpoch: Int { (loader.batchCount + options.accumulate - 1) / options.accumulate }
 
-    init(options: TrainingOptions, train: MNIST, test: MNIST) throws {
+    /// Builds the run. Errors name the option at fault (an optimizer's or a scheduler's, or a subset too large).
+    public init(options: TrainingOptions, train: MNIST, test: MNIST) throws {
         self.options = options
-        manualSeed(options.seed)
+        random = RandomStream(seed: options.seed)
+        let held = options.validationSamples ?? 0
+        let available = train.count - held
+        guard held >= 0, available >= 1 else {
+            throw DatasetError.invalidArgument(name: "validation samples", value: held)
+        }
+        let used = min(options.trainSamples ?? available, available)
+        guard used >= 1 else { throw DatasetError.invalidArgument(name: "training samples", value: used) }
+        let trainSet = try Subset(train, indices: Array(0..<used))
+        evaluationSet = held > 0 ? try Subset(train, indices: Array(available..<train.count)) : Subset(all: test)
         let widths = [MNIST.pixels] + options.hidden
-        model = Sequential {
-            Flatten()
-            for (from, to) in zip(widths, widths.dropFirst()) {
-                [Linear(from, to), ReLU()] as [any Module]
+        model = withRandomGenerator(random) {
+            Sequential {
+                Flatten()
+                for (from, to) in zip(widths, widths.dropFirst()) {
+                    [Linear(from, to), ReLU()] as [any Module]
+                }
+                Linear(widths.last ?? MNIST.pixels, MNIST.classes)
             }
-            Linear(widths.last ?? MNIST.pixels, MNIST.classes)
         }
         let parameters = model.parameters()
         let groups = options.noDecayBiasNorm
             ? WeightDecayRule.biasesAndNorms.groups(parameters)
             : [ParamGroup(params: parameters)]
+        let convention: WeightDecayConvention = options.decayConvention == .schedule ? .scheduleScaled : .learningRateScaled
         switch options.optimizer {
         case .adamw:
             optimizer = try AdamW(groups, lr: options.lr, betas: (options.beta1, options.beta2), eps: options.eps,
-                                  weightDecay: options.weightDecay ?? 0.01, amsgrad: options.amsgrad)
+                                  weightDecay: options.weightDecay ?? 0.01, amsgrad: options.amsgrad,
+                                  decayConvention: convention)
         case .adam:
             optimizer = try Adam(groups, lr: options.lr, betas: (options.beta1, options.beta2), eps: options.eps,
                                  weightDecay: options.weightDecay ?? 0, amsgrad: options.amsgrad)
@@ -73,8 +95,7 @@ final class TrainingRun {
         case .propagate: .propagate
         case .throw: .throw
         }
-        loader = try DataLoader(train, batchSize: options.batchSize, shuffle: true, seed: options.seed)
-        self.test = test
+        loader = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: true, seed: options.seed)
         let total = options.scheduleEpochs * ((loader.batchCount + options.accumulate - 1) / options.accumulate)
         switch options.scheduler {
         case .none:
@@ -85,7 +106,7 @@ final class TrainingRun {
         case .cosine:
             schedule = .perStep(try CosineAnnealingLR(optimizer, tMax: total, etaMin: options.minLR))
         case .warmupCosine:
-            let warmup = min(max(1, options.warmupSteps ?? total / 20), total - 1)
+            let warmup = min(max(1, options.warmupSteps ?? total / 20), max(1, total - 1))
             let phases = [try LinearLR(optimizer, startFactor: 0.01, totalIters: warmup),
                           try CosineAnnealingLR(optimizer, tMax: max(1, total - warmup), etaMin: options.minLR)]
             schedule = .perStep(try SequentialLR(optimizer, schedulers: phases, milestones: [warmup]))
@@ -95,11 +116,17 @@ final class TrainingRun {
         }
     }
 
-    func runEpoch(of epochs: Int, showProgress: Bool) throws -> EpochResult {
+    /// Trains one epoch and evaluates. `progress` receives (micro-batches done, micro-batches in the epoch, mean
+    /// loss so far).
+    @discardableResult
+    public func runEpoch(progress: ((Int, Int, Double) -> Void)? = nil) throws -> EpochResult {
+        try withRandomGenerator(random) { try trainEpoch(progress: progress) }
+    }
+
+    private func trainEpoch(progress: ((Int, Int, Double) -> Void)?) throws -> EpochResult {
         let start = monotonicSeconds()
         epoch += 1
         model.train()
-        var progress = ProgressBar(total: loader.batchCount, label: "Epoch \(epoch)/\(epochs)", enabled: showProgress)
         var lossSum = 0.0, samples = 0, batches = 0
         var iterator = loader.makeIterator()
         var group: [(data: Tensor, target: [Int])] = []
@@ -117,13 +144,12 @@ final class TrainingRun {
                 lossSum += Double(try loss.item()) * Double(target.count)
                 samples += target.count
                 batches += 1
-                progress.update(done: batches, loss: lossSum / Double(samples))
+                progress?(batches, loader.batchCount, lossSum / Double(samples))
             }
             if let clipNorm = options.clipNorm { try clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
             try optimizer.step()
             if case .perStep(let scheduler) = schedule { try scheduler.step() }
         } while true
-        progress.finish()
         let trained = monotonicSeconds()
         trainSeconds += trained - start
         let (testLoss, accuracy) = try evaluate()
@@ -133,40 +159,48 @@ final class TrainingRun {
             epoch: epoch, trainLoss: lossSum / Double(max(samples, 1)), testLoss: testLoss, testAccuracy: accuracy,
             learningRate: optimizer.paramGroups[0].lr, skippedSteps: optimizer.skippedSteps,
             seconds: monotonicSeconds() - start)
-        last = result
+        history.append(result)
         return result
     }
 
-    /// Mean test loss and accuracy: evaluation mode, no gradients, argmax of the logits.
-    func evaluate(batchSize: Int = 1000) throws -> (loss: Double, accuracy: Double) {
+    /// Mean loss and accuracy on the evaluation set: evaluation mode, no gradients, argmax of the logits.
+    public func evaluate(batchSize: Int = 1000) throws -> (loss: Double, accuracy: Double) {
         model.eval()
         defer { model.train() }
         return try withNoGrad {
             var lossSum = 0.0, correct = 0
             var start = 0
-            while start < test.count {
-                let end = min(start + batchSize, test.count)
-                let (data, target) = test.batch(Array(start..<end))
+            let order = Array(0..<evaluationSet.count)
+            while start < evaluationSet.count {
+                let end = min(start + batchSize, evaluationSet.count)
+                let (data, target) = evaluationSet.batch(order[start..<end])
                 let logits = try model(data)
                 lossSum += Double(try crossEntropy(logits, target).item()) * Double(end - start)
                 correct += zip(try logits.argmax(axis: 1), target).filter { $0 == $1 }.count
                 start = end
             }
-            return (lossSum / Double(test.count), Double(correct) / Double(test.count))
+            return (lossSum / Double(evaluationSet.count), Double(correct) / Double(evaluationSet.count))
         }
+    }
+
+    /// The Euclidean norm of all parameters together.
+    public var weightNorm: Double {
+        model.parameters().reduce(0.0) { sum, parameter in
+            sum + parameter.values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        }.squareRoot()
     }
 
     // MARK: - Checkpoints
 
     /// The run's whole state: options, model, optimizer, schedule, random generator and data order.
-    func stateDict() throws -> StateDict {
+    public func stateDict() throws -> StateDict {
         var state = StateDict()
             .merging(model.stateDict(), prefix: "model.")
             .merging(optimizer.stateDict(), prefix: "optimizer.")
         state.metadata["options"] = try Self.json(options)
         state.metadata["epoch"] = String(epoch)
         state.metadata["data.epoch"] = String(loader.epoch)
-        state.metadata["rng"] = GlobalRandom.state.map { String($0, radix: 16) }.joined(separator: ",")
+        state.metadata["rng"] = random.state.map { String($0, radix: 16) }.joined(separator: ",")
         switch schedule {
         case .none: break
         case .perStep(let scheduler): state.metadata["scheduler"] = try Self.json(scheduler.stateDict())
@@ -182,16 +216,16 @@ final class TrainingRun {
 
     /// Continues from a checkpoint of a run with the same options.
     /// - Throws: ``CheckpointMismatch`` naming every part that does not fit.
-    func load(_ state: StateDict) throws {
+    public func load(_ state: StateDict) throws {
         var problems: [String] = []
         do { try model.load(stateDict: state.scoped("model.")) } catch { problems.append("\(error)") }
         do { try optimizer.load(stateDict: state.scoped("optimizer.")) } catch { problems.append("\(error)") }
         let epoch = state.metadata["epoch"].flatMap { Int($0) }
         let dataEpoch = state.metadata["data.epoch"].flatMap { Int($0) }
-        let rng = state.metadata["rng"]?.split(separator: ",").compactMap { UInt64($0, radix: 16) }
+        let words = state.metadata["rng"]?.split(separator: ",").compactMap { UInt64($0, radix: 16) }
         if epoch == nil { problems.append("the epoch is missing or unreadable") }
         if dataEpoch == nil { problems.append("the data order is missing or unreadable") }
-        if rng?.count != 4 { problems.append("the random generator's state is missing or unreadable") }
+        if words?.count != 4 { problems.append("the random generator's state is missing or unreadable") }
         let scheduleState: [String: Double]? = state.metadata["scheduler"].flatMap { Self.decode($0) }
         switch schedule {
         case .none:
@@ -209,26 +243,26 @@ final class TrainingRun {
                 problems.append("the schedule's state is missing or unreadable")
             }
         }
-        guard problems.isEmpty, let epoch, let dataEpoch, let rng, GlobalRandom.restore(rng) else {
+        guard problems.isEmpty, let epoch, let dataEpoch, let words, random.restore(words) else {
             throw CheckpointMismatch(problems: problems.isEmpty ? ["the random generator's state is invalid"] : problems)
         }
         self.epoch = epoch
         loader.epoch = dataEpoch
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String {
+    public static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ text: String) -> T? {
+    public static func decode<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 }
 
 /// A checkpoint that does not fit the run it should continue.
-struct CheckpointMismatch: Error, CustomStringConvertible {
-    let problems: [String]
-    var description: String { "the checkpoint does not fit: " + problems.joined(separator: "; ") }
+public struct CheckpointMismatch: Error, CustomStringConvertible {
+    public let problems: [String]
+    public var description: String { "the checkpoint does not fit: " + problems.joined(separator: "; ") }
 }
