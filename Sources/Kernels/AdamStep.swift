@@ -1,8 +1,9 @@
 /// The per-element update of Adam and AdamW, fused into one pass over memory.
 ///
 /// One step reads θ, g, m, v (and v̂max with amsgrad) and writes θ, m, v: 28 bytes a parameter in fp32, so the
-/// loop is bound by memory bandwidth once it is vectorized. It follows PyTorch's single-tensor `adam`/`adamw`
-/// operation by operation:
+/// loop is bound by memory bandwidth once it is vectorized. It follows the order of PyTorch's single-tensor
+/// `adam`/`adamw`, with fused multiply-adds where PyTorch rounds twice (so results agree to rounding, within the
+/// reference tolerance, not bit for bit):
 ///
 ///     g ← −g                                  if maximize
 ///     θ ← θ · decayFactor                     decoupled decay (AdamW), decayFactor = 1 − lr·λ

@@ -24,9 +24,32 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// One pool per process, sized to the processors this process may use.
     public static let machine: ThreadPool = {
-        let count = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let count = min(max(1, usableProcessorCount()), 256)
         return (try? ThreadPool(threadCount: count)) ?? ThreadPool(uncheckedThreadCount: 1)
     }()
+
+    /// The processors this process may run on: its CPU affinity mask on Linux (a container or `taskset` may allow
+    /// fewer than the machine has, and more workers than processors would only contend), else those online.
+    public static func usableProcessorCount() -> Int {
+        #if os(Linux)
+        // The mask as the kernel prints it, e.g. "Cpus_allowed:\t00000000,00000003" (hex, comma-grouped).
+        // Read here because Swift's Glibc does not export sched_getaffinity (a GNU extension).
+        if let file = fopen("/proc/self/status", "r") {
+            defer { fclose(file) }
+            var line = [CChar](repeating: 0, count: 4096)
+            while fgets(&line, Int32(line.count), file) != nil {
+                let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                guard text.hasPrefix("Cpus_allowed:") else { continue }
+                let allowed = text.dropFirst("Cpus_allowed:".count).reduce(0) { count, character in
+                    count + (character.hexDigitValue?.nonzeroBitCount ?? 0)
+                }
+                if allowed > 0 { return allowed }
+                break
+            }
+        }
+        #endif
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
 
     /// The pool that kernels use. Defaults to ``machine``; bind another with `ThreadPool.$current.withValue`.
     @TaskLocal public static var current: ThreadPool = .machine

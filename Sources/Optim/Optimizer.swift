@@ -6,7 +6,8 @@
 /// so a throwing step leaves parameters and state as they were.
 open class Optimizer {
     /// The parameter groups, in order. Options (such as `lr`) may be changed between steps; the next step checks
-    /// them again.
+    /// them again. Add a group with ``addParamGroup(_:)``, which completes it from ``defaults``: a group appended
+    /// here directly keeps the options it was made with.
     public var paramGroups: [ParamGroup]
     /// The options that groups take when they do not set their own.
     public let defaults: ParamGroup

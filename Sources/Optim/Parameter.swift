@@ -42,12 +42,7 @@ public final class Parameter {
     /// - Throws: ``OptimError/invalidShape(name:shape:)`` for a negative dimension,
     ///   ``OptimError/valueCountMismatch(name:shape:count:)`` when `values` does not have the shape's count.
     public init(name: String, shape: [Int], values: FloatBuffer) throws(OptimError) {
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidShape(name: name, shape: shape) }
-        let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
-            let product = partial.0.multipliedReportingOverflow(by: dimension)
-            return (product.partialValue, partial.1 || product.overflow)
-        }
-        guard !overflow else { throw .invalidShape(name: name, shape: shape) }
+        let count = try Self.elementCount(name: name, shape: shape)
         guard values.count == count else {
             throw .valueCountMismatch(name: name, shape: shape, count: values.count)
         }
@@ -72,9 +67,21 @@ public final class Parameter {
 
     /// Creates a parameter of `shape` filled with zeros.
     public convenience init(name: String, shape: [Int]) throws(OptimError) {
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidShape(name: name, shape: shape) }
-        let count = shape.reduce(1, *)
+        let count = try Self.elementCount(name: name, shape: shape)
         try self.init(name: name, shape: shape, values: FloatBuffer(count: count))
+    }
+
+    /// The product of `shape`'s dimensions.
+    /// - Throws: ``OptimError/invalidShape(name:shape:)`` for a negative dimension or a product that overflows.
+    private static func elementCount(name: String, shape: [Int]) throws(OptimError) -> Int {
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidShape(name: name, shape: shape) }
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { throw .invalidShape(name: name, shape: shape) }
+            count = product
+        }
+        return count
     }
 
     /// Adds `gradient` into ``grad``, creating it (from reused memory when possible) if it is nil.

@@ -57,4 +57,35 @@ struct SGDStepTests {
             }
         }
     }
+
+    /// SGD as PyTorch's docs write it, in Double: an independent check of the kernel's arithmetic.
+    static func textbook(_ variant: Variant, count: Int) -> [[Double]] {
+        var random = TestRandom(seed: UInt64(count) &+ 5)
+        var theta = random.floats(count).map(Double.init), buffer = [Double](repeating: 0, count: count)
+        for step in 1...3 {
+            let grads = random.floats(count, scale: 3)
+            for i in 0..<count {
+                var g = Double(grads[i])
+                if variant.maximize { g = -g }
+                g += variant.weightDecay * theta[i]
+                if variant.momentum != 0 {
+                    buffer[i] = step == 1 ? g : variant.momentum * buffer[i] + (1 - variant.dampening) * g
+                    g = variant.nesterov ? g + variant.momentum * buffer[i] : buffer[i]
+                }
+                theta[i] -= 0.05 * g
+            }
+        }
+        return [theta, buffer]
+    }
+
+    @Test(arguments: variants)
+    func fusedKernelMatchesTheTextbookFormulaInDouble(_ variant: Variant) throws {
+        let count = 1_000_003
+        let fused = try Self.run(variant, count: count, threads: 2, reference: false)
+        let expected = Self.textbook(variant, count: count)
+        for (name, (ours, exact)) in zip(["θ", "buffer"], zip(fused, expected)) {
+            let mismatch = firstMismatch(ours, exact.map { Float($0) }, atol: 1e-6, rtol: 1e-5)
+            #expect(mismatch == nil, "\(name): \(mismatch ?? "")")
+        }
+    }
 }

@@ -66,6 +66,11 @@ struct OptimizerValidationTests {
         }, expected: "invalid initial learning rate: 0.0 (must be finite and > 0 for schedule-scaled decay)"),
         Case(name: "negative dimension", make: { _ = try Parameter(name: "bad", shape: [2, -3]) },
              expected: "parameter 'bad' has an invalid shape [2, -3]"),
+        Case(name: "shape whose count overflows", make: { _ = try Parameter(name: "huge", shape: [1 << 40, 1 << 40]) },
+             expected: "parameter 'huge' has an invalid shape [1099511627776, 1099511627776]"),
+        Case(name: "shape whose count overflows, with values", make: {
+            _ = try Parameter(name: "huge", shape: [1 << 62, 4, 0], values: [])
+        }, expected: "parameter 'huge' has an invalid shape [4611686018427387904, 4, 0]"),
         Case(name: "values count differs from shape", make: {
             _ = try Parameter(name: "w", shape: [2, 3], values: [1, 2, 3])
         }, expected: "parameter 'w' of shape [2, 3] needs 6 values, got 3"),

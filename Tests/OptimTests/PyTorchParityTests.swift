@@ -36,6 +36,7 @@ struct PyTorchParityTests {
                 #expect(firstMismatch([total], [expectedTotal], atol: Self.atol, rtol: Self.rtol) == nil,
                         "case \(index): total norm \(total) vs \(expectedTotal)")
                 let clipped = try (referenceCase.value("clipped") as [Any]).map(floats)
+                guard clipped.count == params.count else { throw FixtureError("\(clipped.count) clipped gradients") }
                 for (parameter, expected) in zip(params, clipped) {
                     let mismatch = firstMismatch(parameter.grad!.array, expected, atol: Self.atol, rtol: Self.rtol)
                     #expect(mismatch == nil, "case \(index), \(parameter.name): \(mismatch ?? "")")
@@ -47,18 +48,23 @@ struct PyTorchParityTests {
     }
 
     private func runOptimizerCase(_ c: [String: Any], name: String) throws {
+        let known: Set = ["name", "optimizer", "defaults", "groups", "shapes", "initial", "lr_changes", "grads",
+                          "expected", "final_state"]
+        if let unknown = c.keys.first(where: { !known.contains($0) }) { throw FixtureError("unknown key '\(unknown)'") }
         let shapes: [[Int]] = try c.value("shapes")
         let initial = try (c.value("initial") as [Any]).map(floats)
+        guard initial.count == shapes.count else { throw FixtureError("\(shapes.count) shapes, \(initial.count) initial") }
         let params = try shapes.enumerated().map { i, shape in
             try Parameter(name: "p\(i)", shape: shape, values: initial[i])
         }
         let defaults: [String: Any] = try c.value("defaults")
         let groups = try (c.value("groups") as [[String: Any]]).map { group in
             let indices: [Int] = try group.value("params")
-            return try paramGroup(indices.map { params[$0] }, options: try group.value("options"))
+            return try paramGroup(try indices.map { try element(params, $0, "group params") },
+                                  options: try group.value("options"))
         }
         let optimizer = try makeOptimizer(try c.value("optimizer"), groups: groups, defaults: defaults)
-        let lrChanges = (c["lr_changes"] as? [String: [NSNumber]]) ?? [:]
+        let lrChanges: [String: [NSNumber]] = c["lr_changes"] == nil ? [:] : try c.value("lr_changes")
         let grads: [[Any]] = try c.value("grads")
         let expected: [[Any]] = try c.value("expected")
         guard grads.count == expected.count, !grads.isEmpty else { throw FixtureError("grads and expected differ") }
@@ -67,6 +73,9 @@ struct PyTorchParityTests {
             if let lrs = lrChanges[String(step)] {
                 guard lrs.count == optimizer.paramGroups.count else { throw FixtureError("lr_changes count") }
                 for (g, lr) in lrs.enumerated() { optimizer.paramGroups[g].lr = lr.doubleValue }
+            }
+            guard grads[step].count == params.count, expected[step].count == params.count else {
+                throw FixtureError("step \(step) has \(grads[step].count) grads, \(expected[step].count) expected")
             }
             for (i, parameter) in params.enumerated() {
                 parameter.grad = grads[step][i] is NSNull ? nil : FloatBuffer(try floats(grads[step][i]))
@@ -80,6 +89,7 @@ struct PyTorchParityTests {
         }
 
         let finalState: [[String: Any]] = try c.value("final_state")
+        guard finalState.count == params.count else { throw FixtureError("final_state has \(finalState.count) entries") }
         for (i, parameter) in params.enumerated() {
             let reference = finalState[i]
             let state = optimizer.state(for: parameter)
@@ -111,17 +121,21 @@ struct PyTorchParityTests {
     private func makeOptimizer(_ kind: String, groups: [ParamGroup], defaults d: [String: Any]) throws -> Optimizer {
         let known: Set<String> = kind == "SGD"
             ? ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"]
-            : ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"]
+            : ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"]
         for key in d.keys where !known.contains(key) { throw FixtureError("unknown \(kind) option '\(key)'") }
         switch kind {
         case "AdamW", "Adam":
             let betas: [NSNumber] = try d.value("betas")
             let lr = try d.double("lr"), eps = try d.double("eps"), wd = try d.double("weight_decay")
             let amsgrad: Bool = try d.value("amsgrad"), maximize: Bool = try d.value("maximize")
+            guard betas.count == 2 else { throw FixtureError("betas has \(betas.count) entries") }
             let pair = (betas[0].doubleValue, betas[1].doubleValue)
+            // PyTorch's Adam takes `decoupled_weight_decay` (Adam with it is AdamW); AdamW always decouples.
+            let decoupled: Bool = d["decoupled_weight_decay"] == nil ? false : try d.value("decoupled_weight_decay")
             return kind == "AdamW"
                 ? try AdamW(groups, lr: lr, betas: pair, eps: eps, weightDecay: wd, amsgrad: amsgrad, maximize: maximize)
-                : try Adam(groups, lr: lr, betas: pair, eps: eps, weightDecay: wd, amsgrad: amsgrad, maximize: maximize)
+                : try Adam(groups, lr: lr, betas: pair, eps: eps, weightDecay: wd, amsgrad: amsgrad, maximize: maximize,
+                           decoupledWeightDecay: decoupled)
         case "SGD":
             return try SGD(
                 groups, lr: try d.double("lr"), momentum: try d.double("momentum"),
@@ -139,6 +153,7 @@ struct PyTorchParityTests {
             case "lr": group.lr = try options.double(key)
             case "betas":
                 let betas: [NSNumber] = try options.value(key)
+                guard betas.count == 2 else { throw FixtureError("betas has \(betas.count) entries") }
                 group.betas = (betas[0].doubleValue, betas[1].doubleValue)
             case "eps": group.eps = try options.double(key)
             case "weight_decay": group.weightDecay = try options.double(key)
@@ -147,6 +162,7 @@ struct PyTorchParityTests {
             case "momentum": group.momentum = try options.double(key)
             case "dampening": group.dampening = try options.double(key)
             case "nesterov": group.nesterov = try options.value(key)
+            case "decoupled_weight_decay": group.decoupledWeightDecay = try options.value(key)
             default: throw FixtureError("unknown group option '\(key)'")
             }
         }

@@ -67,6 +67,15 @@ public extension Dictionary where Key == String, Value == Any {
     }
 }
 
+/// The element at `index`, or a ``FixtureError`` naming `what` when the array is too short: a malformed reference
+/// fails its test instead of crashing the test process.
+public func element<T>(_ array: [T], _ index: Int, _ what: @autoclosure () -> String) throws -> T {
+    guard array.indices.contains(index) else {
+        throw FixtureError("\(what()): index \(index) outside the \(array.count) entries")
+    }
+    return array[index]
+}
+
 /// Converts a JSON array of numbers (decimals that round-trip a float32) to Floats: Double first, then Float.
 public func floats(_ raw: Any?) throws -> [Float] {
     guard let numbers = raw as? [NSNumber] else { throw FixtureError("not an array of numbers: \(String(describing: raw).prefix(80))") }

@@ -14,10 +14,16 @@ enum CLI {
         var lines: [String] { output.split(separator: "\n").map(String.init) }
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs `adamw arguments`, or `launcher adamw arguments` (such as `taskset -c 0`).
+    static func run(_ arguments: [String], launcher: [String] = []) throws -> Result {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = launcher.dropFirst() + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
@@ -161,9 +167,21 @@ struct BenchCommandTests {
         #expect(result.status == 0, "\(result.error)")
         let summaries = result.lines.filter { $0.hasPrefix("summary optimizer=") }
         #expect(summaries.count == 3)
+        #expect(Array(result.lines.suffix(3)) == summaries, "the summary lines end the output")
         for line in summaries {
             #expect(line.range(of: #"^summary optimizer=(adamw|adam|sgd) parameters=4096 threads=1 gparams_per_s=\d+\.\d{3} ceiling_gparams_per_s=\d+\.\d{3}$"#,
                                options: .regularExpression) != nil, "\(line)")
         }
+    }
+
+    /// In a container or under `taskset` a process may run on fewer processors than the machine has; the default
+    /// pool is sized to those, not to the machine.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset")))
+    func theDefaultThreadCountIsTheProcessorsTheProcessMayUse() throws {
+        let result = try CLI.run(["bench", "optimizer", "--parameters", "1024", "--samples", "1"],
+                                 launcher: ["/usr/bin/taskset", "-c", "0"])
+        #expect(result.status == 0, "\(result.error)")
+        let summaries = result.lines.filter { $0.hasPrefix("summary optimizer=") }
+        #expect(summaries.count == 3 && summaries.allSatisfy { $0.contains(" threads=1 ") }, "\(summaries)")
     }
 }
