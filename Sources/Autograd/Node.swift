@@ -40,6 +40,9 @@ extension Tensor {
         }
         guard requiresGrad, !graphFreed else { throw TensorError.noGraph }
         let order = topologicalOrder()
+        // A tensor whose graph an earlier backward freed would pass for a leaf and keep the gradient to itself,
+        // silently cutting off everything it was computed from; PyTorch refuses this too.
+        guard !order.contains(where: \.graphFreed) else { throw TensorError.noGraph }
         var pending: [ObjectIdentifier: FloatBuffer] = [ObjectIdentifier(self): gradient]
         for tensor in order.reversed() {
             guard let upstream = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }

@@ -28,11 +28,11 @@ extension LabeledDataset {
 
 /// Batches of a dataset, as `torch.utils.data.DataLoader`: in order or shuffled, the last partial batch kept
 /// unless `dropLast`.
-
 ///
 /// Shuffling is seeded: pass number k over the loader (each `for … in loader`) uses the permutation drawn from
-/// (`seed`, k), so a run is reproducible and every epoch sees a new order. Without a seed, one is drawn from the
-/// global generator (``Autograd/manualSeed(_:)``) when the loader is created.
+/// (`seed`, k), so a run is reproducible and every epoch sees a new order. A shuffling loader without a seed draws
+/// one from the global generator (``Autograd/manualSeed(_:)``) when it is created; a loader that does not shuffle
+/// draws nothing.
 public final class DataLoader<Dataset: LabeledDataset>: Sequence {
     public let dataset: Dataset
     public let batchSize: Int
@@ -51,7 +51,7 @@ public final class DataLoader<Dataset: LabeledDataset>: Sequence {
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
-        self.seed = seed ?? GlobalRandom.with { $0.next() }
+        self.seed = seed ?? (shuffle ? GlobalRandom.with { $0.next() } : 0)
         self.dropLast = dropLast
     }
 

@@ -26,6 +26,18 @@ struct TensorBehaviourTests {
         #expect(throws: TensorError.backwardNeedsScalar(shape: [2])) { try (x * 2).backward() }
     }
 
+    /// A second backward through an intermediate result of the first (shared, or built on) would find it cut off
+    /// from its inputs; it throws instead of losing their gradients, and the first backward's gradients stay.
+    @Test func backwardThroughAFreedIntermediateThrows() throws {
+        let x = try Tensor([1, 2], shape: [2], requiresGrad: true)
+        let hidden = try x * 3
+        try hidden.sum().backward()
+        #expect(x.grad?.array == [3, 3])
+        #expect(throws: TensorError.noGraph) { try (hidden * hidden).sum().backward() }
+        #expect(x.grad?.array == [3, 3], "nothing was accumulated")
+        #expect(hidden.grad == nil)
+    }
+
     @Test func noGradModeRecordsNothing() throws {
         let x = try Tensor([1, 2], shape: [2], requiresGrad: true)
         let y = try withNoGrad { try (x * 2).sum() }

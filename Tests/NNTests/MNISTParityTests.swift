@@ -24,6 +24,15 @@ struct MNISTParityTests {
         }
     }
 
+    /// Sets a parameter's values from a reference, refusing a wrong count instead of training a broken model.
+    static func assign(_ values: [Float], to parameter: Parameter?, what: String) throws {
+        guard let parameter else { throw FixtureError("\(what): the model has no such parameter") }
+        guard values.count == parameter.count else {
+            throw FixtureError("\(what) has \(values.count) values, the parameter \(parameter.count)")
+        }
+        parameter.values = FloatBuffer(values)
+    }
+
     private func run(_ reference: [String: Any], name: String, data: MNIST) throws {
         let architecture: [String: Any] = try reference.value("architecture")
         let inputs: Int = try architecture.value("input"), outputs: Int = try architecture.value("output")
@@ -41,9 +50,12 @@ struct MNISTParityTests {
         }
         let initial: [[String: Any]] = try reference.value("initial")
         guard initial.count == layers.count else { throw FixtureError("initial has \(initial.count) layers") }
-        for (layer, values) in zip(layers, initial) {
-            layer.weight.values = FloatBuffer(try floats(values["weight"]))
-            layer.bias?.values = FloatBuffer(try floats(values["bias"]))
+        for (index, (layer, values)) in zip(layers, initial).enumerated() {
+            try Self.assign(try floats(values["weight"]), to: layer.weight, what: "initial layer \(index) weight")
+            try Self.assign(try floats(values["bias"]), to: layer.bias, what: "initial layer \(index) bias")
+            if let shape = values["shape"] as? [Int], shape != layer.weight.shape {
+                throw FixtureError("initial layer \(index) has shape \(shape), the architecture gives \(layer.weight.shape)")
+            }
         }
 
         let optimizerName: String = try reference.value("optimizer")
@@ -51,7 +63,9 @@ struct MNISTParityTests {
         for key in options.keys where !["lr", "betas", "eps", "weight_decay", "amsgrad"].contains(key) {
             throw FixtureError("unknown option \(key)")
         }
-        let betas = (options["betas"] as? [NSNumber]).map { ($0[0].doubleValue, $0[1].doubleValue) } ?? (0.9, 0.999)
+        let betaList = (options["betas"] as? [NSNumber])?.map(\.doubleValue) ?? [0.9, 0.999]
+        guard betaList.count == 2 else { throw FixtureError("betas has \(betaList.count) entries") }
+        let betas = (betaList[0], betaList[1])
         let lr = try options.double("lr")
         let eps = (options["eps"] as? NSNumber)?.doubleValue ?? 1e-8
         let amsgrad = (options["amsgrad"] as? Bool) ?? false
@@ -70,6 +84,9 @@ struct MNISTParityTests {
         let batches: [[Int]] = try reference.value("batches")
         let losses = try (reference.value("loss_per_step") as [NSNumber]).map(\.doubleValue)
         guard batches.count == losses.count else { throw FixtureError("batches and losses differ in count") }
+        guard batches.allSatisfy({ $0.allSatisfy { (0..<data.count).contains($0) } }) else {
+            throw FixtureError("a batch index is outside the \(data.count) training images")
+        }
         for (step, indices) in batches.enumerated() {
             let (input, target) = data.batch(indices)
             optimizer.zeroGrad()
@@ -81,6 +98,7 @@ struct MNISTParityTests {
                     "\(name) step \(step): loss \(ours) vs \(losses[step])")
         }
         let final: [[String: Any]] = try reference.value("final")
+        guard final.count == layers.count else { throw FixtureError("final has \(final.count) layers") }
         for (index, (layer, values)) in zip(layers, final).enumerated() {
             let weight = firstMismatch(layer.weight.values.array, try floats(values["weight"]),
                                        atol: Self.weightTolerance, rtol: 0)

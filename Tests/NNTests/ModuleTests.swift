@@ -32,7 +32,26 @@ struct ModuleTests {
         #expect(a.weight.values == b.weight.values && a.bias?.values == b.bias?.values)
         #expect(a.weight.values.allSatisfy { abs($0) <= 0.1 } && a.weight.values.contains { abs($0) > 0.09 })
         #expect(a.weight.shape == [20, 100] && a.bias?.shape == [20])
+        #expect(a.bias?.values.allSatisfy { abs($0) <= 0.1 } == true, "the bias is uniform in ±1/√fan_in too")
+        #expect(a.bias?.values.contains { abs($0) > 0.05 } == true)
         #expect(withRandomGenerator(seed: 1) { Linear(3, 2, bias: false) }.bias == nil)
+    }
+
+    @Test func aModuleStateLoadsByNameAndListsEveryMismatch() throws {
+        let (source, target) = withRandomGenerator(seed: 7) { (TwoLayer(), TwoLayer()) }
+        try target.load(stateDict: source.stateDict())
+        #expect(target.parameters().map(\.values) == source.parameters().map(\.values))
+        var state = source.stateDict()
+        state.tensors["fc1.bias"] = nil
+        state.tensors["fc2.weight"] = .init(shape: [2, 2], values: FloatBuffer(count: 4))
+        state.tensors["extra"] = .init(shape: [1], values: [1])
+        let fresh = withRandomGenerator(seed: 8) { TwoLayer() }
+        let before = fresh.parameters().map(\.values)
+        #expect(throws: ModuleError.stateDictMismatch([
+            "'fc1.bias' is missing", "'fc2.weight' has shape [2, 2] in the state, [2, 3] in the model",
+            "'extra' is not a parameter of the model",
+        ])) { try fresh.load(stateDict: state) }
+        #expect(fresh.parameters().map(\.values) == before, "nothing was loaded")
     }
 
     @Test func trainAndEvalSwitchDropout() throws {
