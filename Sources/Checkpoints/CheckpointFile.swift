@@ -22,7 +22,8 @@ public enum CheckpointFile {
     static let reserved: Set<String> = ["format", "format_version", "crc32"]
 
     /// The file's bytes for `state`.
-    /// - Throws: ``SafeTensorsError/notACheckpoint(_:)`` when the state uses one of the reserved metadata keys.
+    /// - Throws: ``SafeTensorsError/notACheckpoint(_:)`` when the state uses one of the reserved metadata keys, or
+    ///   the error of ``SafeTensors/encode(_:metadata:)`` for a tensor it refuses.
     public static func encode(_ state: StateDict) throws(SafeTensorsError) -> [UInt8] {
         if let key = state.metadata.keys.first(where: reserved.contains) {
             throw .notACheckpoint("the state uses the reserved metadata key '\(key)'")
@@ -36,7 +37,7 @@ public enum CheckpointFile {
             state.tensors[name]?.values.withUnsafeBufferPointer { crc.update(UnsafeRawBufferPointer($0)) }
         }
         metadata["crc32"] = crc.hex
-        return SafeTensors.encode(state.tensors, metadata: metadata)
+        return try SafeTensors.encode(state.tensors, metadata: metadata)
     }
 
     /// The state in a checkpoint's bytes.

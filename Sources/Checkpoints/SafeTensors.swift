@@ -15,7 +15,18 @@ public enum SafeTensors {
     ]
 
     /// The file's bytes.
-    public static func encode(_ tensors: [String: StateDict.TensorData], metadata: [String: String]) -> [UInt8] {
+    /// - Throws: ``SafeTensorsError/invalidHeader(_:)`` for a tensor named `__metadata__`, and
+    ///   ``SafeTensorsError/shapeMismatch(tensor:shape:bytes:)`` for a shape that does not fit its values: what the
+    ///   reader would refuse is never written.
+    public static func encode(_ tensors: [String: StateDict.TensorData], metadata: [String: String])
+        throws(SafeTensorsError) -> [UInt8]
+    {
+        for (name, tensor) in tensors {
+            guard name != "__metadata__" else { throw .invalidHeader("a tensor cannot be named __metadata__") }
+            guard elementCount(tensor.shape) == tensor.values.count else {
+                throw .shapeMismatch(tensor: name, shape: tensor.shape, bytes: tensor.values.count * 4)
+            }
+        }
         let names = tensors.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         let header = headerObject(names: names, tensors: tensors, metadata: metadata)
         var headerBytes: [UInt8] = []
@@ -140,7 +151,7 @@ public enum SafeTensors {
                     : "a gap before tensor '\(entry.name)' (bytes \(expected)..<\(entry.begin) belong to no tensor)")
             }
             guard entry.end <= dataSize else {
-                throw .invalidOffsets("tensor '\(entry.name)' ends at byte \(entry.end), the data has \(dataSize)")
+                throw .truncated("tensor '\(entry.name)' ends at byte \(entry.end) of the data, the file holds \(dataSize)")
             }
             expected = entry.end
         }
@@ -180,14 +191,23 @@ public enum SafeTensors {
         guard dtype == "F32" else { throw .unsupportedDtype(tensor: name, dtype: dtype) }
         let (begin, end) = (offsets[0], offsets[1])
         guard begin <= end else { throw .invalidOffsets("tensor '\(name)' begins at \(begin) after its end \(end)") }
-        let (elements, overflow) = shape.reduce((1, false)) { partial, dimension in
-            let product = partial.0.multipliedReportingOverflow(by: dimension)
-            return (product.partialValue, partial.1 || product.overflow)
-        }
-        let (byteCount, overflowBytes) = elements.multipliedReportingOverflow(by: 4)
-        guard !overflow, !overflowBytes, byteCount == end - begin else {
+        let elements = elementCount(shape)
+        let (byteCount, overflowBytes) = (elements ?? 0).multipliedReportingOverflow(by: 4)
+        guard elements != nil, !overflowBytes, byteCount == end - begin else {
             throw .shapeMismatch(tensor: name, shape: shape, bytes: end - begin)
         }
         return Entry(name: name, shape: shape, begin: begin, end: end)
+    }
+
+    /// The product of the dimensions, or nil for a negative dimension or an overflowing product.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for dimension in shape {
+            guard dimension >= 0 else { return nil }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { return nil }
+            count = product
+        }
+        return count
     }
 }

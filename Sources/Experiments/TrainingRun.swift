@@ -41,6 +41,8 @@ public final class TrainingRun {
     let random: RandomStream
     /// Completed epochs.
     public private(set) var epoch = 0
+    /// Optimizer steps taken (skipped ones included), over all epochs.
+    public private(set) var steps = 0
     public private(set) var history: [EpochResult] = []
     public private(set) var trainSeconds = 0.0
     public private(set) var evalSeconds = 0.0
@@ -106,6 +108,11 @@ public final class TrainingRun {
         case .cosine:
             schedule = .perStep(try CosineAnnealingLR(optimizer, tMax: total, etaMin: options.minLR))
         case .warmupCosine:
+            if let steps = options.warmupSteps, steps >= total {
+                throw SchedulerError.invalidArgument(
+                    scheduler: "warmup-cosine", name: "warm-up steps, which must be fewer than the schedule's \(total):",
+                    value: Double(steps))
+            }
             let warmup = min(max(1, options.warmupSteps ?? total / 20), max(1, total - 1))
             let phases = [try LinearLR(optimizer, startFactor: 0.01, totalIters: warmup),
                           try CosineAnnealingLR(optimizer, tMax: max(1, total - warmup), etaMin: options.minLR)]
@@ -148,6 +155,7 @@ public final class TrainingRun {
             }
             if let clipNorm = options.clipNorm { try clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
             try optimizer.step()
+            steps += 1
             if case .perStep(let scheduler) = schedule { try scheduler.step() }
         } while true
         let trained = monotonicSeconds()
@@ -199,6 +207,7 @@ public final class TrainingRun {
             .merging(optimizer.stateDict(), prefix: "optimizer.")
         state.metadata["options"] = try Self.json(options)
         state.metadata["epoch"] = String(epoch)
+        state.metadata["step"] = String(steps)
         state.metadata["data.epoch"] = String(loader.epoch)
         state.metadata["rng"] = random.state.map { String($0, radix: 16) }.joined(separator: ",")
         switch schedule {
@@ -214,16 +223,30 @@ public final class TrainingRun {
         return state
     }
 
-    /// Continues from a checkpoint of a run with the same options.
-    /// - Throws: ``CheckpointMismatch`` naming every part that does not fit.
+    /// Continues from a checkpoint of a run with the same options: all of it, or nothing.
+    /// - Throws: ``CheckpointMismatch`` naming every part that does not fit; the run is left as it was.
     public func load(_ state: StateDict) throws {
+        // The model is loaded before the optimizer and the schedule are checked; if any part is refused, the run
+        // goes back to its own state (which always fits), so that a refused checkpoint is never half-loaded.
+        let before = try stateDict()
+        do {
+            try replaceState(with: state)
+        } catch {
+            try? replaceState(with: before)
+            throw error
+        }
+    }
+
+    private func replaceState(with state: StateDict) throws {
         var problems: [String] = []
         do { try model.load(stateDict: state.scoped("model.")) } catch { problems.append("\(error)") }
         do { try optimizer.load(stateDict: state.scoped("optimizer.")) } catch { problems.append("\(error)") }
         let epoch = state.metadata["epoch"].flatMap { Int($0) }
+        let steps = state.metadata["step"].flatMap { Int($0) }
         let dataEpoch = state.metadata["data.epoch"].flatMap { Int($0) }
         let words = state.metadata["rng"]?.split(separator: ",").compactMap { UInt64($0, radix: 16) }
         if epoch == nil { problems.append("the epoch is missing or unreadable") }
+        if steps == nil { problems.append("the step count is missing or unreadable") }
         if dataEpoch == nil { problems.append("the data order is missing or unreadable") }
         if words?.count != 4 { problems.append("the random generator's state is missing or unreadable") }
         let scheduleState: [String: Double]? = state.metadata["scheduler"].flatMap { Self.decode($0) }
@@ -243,21 +266,29 @@ public final class TrainingRun {
                 problems.append("the schedule's state is missing or unreadable")
             }
         }
-        guard problems.isEmpty, let epoch, let dataEpoch, let words, random.restore(words) else {
+        guard problems.isEmpty, let epoch, let steps, let dataEpoch, let words, random.restore(words) else {
             throw CheckpointMismatch(problems: problems.isEmpty ? ["the random generator's state is invalid"] : problems)
         }
         self.epoch = epoch
+        self.steps = steps
         loader.epoch = dataEpoch
     }
 
+    /// JSON with sorted keys (so that equal states give equal bytes); ±infinity and NaN, which a schedule's state
+    /// can hold (ReduceLROnPlateau's best metric before any finite one), are written as strings.
     public static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     public static func decode<T: Decodable>(_ text: String) -> T? {
-        try? JSONDecoder().decode(T.self, from: Data(text.utf8))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try? decoder.decode(T.self, from: Data(text.utf8))
     }
 }
 

@@ -47,6 +47,11 @@ open class Adam: Optimizer {
         }
     }
 
+    /// Both moments exist once a parameter has stepped (v̂max only with amsgrad, which a group may turn on later).
+    open override func requiredStateBuffers(step: Int) -> [String] {
+        step > 0 ? ["exp_avg", "exp_avg_sq"] : []
+    }
+
     open override func update(_ parameter: Parameter, state: ParameterState, group: ParamGroup) {
         guard let grad = parameter.grad else { return }
         let count = parameter.count

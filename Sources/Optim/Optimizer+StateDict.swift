@@ -81,14 +81,22 @@ extension Optimizer {
         var restored: [(Parameter, ParameterState)] = []
         for (name, parameter) in byName.sorted(by: { $0.key < $1.key }) {
             let prefix = "state.\(name)."
-            guard let stepText = state.metadata[prefix + "step"] else { continue }
+            guard let stepText = state.metadata[prefix + "step"] else {
+                if let orphan = Self.bufferKeys.first(where: { state.tensors[prefix + $0] != nil }) {
+                    problems.append("'\(prefix + orphan)' has no step count '\(prefix)step'")
+                }
+                continue
+            }
             guard let step = Int(stepText), step >= 0 else {
                 problems.append("parameter '\(name)' has an unreadable step count '\(stepText)'")
                 continue
             }
+            for key in requiredStateBuffers(step: step) where state.tensors[prefix + key] == nil {
+                problems.append("parameter '\(name)' has taken \(step) steps, but '\(prefix + key)' is missing")
+            }
             let own = ParameterState()
             own.step = step
-            for key in ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer"] {
+            for key in Self.bufferKeys {
                 guard let tensor = state.tensors[prefix + key] else { continue }
                 guard tensor.shape == parameter.shape, tensor.values.count == parameter.count else {
                     problems.append("'\(prefix + key)' has shape \(tensor.shape), parameter '\(name)' has \(parameter.shape)")
@@ -103,9 +111,7 @@ extension Optimizer {
             }
             restored.append((parameter, own))
         }
-        let knownKeys = Set(byName.keys.flatMap { name in
-            ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer"].map { "state.\(name).\($0)" }
-        })
+        let knownKeys = Set(byName.keys.flatMap { name in Self.bufferKeys.map { "state.\(name).\($0)" } })
         for key in state.tensors.keys.sorted() where !knownKeys.contains(key) {
             problems.append("the checkpoint's tensor '\(key)' belongs to no parameter")
         }
@@ -130,14 +136,24 @@ extension Optimizer {
         skippedSteps = skipped
     }
 
+    /// The names of the per-parameter buffers, as PyTorch calls them.
+    static let bufferKeys = ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer"]
+
+    /// Options as JSON; a non-finite option (set between steps, not yet refused by a step) is written as a string
+    /// rather than failing the save.
     static func encode(_ records: [GroupRecord]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let data = try? encoder.encode(records) else { return "[]" }
         return String(decoding: data, as: UTF8.self)
     }
 
     static func decode(_ text: String) -> [GroupRecord]? {
-        try? JSONDecoder().decode([GroupRecord].self, from: Data(text.utf8))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try? decoder.decode([GroupRecord].self, from: Data(text.utf8))
     }
 }

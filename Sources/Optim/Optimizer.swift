@@ -110,6 +110,10 @@ open class Optimizer {
     /// Throws if an option of `group` is invalid for this optimizer. The base checks nothing.
     open func validate(_ group: ParamGroup) throws(OptimError) {}
 
+    /// The state buffers (by PyTorch's names) that a parameter which has taken `step` steps must have, so that
+    /// loading a checkpoint refuses one that lacks them. The base requires none.
+    open func requiredStateBuffers(step: Int) -> [String] { [] }
+
     /// Applies one step to `parameter`, whose gradient is present and of the right count.
     open func update(_ parameter: Parameter, state: ParameterState, group: ParamGroup) {
         fatalError("\(type(of: self)) must override update(_:state:group:)")

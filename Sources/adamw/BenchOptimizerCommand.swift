@@ -9,7 +9,9 @@ struct BenchOptimizerCommand: ParsableCommand {
         abstract: "Time AdamW, Adam and SGD with momentum steps next to a memory-traffic kernel.",
         discussion: """
             Each row times `optimizer.step()` on one parameter of N elements and, in the same run, a kernel with \
-            the same loads and stores and almost no arithmetic (the ceiling). Build with -c release.
+            the same loads and stores and almost no arithmetic (the ceiling). With --non-finite skip it also times \
+            the gradient's write as backward() does it (finiteness checked on the way) next to a plain copy. Build \
+            with -c release.
             """
     )
 
@@ -63,6 +65,16 @@ struct BenchOptimizerCommand: ParsableCommand {
                         format(result.gigaParametersPerSecond * Double(result.bytesPerParameter), 1),
                     ], widths))
                 }
+            }
+        }
+        if nonFinite == .skip {
+            // The skip policy's check rides on the gradient's write in backward(); show that it costs no pass.
+            print("")
+            print(row(["gradient write", "parameters", "checking", "plain", "ratio"], [14, 10, 8, 8, 5]))
+            for size in sizes {
+                let (checking, plain) = try benchmark.measureGradientWrite(parameters: size)
+                print(row(["", "\(size)", format(checking, 3), format(plain, 3), format(checking / plain, 2)],
+                          [14, 10, 8, 8, 5]))
             }
         }
         for result in results { print(result.summaryLine) }

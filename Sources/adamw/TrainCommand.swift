@@ -48,6 +48,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No weight decay on biases and normalization weights (parameters with fewer than 2 dimensions).")
     var noDecayBiasNorm = false
 
+    @Option(help: "AdamW's decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
+    var decayConvention: TrainingOptions.DecayConvention?
+
     @Option(parsing: .unconditional, help: "Train until this many epochs are complete (default 5).")
     var epochs: Int?
 
@@ -63,7 +66,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning-rate schedule: none, plateau (on the test loss), cosine, warmup-cosine or onecycle.")
     var scheduler: TrainingOptions.Schedule?
 
-    @Option(parsing: .unconditional, help: "Epochs the cosine/onecycle schedule spans (default: --epochs).")
+    @Option(parsing: .unconditional, help: "Epochs the cosine, warmup-cosine or onecycle schedule spans (default: --epochs).")
     var scheduleEpochs: Int?
 
     @Option(parsing: .unconditional, help: "Lowest learning rate of cosine, warmup-cosine and plateau (default 0).")
@@ -111,7 +114,8 @@ struct TrainCommand: ParsableCommand {
             ("--model", model != nil), ("--hidden", hidden != nil), ("--optimizer", optimizer != nil),
             ("--lr", lr != nil), ("--weight-decay", weightDecay != nil), ("--betas", betas != nil),
             ("--eps", eps != nil), ("--amsgrad", amsgrad), ("--momentum", momentum != nil),
-            ("--no-decay-bias-norm", noDecayBiasNorm), ("--batch-size", batchSize != nil),
+            ("--no-decay-bias-norm", noDecayBiasNorm), ("--decay-convention", decayConvention != nil),
+            ("--batch-size", batchSize != nil),
             ("--accumulate", accumulate != nil), ("--seed", seed != nil), ("--scheduler", scheduler != nil),
             ("--schedule-epochs", scheduleEpochs != nil), ("--min-lr", minLR != nil),
             ("--warmup-steps", warmupSteps != nil), ("--pct-start", pctStart != nil),
@@ -135,11 +139,34 @@ struct TrainCommand: ParsableCommand {
         _ = try trainingOptions()
     }
 
-    /// The options of a new run, from the flags and their defaults.
+    /// The options of a new run, from the flags and their defaults. An option that the chosen model, optimizer or
+    /// schedule would not read is refused rather than silently ignored.
     func trainingOptions() throws -> TrainingOptions {
         var options = TrainingOptions()
         options.model = model ?? .linear
-        if hidden != nil && options.model == .linear { throw ValidationError("--hidden applies only to --model mlp") }
+        options.optimizer = optimizer ?? .adamw
+        options.scheduler = scheduler ?? .none
+        let adam: [TrainingOptions.OptimizerKind] = [.adam, .adamw]
+        let spanning: [TrainingOptions.Schedule] = [.cosine, .warmupCosine, .onecycle]
+        let applicability: [(String, Bool, Bool, String)] = [
+            ("--hidden", hidden != nil, options.model == .mlp, "--model mlp"),
+            ("--betas", betas != nil, adam.contains(options.optimizer), "--optimizer adam or adamw"),
+            ("--eps", eps != nil, adam.contains(options.optimizer), "--optimizer adam or adamw"),
+            ("--amsgrad", amsgrad, adam.contains(options.optimizer), "--optimizer adam or adamw"),
+            ("--momentum", momentum != nil, options.optimizer == .sgd, "--optimizer sgd"),
+            ("--decay-convention", decayConvention != nil, options.optimizer == .adamw, "--optimizer adamw"),
+            ("--schedule-epochs", scheduleEpochs != nil, spanning.contains(options.scheduler),
+             "--scheduler cosine, warmup-cosine or onecycle"),
+            ("--min-lr", minLR != nil, [.cosine, .warmupCosine, .plateau].contains(options.scheduler),
+             "--scheduler cosine, warmup-cosine or plateau"),
+            ("--warmup-steps", warmupSteps != nil, options.scheduler == .warmupCosine, "--scheduler warmup-cosine"),
+            ("--pct-start", pctStart != nil, options.scheduler == .onecycle, "--scheduler onecycle"),
+            ("--plateau-factor", plateauFactor != nil, options.scheduler == .plateau, "--scheduler plateau"),
+            ("--plateau-patience", plateauPatience != nil, options.scheduler == .plateau, "--scheduler plateau"),
+        ]
+        if let (name, _, _, requirement) = applicability.first(where: { $0.1 && !$0.2 }) {
+            throw ValidationError("\(name) applies only to \(requirement)")
+        }
         if options.model == .mlp {
             let text = hidden ?? "128"
             let sizes = text.split(separator: ",", omittingEmptySubsequences: false).map {
@@ -150,7 +177,6 @@ struct TrainCommand: ParsableCommand {
             }
             options.hidden = sizes.compactMap { $0 }
         }
-        options.optimizer = optimizer ?? .adamw
         options.lr = lr ?? options.lr
         options.weightDecay = weightDecay
         if let betas {
@@ -164,16 +190,21 @@ struct TrainCommand: ParsableCommand {
         options.amsgrad = amsgrad
         options.momentum = momentum ?? options.momentum
         options.noDecayBiasNorm = noDecayBiasNorm
+        options.decayConvention = decayConvention
         options.batchSize = batchSize ?? options.batchSize
         guard options.batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(options.batchSize)") }
         options.accumulate = accumulate ?? 1
         guard options.accumulate >= 1 else { throw ValidationError("--accumulate must be at least 1, got \(options.accumulate)") }
         options.seed = seed ?? 0
-        options.scheduler = scheduler ?? .none
-        options.scheduleEpochs = scheduleEpochs ?? epochs ?? 5
-        guard options.scheduleEpochs >= 1 else {
-            throw ValidationError("--schedule-epochs must be at least 1, got \(options.scheduleEpochs)")
+        // Only a schedule that spans a fixed number of epochs keeps one, so that runs differing only in --epochs
+        // (two straight, or one and a resume) save the same options.
+        if spanning.contains(options.scheduler) {
+            options.scheduleEpochs = scheduleEpochs ?? epochs ?? Self.defaultEpochs
+            guard options.scheduleEpochs >= 1 else {
+                throw ValidationError("--schedule-epochs must be at least 1, got \(options.scheduleEpochs)")
+            }
         }
+        try Self.checkOneCycleLength(options, epochs: epochs ?? Self.defaultEpochs)
         options.minLR = minLR ?? 0
         options.warmupSteps = warmupSteps
         if let warmupSteps, warmupSteps < 1 { throw ValidationError("--warmup-steps must be at least 1, got \(warmupSteps)") }
@@ -186,6 +217,16 @@ struct TrainCommand: ParsableCommand {
         }
         options.clipNorm = clipNorm
         return options
+    }
+
+    static let defaultEpochs = 5
+
+    /// onecycle's schedule ends after --schedule-epochs: training past it would fail in the middle of an epoch.
+    static func checkOneCycleLength(_ options: TrainingOptions, epochs: Int) throws {
+        if options.scheduler == .onecycle && epochs > options.scheduleEpochs {
+            throw ValidationError("--epochs \(epochs) goes past the onecycle schedule of \(options.scheduleEpochs) "
+                                  + "epochs (--schedule-epochs)")
+        }
     }
 
     func run() throws {
@@ -206,10 +247,11 @@ struct TrainCommand: ParsableCommand {
                 throw Refusal("\(resume): the checkpoint has no readable training options")
             }
             options = saved
+            try Self.checkOneCycleLength(options, epochs: epochs ?? Self.defaultEpochs)
         } else {
             options = try trainingOptions()
         }
-        let epochs = epochs ?? options.scheduleEpochs
+        let epochs = epochs ?? Self.defaultEpochs
         let loadStart = monotonicSeconds()
         let data: (train: MNIST, test: MNIST)
         do {
@@ -270,6 +312,7 @@ extension TrainingOptions.Model: ExpressibleByArgument {}
 extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
 extension TrainingOptions.Schedule: ExpressibleByArgument {}
 extension TrainingOptions.NonFinite: ExpressibleByArgument {}
+extension TrainingOptions.DecayConvention: ExpressibleByArgument {}
 
 /// A refusal reported on one line with exit status 1 (a refused checkpoint, a failed save).
 struct Refusal: Error, CustomStringConvertible {

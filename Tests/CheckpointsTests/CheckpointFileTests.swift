@@ -65,7 +65,7 @@ struct CheckpointFileTests {
     }
 
     @Test func aFileWithoutChecksumOrOfAnotherFormatIsNotACheckpoint() throws {
-        let plain = SafeTensors.encode(Self.sampleState().tensors, metadata: ["format": "pt"])
+        let plain = try SafeTensors.encode(Self.sampleState().tensors, metadata: ["format": "pt"])
         #expect(throws: SafeTensorsError.notACheckpoint("the format is 'pt'")) {
             try plain.withUnsafeBytes { try CheckpointFile.decode($0) }
         }
@@ -95,6 +95,7 @@ struct CheckpointFileTests {
         let path = directory.appendingPathComponent("run.safetensors").path
         var random = TestRandom(seed: 21)
         var versions = Set<String>()
+        var killedMidWrite = 0
         for round in 0..<12 {
             let process = Process()
             process.executableURL = helper
@@ -109,9 +110,20 @@ struct CheckpointFileTests {
                     waited += 10
                 }
             }
-            usleep(useconds_t(50_000 + random.next() % 450_000))
+            usleep(useconds_t(20_000 + random.next() % 200_000))
+            // Most of the writer's time goes to building and encoding the state; to kill it inside a write, wait
+            // until its temporary file exists (half the rounds), so that the test proves what it claims.
+            let temporary = ".run.safetensors.tmp-\(process.processIdentifier)-"
+            if round % 2 == 1 {
+                let deadline = Date().addingTimeInterval(10)
+                while Date() < deadline,
+                      !((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+                        .contains(where: { $0.hasPrefix(temporary) }) {}
+            }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            if names.contains(where: { $0.hasPrefix(temporary) }) { killedMidWrite += 1 }
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let state = try CheckpointFile.read(path)
             let version = try #require(state.metadata["version"])
@@ -120,6 +132,7 @@ struct CheckpointFileTests {
             versions.insert(version)
         }
         #expect(!versions.isEmpty, "the writer never finished a first checkpoint")
+        #expect(killedMidWrite >= 1, "no kill landed inside a write")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "run.safetensors" }
         #expect(leftovers.allSatisfy { $0.hasPrefix(".run.safetensors.tmp-") }, "only temporary files of killed writes")
     }

@@ -34,7 +34,7 @@ struct SafeTensorsTests {
 
     @Test func writesTheSameBytesAsPythonSafetensors() throws {
         let python = try [UInt8](Data(contentsOf: Self.fixtureURL))
-        let ours = SafeTensors.encode(Self.expectedTensors, metadata: Self.expectedMetadata)
+        let ours = try SafeTensors.encode(Self.expectedTensors, metadata: Self.expectedMetadata)
         #expect(ours.count == python.count)
         let firstDifference = zip(ours, python).enumerated().first { $0.element.0 != $0.element.1 }?.offset
         #expect(ours == python, "first differing byte at \(firstDifference.map(String.init) ?? "the end")")
@@ -69,7 +69,7 @@ struct SafeTensorsTests {
         ("shape disagrees with bytes", file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
          "tensor 'a' of shape [2] needs 8 bytes, its offsets give 4"),
         ("offsets outside the data", file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0]),
-         "invalid data offsets: tensor 'a' ends at byte 8, the data has 4"),
+         "truncated file: tensor 'a' ends at byte 8 of the data, the file holds 4"),
         ("overlapping tensors", file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
          "invalid data offsets: tensor 'b' overlaps the one before it"),
         ("gap in the data", file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: [0, 0, 0, 0, 0, 0, 0, 0]),
@@ -82,6 +82,22 @@ struct SafeTensorsTests {
         ("unexpected field", file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":"y"}}"#, data: [0, 0, 0, 0]),
          "invalid header: tensor 'a' has an unexpected field 'x'"),
     ]
+
+    /// What the reader would refuse is never written (an atomic write of it would replace a good checkpoint).
+    @Test func refusesToWriteWhatItCouldNotRead() {
+        let wrongShape = ["w": StateDict.TensorData(shape: [2, 3], values: FloatBuffer([1, 2, 3]))]
+        #expect(throws: SafeTensorsError.shapeMismatch(tensor: "w", shape: [2, 3], bytes: 12)) {
+            try SafeTensors.encode(wrongShape, metadata: [:])
+        }
+        let negative = ["w": StateDict.TensorData(shape: [-1, 0], values: FloatBuffer([]))]
+        #expect(throws: SafeTensorsError.shapeMismatch(tensor: "w", shape: [-1, 0], bytes: 0)) {
+            try SafeTensors.encode(negative, metadata: [:])
+        }
+        let reserved = ["__metadata__": StateDict.TensorData(shape: [1], values: FloatBuffer([1]))]
+        #expect(throws: SafeTensorsError.invalidHeader("a tensor cannot be named __metadata__")) {
+            try SafeTensors.encode(reserved, metadata: [:])
+        }
+    }
 
     @Test func refusesMalformedFilesWithAReason() {
         for (name, bytes, message) in Self.refusals {

@@ -35,6 +35,37 @@ struct SchedulerBehaviourTests {
              { _ = try ReduceLROnPlateau(optimizer, minLRs: [0, 0]) }),
             ("LambdaLR: expected 1 functions (one per parameter group), got 0",
              { _ = try LambdaLR(optimizer, factors: []) }),
+            ("StepLR: invalid gamma nan", { _ = try StepLR(optimizer, stepSize: 2, gamma: .nan) }),
+            ("MultiStepLR: invalid gamma -0.1", { _ = try MultiStepLR(optimizer, milestones: [2], gamma: -0.1) }),
+            ("CosineAnnealingLR: invalid eta_min -1.0", { _ = try CosineAnnealingLR(optimizer, tMax: 5, etaMin: -1) }),
+            ("CosineAnnealingLR: invalid eta_min inf", { _ = try CosineAnnealingLR(optimizer, tMax: 5, etaMin: .infinity) }),
+            ("CosineAnnealingWarmRestarts: invalid T_0 0.0", { _ = try CosineAnnealingWarmRestarts(optimizer, t0: 0) }),
+            ("CosineAnnealingWarmRestarts: invalid eta_min -0.5",
+             { _ = try CosineAnnealingWarmRestarts(optimizer, t0: 5, etaMin: -0.5) }),
+            ("LinearLR: invalid start factor 1.5", { _ = try LinearLR(optimizer, startFactor: 1.5) }),
+            ("LinearLR: invalid end factor -0.1", { _ = try LinearLR(optimizer, endFactor: -0.1) }),
+            ("PolynomialLR: invalid total iters 0.0", { _ = try PolynomialLR(optimizer, totalIters: 0) }),
+            ("PolynomialLR: invalid power -1.0", { _ = try PolynomialLR(optimizer, power: -1) }),
+            ("OneCycleLR: invalid max lr 0.0", { _ = try OneCycleLR(optimizer, maxLR: 0, totalSteps: 10) }),
+            ("OneCycleLR: invalid div factor 0.0", { _ = try OneCycleLR(optimizer, maxLR: 0.1, totalSteps: 10, divFactor: 0) }),
+            ("OneCycleLR: invalid final div factor -1.0",
+             { _ = try OneCycleLR(optimizer, maxLR: 0.1, totalSteps: 10, finalDivFactor: -1) }),
+            ("OneCycleLR: invalid base momentum 1.0",
+             { _ = try OneCycleLR(optimizer, maxLR: 0.1, totalSteps: 10, baseMomentum: 1) }),
+            ("OneCycleLR: invalid max momentum nan",
+             { _ = try OneCycleLR(optimizer, maxLR: 0.1, totalSteps: 10, maxMomentum: .nan) }),
+            ("OneCycleLR: invalid pct start (pct start × total steps = 1) 0.1",
+             { _ = try OneCycleLR(optimizer, maxLR: 0.1, totalSteps: 10, pctStart: 0.1) }),
+            ("ReduceLROnPlateau: invalid threshold -0.001", { _ = try ReduceLROnPlateau(optimizer, threshold: -1e-3) }),
+            ("ReduceLROnPlateau: invalid eps nan", { _ = try ReduceLROnPlateau(optimizer, eps: .nan) }),
+            ("ReduceLROnPlateau: invalid cooldown -2.0", { _ = try ReduceLROnPlateau(optimizer, cooldown: -2) }),
+            ("ReduceLROnPlateau: invalid min lr -1e-05", { _ = try ReduceLROnPlateau(optimizer, minLR: -1e-5) }),
+            ("SequentialLR: expected 1 schedulers, got 0", { _ = try SequentialLR(optimizer, schedulers: [], milestones: []) }),
+            ("SequentialLR: the scheduler at index 1 belongs to another optimizer", {
+                let other = try Self.optimizer()
+                _ = try SequentialLR(optimizer, schedulers: [try LinearLR(optimizer), try ExponentialLR(other, gamma: 0.9)],
+                                     milestones: [3])
+            }),
             ("SequentialLR: expected 1 milestones (one fewer than schedulers), got 0", {
                 _ = try SequentialLR(optimizer, schedulers: [try LinearLR(optimizer), try ExponentialLR(optimizer, gamma: 0.9)],
                                      milestones: [])
@@ -46,8 +77,35 @@ struct SchedulerBehaviourTests {
                 Issue.record("no error for: \(message)")
             } catch let error as SchedulerError {
                 #expect(error.description == message)
+            } catch {
+                Issue.record("\(message): threw \(error), not a SchedulerError")
             }
         }
+    }
+
+    /// An optimizer with neither momentum nor betas, to check what needs them.
+    final class PlainDescent: Optimizer {
+        init(_ params: [Parameter]) throws(OptimError) {
+            try super.init(groups: [ParamGroup(params: params)], defaults: ParamGroup(params: []))
+        }
+        override func update(_ parameter: Parameter, state: ParameterState, group: ParamGroup) {}
+    }
+
+    @Test func oneCycleNeedsMomentumOrBetasToCycle() throws {
+        let plain = try PlainDescent([try Parameter(name: "w", shape: [1])])
+        #expect(throws: SchedulerError.optimizerWithoutMomentum(scheduler: "OneCycleLR")) {
+            try OneCycleLR(plain, maxLR: 0.1, totalSteps: 10)
+        }
+        _ = try OneCycleLR(plain, maxLR: 0.1, totalSteps: 10, cycleMomentum: false)
+    }
+
+    /// Each group stops at its own floor (PyTorch's min_lr as a list).
+    @Test func plateauKeepsEachGroupAboveItsOwnMinimum() throws {
+        let a = try Parameter(name: "a", shape: [1]), b = try Parameter(name: "b", shape: [1])
+        let optimizer = try AdamW([ParamGroup(params: [a]), ParamGroup(params: [b], lr: 0.5)], lr: 1)
+        let plateau = try ReduceLROnPlateau(optimizer, factor: 0.1, patience: 0, minLRs: [0.05, 0.2])
+        for metric in [1.0, 1.0, 1.0, 1.0] { plateau.step(metric: metric) }
+        #expect(optimizer.paramGroups.map(\.lr) == [0.05, 0.2], "\(optimizer.paramGroups.map(\.lr))")
     }
 
     @Test func oneCycleRefusesToStepPastItsEnd() throws {

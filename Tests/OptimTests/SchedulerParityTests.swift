@@ -51,6 +51,20 @@ struct SchedulerParityTests {
                 #expect(Self.close(ours, beta1[step]), "\(name) step \(step): β1 \(ours) vs \(beta1[step])")
             }
         }
+        // PyTorch's OneCycleLR cycles SGD's momentum exactly as it cycles Adam's β1: the same reference holds.
+        if let beta1 {
+            let weight = try Parameter(name: "w", shape: [2], values: [1, -1])
+            let sgd = try SGD([weight], lr: try reference.double("base_lr"), momentum: 0.9)
+            let cycle = try make(config, sgd)
+            for step in expected.indices {
+                weight.grad = [0.5, -0.5]
+                try sgd.step()
+                try cycle.step()
+                let (lr, momentum) = (sgd.paramGroups[0].lr, sgd.paramGroups[0].momentum)
+                #expect(Self.close(lr, expected[step]), "\(name) SGD step \(step): lr \(lr) vs \(expected[step])")
+                #expect(Self.close(momentum, beta1[step]), "\(name) SGD step \(step): momentum \(momentum) vs \(beta1[step])")
+            }
+        }
     }
 
     private func make(_ config: [String: Any], _ optimizer: Optimizer) throws -> LRScheduler {

@@ -57,6 +57,23 @@ struct StateDictTests {
         #expect(adamw.state(for: params[0]) == nil, "nothing was loaded")
     }
 
+    /// A stepped Adam parameter needs both moments: recreating a missing one as zeros would continue another run.
+    /// Buffers without a step count are reported too, not dropped.
+    @Test func missingMomentsAndBuffersWithoutAStepAreListed() throws {
+        let (original, _) = try Self.trained()
+        var state = original.stateDict()
+        state.tensors["state.fc.weight.exp_avg_sq"] = nil
+        state.metadata["state.fc.bias.step"] = nil
+        let params = try Self.model()
+        let adamw = try AdamW([ParamGroup(params: [params[0]]), ParamGroup(params: [params[1]])])
+        let problems = Self.problems { () throws(OptimError) in try adamw.load(stateDict: state) }
+        #expect(problems.contains("parameter 'fc.weight' has taken 3 steps, but 'state.fc.weight.exp_avg_sq' is missing"),
+                "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("'state.fc.bias.") && $0.hasSuffix("has no step count 'state.fc.bias.step'") },
+                "\(problems)")
+        #expect(adamw.state(for: params[0]) == nil, "nothing was loaded")
+    }
+
     /// The problems a refused load lists (empty if it was accepted).
     static func problems(_ load: () throws(OptimError) -> Void) -> [String] {
         let result = Result(catching: load)

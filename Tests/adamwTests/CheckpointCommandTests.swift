@@ -14,11 +14,20 @@ struct CheckpointCommandTests {
     /// A quick run: a small MLP (so ReLU, two layers and the optimizer's state all travel), big batches.
     static let quick = ["--no-progress", "--batch-size", "500", "--model", "mlp", "--hidden", "16"]
 
-    @Test func twoEpochsStraightAndOnePlusAResumeGiveTheSameBytes() throws {
+    /// Every schedule's state travels: two epochs straight and one plus a resume give the same bytes. A run
+    /// without a spanning schedule needs no --schedule-epochs for that.
+    @Test(arguments: [
+        ["--scheduler", "cosine", "--schedule-epochs", "2"],
+        ["--scheduler", "warmup-cosine", "--schedule-epochs", "2", "--warmup-steps", "30"],
+        ["--scheduler", "onecycle", "--schedule-epochs", "2"],
+        ["--scheduler", "plateau", "--plateau-patience", "0", "--plateau-factor", "0.5"],
+        ["--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9"],
+    ])
+    func twoEpochsStraightAndOnePlusAResumeGiveTheSameBytes(_ schedule: [String]) throws {
         let folder = try Self.directory()
         let straight = folder.appendingPathComponent("straight.safetensors").path
         let resumed = folder.appendingPathComponent("resumed.safetensors").path
-        let options = Self.quick + ["--scheduler", "cosine", "--schedule-epochs", "2", "--seed", "4"]
+        let options = Self.quick + schedule + ["--seed", "4"]
         let first = try CLI.run(["train", "--epochs", "2", "--save", straight] + options)
         #expect(first.status == 0, "\(first.error)")
         let half = try CLI.run(["train", "--epochs", "1", "--save", resumed] + options)
@@ -30,9 +39,30 @@ struct CheckpointCommandTests {
                 "byte-identical checkpoints")
         #expect(first.lines.filter { $0.hasPrefix("Epoch 2") } == rest.lines.filter { $0.hasPrefix("Epoch 2") })
         let state = try CheckpointFile.read(straight)
-        #expect(state.metadata["epoch"] == "2" && state.metadata["optimizer.type"] == "AdamW")
+        #expect(state.metadata["epoch"] == "2" && state.metadata["step"] == "240")
         #expect(state.tensors["model.layers.1.weight"]?.shape == [16, 784])
-        #expect(state.tensors["optimizer.state.layers.1.weight.exp_avg"]?.shape == [16, 784])
+        if schedule.contains("sgd") {
+            #expect(state.metadata["optimizer.type"] == "SGD")
+            #expect(state.tensors["optimizer.state.layers.1.weight.momentum_buffer"]?.shape == [16, 784])
+        } else {
+            #expect(state.metadata["optimizer.type"] == "AdamW")
+            #expect(state.tensors["optimizer.state.layers.1.weight.exp_avg"]?.shape == [16, 784])
+        }
+    }
+
+    /// Steps whose gradients overflow are skipped and counted, and a run whose test loss is NaN (so the plateau
+    /// schedule has seen no finite metric) still saves and resumes.
+    @Test func skippedStepsAreReportedAndANaNRunStillSaves() throws {
+        let path = try Self.directory().appendingPathComponent("nan.safetensors").path
+        let first = try CLI.run(["train", "--epochs", "1", "--lr", "1e38", "--scheduler", "plateau", "--save", path]
+                                + Self.quick)
+        #expect(first.status == 0, "\(first.error)")
+        let skipped = first.lines.first { $0.hasPrefix("Skipped steps (non-finite gradients): ") }
+        #expect((skipped?.split(separator: " ").last.flatMap { Int($0) } ?? 0) > 100, "\(first.lines)")
+        let state = try CheckpointFile.read(path)
+        #expect(state.metadata["scheduler"]?.contains(#""best":"inf""#) == true, "\(state.metadata["scheduler"] ?? "")")
+        let rest = try CLI.run(["train", "--resume", path, "--epochs", "2", "--no-progress"])
+        #expect(rest.status == 0, "\(rest.error)")
     }
 
     @Test func aRefusedCheckpointExitsWithStatusOneAndOneLine() throws {
@@ -44,7 +74,7 @@ struct CheckpointCommandTests {
         flipped[bytes.count / 2] ^= 0x10
         let variants: [(String, [UInt8], String)] = [
             ("flipped", flipped, "checksum mismatch"),
-            ("truncated", Array(bytes.prefix(bytes.count - 100)), "invalid data offsets"),
+            ("truncated", Array(bytes.prefix(bytes.count - 100)), "truncated file"),
             ("text", Array("not a checkpoint".utf8), "is above the 100 MB limit"),
         ]
         for (name, content, reason) in variants {
@@ -65,20 +95,28 @@ struct CheckpointCommandTests {
         #expect(done.status == 0 && done.output.contains("already at epoch 1"))
     }
 
-    @Test func accumulatingFourMicroBatchesEqualsOneBatchFourTimesLarger() throws {
-        let folder = try Self.directory()
-        let large = folder.appendingPathComponent("large.safetensors").path
-        let small = folder.appendingPathComponent("small.safetensors").path
-        #expect(try CLI.run(["train", "--epochs", "1", "--no-progress", "--batch-size", "400", "--save", large]).status == 0)
-        #expect(try CLI.run(["train", "--epochs", "1", "--no-progress", "--batch-size", "100", "--accumulate", "4",
-                             "--save", small]).status == 0)
-        let a = try CheckpointFile.read(large), b = try CheckpointFile.read(small)
+    /// Accumulating k micro-batches equals one batch k times larger: 4 × 100 against 400 (150 steps), and
+    /// 7 × 500 against 3500, where 120 micro-batches leave a last group of one that must equal the last batch of
+    /// 500 (18 steps).
+    @Test(arguments: [(100, 4, "150"), (500, 7, "18")])
+    func accumulatingMicroBatchesEqualsOneLargerBatch(_ batch: Int, _ accumulate: Int, _ steps: String) throws {
+        let large = try Self.oneEpoch(["--batch-size", "\(batch * accumulate)"])
+        let small = try Self.oneEpoch(["--batch-size", "\(batch)", "--accumulate", "\(accumulate)"])
         for name in ["model.layers.1.weight", "model.layers.1.bias"] {
-            let x = try #require(a.tensors[name]?.values), y = try #require(b.tensors[name]?.values)
+            let x = try #require(large.tensors[name]?.values), y = try #require(small.tensors[name]?.values)
             let worst = zip(x, y).map { abs($0 - $1) }.max() ?? .infinity
             #expect(worst < 1e-5, "\(name): largest difference \(worst)")
         }
-        #expect(a.metadata["optimizer.state.layers.1.weight.step"] == "150" && b.metadata["optimizer.state.layers.1.weight.step"] == "150")
+        #expect(large.metadata["step"] == steps && small.metadata["step"] == steps)
+        #expect(small.metadata["optimizer.state.layers.1.weight.step"] == steps)
+    }
+
+    /// The checkpoint after one epoch of the default job with `options`.
+    static func oneEpoch(_ options: [String]) throws -> StateDict {
+        let path = try directory().appendingPathComponent("run.safetensors").path
+        let result = try CLI.run(["train", "--epochs", "1", "--no-progress", "--save", path] + options)
+        #expect(result.status == 0, "\(options): \(result.error)")
+        return try CheckpointFile.read(path)
     }
 
     /// Each schedule's learning rate at the end of one epoch (120 steps): its last value.

@@ -72,6 +72,41 @@ struct TrainCommandTests {
         #expect(Double(CLI.summary(result)["accuracy"] ?? "") ?? 0 >= 90)
     }
 
+    /// --epochs alone decides how long a run trains; --schedule-epochs only how long its schedule spans.
+    @Test func theScheduleLengthDoesNotChangeTheEpochCount() throws {
+        let result = try CLI.run(["train", "--no-progress", "--batch-size", "2000", "--scheduler", "cosine",
+                                  "--schedule-epochs", "1", "--epochs", "2"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(CLI.summary(result)["epochs"] == "2")
+        let short = try CLI.run(["train", "--no-progress", "--batch-size", "2000", "--scheduler", "cosine",
+                                 "--schedule-epochs", "7"])
+        #expect(CLI.summary(short)["epochs"] == "5", "the default is 5 epochs, whatever the schedule spans")
+    }
+
+    /// The same seed gives the same run bit for bit whatever the thread count: the same checkpoint bytes.
+    @Test func oneAndTwoThreadsWriteTheSameCheckpoint() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("threads-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var files: [Data] = []
+        for threads in ["1", "2"] {
+            let path = folder.appendingPathComponent("t\(threads).safetensors").path
+            let result = try CLI.run(["train", "--no-progress", "--epochs", "1", "--model", "mlp", "--hidden", "256",
+                                      "--threads", threads, "--save", path])
+            #expect(result.status == 0, "\(result.error)")
+            files.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        #expect(files[0] == files[1])
+    }
+
+    @Test func aDataDirectoryIsRead() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let result = try CLI.run(["train", "--no-progress", "--epochs", "1", "--batch-size", "1000",
+                                  "--data-dir", repository.appendingPathComponent("Data/mnist").path])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(Double(CLI.summary(result)["accuracy"] ?? "") ?? 0 > 80)
+    }
+
     @Test func theOptimizerOptionsAreAccepted() throws {
         let result = try CLI.run(["train", "--epochs", "1", "--no-progress", "--optimizer", "adam", "--amsgrad",
                                   "--betas", "0.8,0.99", "--eps", "1e-6", "--weight-decay", "0.001",
@@ -101,7 +136,7 @@ struct TrainCommandTests {
         (["--frobnicate"], "Unknown option '--frobnicate'"),
         (["--accumulate", "0"], "--accumulate must be at least 1"),
         (["--scheduler", "step"], "The value 'step' is invalid for '--scheduler"),
-        (["--schedule-epochs", "0"], "--schedule-epochs must be at least 1"),
+        (["--scheduler", "cosine", "--schedule-epochs", "0"], "--schedule-epochs must be at least 1"),
         (["--scheduler", "warmup-cosine", "--warmup-steps", "0"], "--warmup-steps must be at least 1"),
         (["--scheduler", "onecycle", "--pct-start", "2"], "OneCycleLR: invalid pct start 2.0"),
         (["--scheduler", "plateau", "--plateau-factor", "1.5"], "ReduceLROnPlateau: invalid factor 1.5"),
@@ -112,6 +147,26 @@ struct TrainCommandTests {
         (["--seed", "-3"], "The value '-3' is invalid for '--seed"),
         (["--save", "/nonexistent/dir/run.safetensors", "--batch-size", "2000"], "cannot save the checkpoint"),
         (["--resume", "/nonexistent/run.safetensors"], "/nonexistent/run.safetensors: "),
+        (["--momentum", "0.9"], "--momentum applies only to --optimizer sgd"),
+        (["--optimizer", "sgd", "--betas", "0.9,0.99"], "--betas applies only to --optimizer adam or adamw"),
+        (["--optimizer", "sgd", "--eps", "1e-6"], "--eps applies only to --optimizer adam or adamw"),
+        (["--optimizer", "sgd", "--amsgrad"], "--amsgrad applies only to --optimizer adam or adamw"),
+        (["--optimizer", "adam", "--decay-convention", "schedule"], "--decay-convention applies only to --optimizer adamw"),
+        (["--decay-convention", "paper"], "The value 'paper' is invalid for '--decay-convention"),
+        (["--schedule-epochs", "3"], "--schedule-epochs applies only to --scheduler cosine, warmup-cosine or onecycle"),
+        (["--min-lr", "0.001"], "--min-lr applies only to --scheduler cosine, warmup-cosine or plateau"),
+        (["--scheduler", "cosine", "--warmup-steps", "10"], "--warmup-steps applies only to --scheduler warmup-cosine"),
+        (["--pct-start", "0.2"], "--pct-start applies only to --scheduler onecycle"),
+        (["--scheduler", "cosine", "--plateau-factor", "0.5"], "--plateau-factor applies only to --scheduler plateau"),
+        (["--plateau-patience", "3"], "--plateau-patience applies only to --scheduler plateau"),
+        (["--scheduler", "onecycle", "--schedule-epochs", "1", "--epochs", "2"],
+         "--epochs 2 goes past the onecycle schedule of 1 epochs (--schedule-epochs)"),
+        (["--scheduler", "warmup-cosine", "--warmup-steps", "5000", "--epochs", "1"],
+         "warmup-cosine: invalid warm-up steps, which must be fewer than the schedule's 938: 5000.0"),
+        (["--scheduler", "onecycle", "--epochs", "1", "--batch-size", "6000", "--pct-start", "0.1"],
+         "OneCycleLR: invalid pct start (pct start × total steps = 1) 0.1"),
+        (["--scheduler", "cosine", "--min-lr", "nan"], "CosineAnnealingLR: invalid eta_min nan"),
+        (["--clip-norm", "inf"], "--clip-norm must be a positive number"),
     ]
 
     @Test(arguments: invalid)

@@ -37,6 +37,11 @@ public final class OneCycleLR: LRScheduler {
         try Self.require(baseMomentum, "base momentum", of: name) { $0 >= 0 && $0 < 1 }
         try Self.require(maxMomentum, "max momentum", of: name) { $0 >= 0 && $0 < 1 }
         let total = Double(totalSteps)
+        // pct_start · total_steps = 1 makes the warm-up phase end where it starts: PyTorch divides 0 by 0 there
+        // (ZeroDivisionError); refuse it by name rather than produce a NaN learning rate.
+        guard pctStart * total != 1 else {
+            throw .invalidArgument(scheduler: name, name: "pct start (pct start × total steps = 1)", value: pctStart)
+        }
         phases = threePhase
             ? [Phase(endStep: pctStart * total - 1, startLR: .initial, endLR: .max,
                      startMomentum: .maxMomentum, endMomentum: .baseMomentum),
