@@ -24,6 +24,8 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
+        .library(name: "Charts", targets: ["Charts"]),
         .executable(name: "adamw", targets: ["adamw"]),
     ],
     dependencies: [
@@ -38,13 +40,14 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Autograd", "CZlib"], swiftSettings: fast),
         .target(name: "Checkpoints", dependencies: ["Optim"], swiftSettings: fast),
         .target(name: "Experiments", dependencies: ["NN", "Datasets", "Checkpoints"], swiftSettings: fast),
+        .target(name: "Charts"),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["against-yardstick.sh"], swiftSettings: fast),
         .executableTarget(
             name: "adamw",
             dependencies: [
-                "Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "Experiments", "Benchmarks",
+                "Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "Experiments", "Charts", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast
@@ -60,7 +63,10 @@ let package = Package(
         .executableTarget(name: "checkpoint-writer", dependencies: ["Checkpoints"], path: "Tests/CheckpointWriter"),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport", "checkpoint-writer"],
                     exclude: [], swiftSettings: fast),
-        .testTarget(name: "adamwTests", dependencies: ["adamw", "Checkpoints"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NN", "Datasets", "TestSupport"],
+                    swiftSettings: fast),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"]),
+        .testTarget(name: "adamwTests", dependencies: ["adamw", "Checkpoints", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

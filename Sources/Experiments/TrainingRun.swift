@@ -130,6 +130,21 @@ public final class TrainingRun {
         try withRandomGenerator(random) { try trainEpoch(progress: progress) }
     }
 
+    /// Trains `count` epochs, each reported to `progress` as the run `name`; returns the last epoch's result.
+    @discardableResult
+    public func runEpochs(_ count: Int, reportingAs name: String, to progress: EpochProgress?) throws -> EpochResult {
+        guard count >= 1 else {
+            throw ExperimentError.invalidArgument(name: "epochs", value: "\(count)", reason: "must be at least 1")
+        }
+        var result = try runEpoch()
+        progress?(name, result)
+        for _ in 1..<count {
+            result = try runEpoch()
+            progress?(name, result)
+        }
+        return result
+    }
+
     private func trainEpoch(progress: ((Int, Int, Double) -> Void)?) throws -> EpochResult {
         let start = monotonicSeconds()
         epoch += 1

@@ -12,11 +12,16 @@ public enum WeightDecayConvention: Sendable, Equatable, CaseIterable {
     case learningRateScaled
     case scheduleScaled
 
-    /// The factor that multiplies θ at a step with learning rate `lr`.
+    /// The factor that multiplies θ at a step with learning rate `lr`: 1 − ``decayRate(lr:initialLR:weightDecay:)``.
     public func decayFactor(lr: Double, initialLR: Double, weightDecay: Double) -> Double {
+        1 - decayRate(lr: lr, initialLR: initialLR, weightDecay: weightDecay)
+    }
+
+    /// The fraction of θ removed at a step with learning rate `lr`: `lr · λ` or `(lr / initialLR) · λ`.
+    public func decayRate(lr: Double, initialLR: Double, weightDecay: Double) -> Double {
         switch self {
-        case .learningRateScaled: return 1 - lr * weightDecay
-        case .scheduleScaled: return 1 - (lr / initialLR) * weightDecay
+        case .learningRateScaled: return lr * weightDecay
+        case .scheduleScaled: return (lr / initialLR) * weightDecay
         }
     }
 }

@@ -6,22 +6,26 @@ import Darwin
 import Benchmarks
 import Kernels
 
-/// A one-line progress bar on standard error — batches done, rate, ETA and the running loss — redrawn at most ten
-/// times a second. It draws nothing when standard error is not a terminal or when disabled.
+/// A one-line progress bar on standard error — units done, rate, ETA and a detail such as the running loss —
+/// redrawn at most ten times a second. It draws nothing when standard error is not a terminal or when disabled.
 struct ProgressBar {
     let total: Int
     let label: String
+    let unit: String
     let enabled: Bool
     private let start = monotonicSeconds()
     private var lastDraw = -1.0
 
-    init(total: Int, label: String, enabled: Bool) {
+    init(total: Int, label: String, unit: String = "batch", enabled: Bool) {
         self.total = total
         self.label = label
-        self.enabled = enabled && isatty(STDERR_FILENO) != 0
+        self.unit = unit
+        self.enabled = enabled && Self.standardErrorIsATerminal
     }
 
-    mutating func update(done: Int, loss: Double) {
+    static var standardErrorIsATerminal: Bool { isatty(STDERR_FILENO) != 0 }
+
+    mutating func update(done: Int, detail: String = "") {
         guard enabled else { return }
         let now = monotonicSeconds()
         guard now - lastDraw >= 0.1 || done == total else { return }
@@ -30,9 +34,11 @@ struct ProgressBar {
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let width = 30
-        let filled = total > 0 ? width * done / total : width
+        let filled = total > 0 ? width * min(done, total) / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let line = "\(label) \(bar) \(done)/\(total)  \(Int(rate)) batch/s  ETA \(format(eta, 1))s  loss \(format(loss, 4))"
+        let shownRate = rate >= 10 ? format(rate, 0) : format(rate, 2)
+        let line = "\(label) \(bar) \(done)/\(total)  \(shownRate) \(unit)/s  ETA \(format(eta, 1))s"
+            + (detail.isEmpty ? "" : "  \(detail)")
         writeStandardError("\r\u{1B}[2K" + line)
     }
 

@@ -167,16 +167,7 @@ struct TrainCommand: ParsableCommand {
         if let (name, _, _, requirement) = applicability.first(where: { $0.1 && !$0.2 }) {
             throw ValidationError("\(name) applies only to \(requirement)")
         }
-        if options.model == .mlp {
-            let text = hidden ?? "128"
-            let sizes = text.split(separator: ",", omittingEmptySubsequences: false).map {
-                Int($0.trimmingCharacters(in: .whitespaces))
-            }
-            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                throw ValidationError("--hidden must be positive integers separated by commas, got '\(text)'")
-            }
-            options.hidden = sizes.compactMap { $0 }
-        }
+        if options.model == .mlp { options.hidden = try parseHidden(hidden ?? "128") }
         options.lr = lr ?? options.lr
         options.weightDecay = weightDecay
         if let betas {
@@ -282,7 +273,9 @@ struct TrainCommand: ParsableCommand {
         while run.epoch < epochs {
             var bar = ProgressBar(total: run.batchesPerEpoch, label: "Epoch \(run.epoch + 1)/\(epochs)",
                                   enabled: !noProgress)
-            let result = try run.runEpoch { done, _, loss in bar.update(done: done, loss: loss) }
+            let result = try run.runEpoch { done, _, loss in
+                bar.update(done: done, detail: "loss \(format(loss, 4))")
+            }
             bar.finish()
             print("Epoch \(result.epoch), Loss: \(format(result.trainLoss, 4))")
             try metrics?.append(result)

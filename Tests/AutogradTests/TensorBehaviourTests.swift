@@ -91,6 +91,20 @@ struct TensorBehaviourTests {
     }
 
     /// The other tests draw from generators of their own, so nothing else moves the global one here.
+    /// A stream saved mid-way and restored into another continues the same sequence (what a resumed run needs).
+    @Test func aRestoredRandomStreamContinuesTheSameSequence() throws {
+        let stream = RandomStream(seed: 9)
+        let x = try Tensor(repeating: 1, shape: [64])
+        _ = try withRandomGenerator(stream) { try x.dropout(p: 0.5) }
+        let saved = stream.state
+        let next = try withRandomGenerator(stream) { try x.dropout(p: 0.5).array }
+        let copy = RandomStream(seed: 1)
+        #expect(copy.restore(saved))
+        #expect(try withRandomGenerator(copy) { try x.dropout(p: 0.5).array } == next)
+        #expect(!copy.restore([1, 2]), "a state of the wrong size is refused")
+        #expect(!copy.restore([0, 0, 0, 0]), "the all-zero state of xoshiro is refused")
+    }
+
     @Test func manualSeedRestartsTheGlobalSequence() {
         manualSeed(42)
         let first = GlobalRandom.with { $0.next() }

@@ -1,0 +1,117 @@
+import Datasets
+import Foundation
+import NN
+
+/// How much weight decay each weight actually receives per step, under Adam's coupled L2 and under AdamW.
+///
+/// Adam with L2 adds λθ to the gradient. That term goes through the first moment (whose bias-corrected value is
+/// λθ while θ changes slowly) and is then divided, like the gradient, by √v̂ + ε. So the decay shrinks θ per step by
+///
+///     Adam + L2:  lr · λ / (√v̂ + ε)          — large where the gradient history √v̂ is small, small where it is large
+///     AdamW:      lr · λ                      — the same for every weight (1 − decayFactor of the kernel)
+///
+/// where v̂ = v / (1 − β2ᵗ) is the bias-corrected second moment (its running maximum with amsgrad). The report sorts
+/// the weights of each parameter by √v̂, cuts them into ten equal groups (deciles, smallest √v̂ first) and gives
+/// each group's median √v̂ and median shrink.
+public enum DecayReport {
+    /// One weight: its gradient magnitude √v̂ and the fraction of it the decay term removes per step.
+    public struct WeightShrink: Equatable, Sendable {
+        public let gradientMagnitude: Double
+        public let shrink: Double
+
+        public init(gradientMagnitude: Double, shrink: Double) {
+            self.gradientMagnitude = gradientMagnitude
+            self.shrink = shrink
+        }
+    }
+
+    /// One decile of one parameter's weights.
+    public struct Decile: Equatable, Sendable {
+        /// 1 (smallest √v̂) to 10 (largest).
+        public let index: Int
+        public let weights: Int
+        public let minimumMagnitude: Double, medianMagnitude: Double, maximumMagnitude: Double
+        public let medianShrink: Double, meanShrink: Double
+    }
+
+    /// One row of the report: a decile of a parameter after an epoch of one run.
+    public struct Row: Sendable {
+        /// "Adam+L2" or "AdamW".
+        public let optimizer: String
+        public let epoch: Int
+        public let parameter: String
+        public let decile: Decile
+    }
+
+    /// The shrink per step that `optimizer`'s weight decay applies to each element of `parameter`, from the
+    /// optimizer's current state and options; nil when the parameter has not been stepped or is not the
+    /// optimizer's.
+    public static func shrink(of parameter: Parameter, in optimizer: Adam) -> [WeightShrink]? {
+        guard let group = optimizer.paramGroups.first(where: { $0.params.contains { $0 === parameter } }),
+              let state = optimizer.state(for: parameter), state.step > 0,
+              let secondMoment = group.amsgrad ? state.maxExpAvgSq : state.expAvgSq
+        else { return nil }
+        let biasCorrection = 1 - pow(group.betas.1, Double(state.step))
+        let lambda = group.weightDecay
+        let decoupled = group.decayConvention.decayRate(lr: group.lr, initialLR: group.initialLR, weightDecay: lambda)
+        return secondMoment.map { v in
+            let magnitude = (Double(v) / biasCorrection).squareRoot()
+            let shrink = group.decoupledWeightDecay ? decoupled : group.lr * lambda / (magnitude + group.eps)
+            return WeightShrink(gradientMagnitude: magnitude, shrink: shrink)
+        }
+    }
+
+    /// The weights cut into ten groups of (nearly) equal size by gradient magnitude, smallest first; with fewer
+    /// than ten weights some deciles are empty and left out.
+    public static func deciles(_ weights: [WeightShrink]) -> [Decile] {
+        let sorted = weights.sorted { $0.gradientMagnitude < $1.gradientMagnitude }
+        return (0..<10).compactMap { k in
+            let slice = sorted[(k * sorted.count / 10)..<((k + 1) * sorted.count / 10)]
+            guard let first = slice.first, let last = slice.last else { return nil }
+            let shrinks = slice.map(\.shrink).sorted()
+            return Decile(
+                index: k + 1, weights: slice.count, minimumMagnitude: first.gradientMagnitude,
+                medianMagnitude: median(slice.map(\.gradientMagnitude)), maximumMagnitude: last.gradientMagnitude,
+                medianShrink: median(shrinks), meanShrink: shrinks.reduce(0, +) / Double(shrinks.count))
+        }
+    }
+
+    /// The median of `values` that are already sorted (the mean of the middle two for an even count).
+    static func median(_ sorted: [Double]) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// Trains `options` twice — as Adam with L2 and as AdamW, same λ, seed and everything else — and reports the
+    /// deciles of every parameter after every epoch. The two runs train at once on `runner`'s jobs.
+    /// `progress` is called after each epoch of either run, from the thread that ran it.
+    public static func run(
+        options: TrainingOptions, epochs: Int, train: MNIST, test: MNIST, runner: ParallelRuns,
+        progress: EpochProgress? = nil
+    ) throws -> (rows: [Row], results: [String: [TrainingRun.EpochResult]]) {
+        let variants: [(String, TrainingOptions.OptimizerKind)] = [("Adam+L2", .adam), ("AdamW", .adamw)]
+        let outcomes = try runner.map(variants.count) { index in
+            let (name, kind) = variants[index]
+            var variant = options
+            variant.optimizer = kind
+            let run = try TrainingRun(options: variant, train: train, test: test)
+            guard let adam = run.optimizer as? Adam else { throw ExperimentError.notAdam(name) }
+            var rows: [Row] = []
+            for _ in 0..<epochs {
+                let result = try run.runEpoch()
+                progress?(name, result)
+                for (parameterName, parameter) in run.model.namedParameters() {
+                    guard let weights = shrink(of: parameter, in: adam) else { continue }
+                    rows += deciles(weights).map {
+                        Row(optimizer: name, epoch: result.epoch, parameter: parameterName, decile: $0)
+                    }
+                }
+            }
+            return (rows, run.history)
+        }
+        var results: [String: [TrainingRun.EpochResult]] = [:]
+        for (variant, outcome) in zip(variants, outcomes) { results[variant.0] = outcome.1 }
+        return (outcomes.flatMap(\.0), results)
+    }
+}

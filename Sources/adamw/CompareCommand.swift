@@ -1,0 +1,202 @@
+import ArgumentParser
+import Benchmarks
+import Charts
+import Experiments
+import Foundation
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Adam with L2, AdamW and SGD with momentum, each at its best λ, over several seeds.",
+        discussion: """
+            The same MLP, seeds, data order and schedule for the three optimizers. Each one's λ is chosen from its \
+            own grid by accuracy on a validation split held out of the training set (never the test set); then \
+            each trains on the whole training set once per seed. Prints test accuracy, test loss, train loss and \
+            final weight norm as mean ± standard deviation over the seeds, and writes compare-runs.csv, \
+            compare-selection.csv, compare-summary.csv and compare.svg (loss and accuracy curves) to --out.
+            """
+    )
+
+    @OptionGroup var common: ExperimentOptions
+
+    @Option(parsing: .unconditional, help: "Seeds of the final runs: --seed, --seed + 1, …")
+    var seeds = 3
+
+    @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
+    var hidden = "256"
+
+    @Option(help: "Learning-rate schedule of every run: none, cosine, warmup-cosine, onecycle or plateau.")
+    var scheduler: TrainingOptions.Schedule = .cosine
+
+    @Option(parsing: .unconditional, help: "Learning rate of Adam with L2 and of AdamW.")
+    var adamLR = 1e-3
+
+    @Option(parsing: .unconditional, help: "Learning rate of SGD.")
+    var sgdLR = 0.05
+
+    @Option(parsing: .unconditional, help: "SGD's momentum.")
+    var momentum = 0.9
+
+    @Option(parsing: .unconditional, help: "λ grid of Adam with L2 (coupled), comma-separated.")
+    var adamWDGrid = "0,1e-5,1e-4,1e-3"
+
+    @Option(parsing: .unconditional, help: "λ grid of AdamW (decoupled, PyTorch's lr·λ), comma-separated.")
+    var adamwWDGrid = "0,0.01,0.1,1"
+
+    @Option(parsing: .unconditional, help: "λ grid of SGD (coupled), comma-separated.")
+    var sgdWDGrid = "0,1e-5,1e-4,1e-3"
+
+    @Option(parsing: .unconditional, help: "Training samples held out to choose λ.")
+    var validationSamples = 10_000
+
+    @Option(parsing: .unconditional, help: "Samples per batch.")
+    var batchSize = 64
+
+    @Option(parsing: .unconditional, help: "Train on the first this many training samples only (default: all).")
+    var trainSamples: Int?
+
+    static let defaultEpochs = 10
+
+    func validate() throws {
+        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
+        _ = try parseHidden(hidden)
+        for (name, value) in [("--adam-lr", adamLR), ("--sgd-lr", sgdLR)] where !(value.isFinite && value > 0) {
+            throw ValidationError("\(name) must be a positive number, got \(value)")
+        }
+        guard momentum.isFinite, (0..<1).contains(momentum) else {
+            throw ValidationError("--momentum must be in [0, 1), got \(momentum)")
+        }
+        _ = try contenders()
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard validationSamples >= 1 else {
+            throw ValidationError("--validation-samples must be at least 1, got \(validationSamples)")
+        }
+        if let trainSamples, trainSamples < 1 { throw ValidationError("--train-samples must be at least 1, got \(trainSamples)") }
+        if scheduler == .onecycle && momentum == 0 {
+            throw ValidationError("--scheduler onecycle cycles SGD's momentum: give a --momentum above 0")
+        }
+    }
+
+    func contenders() throws -> [Comparison.Contender] {
+        var base = TrainingOptions()
+        base.model = .mlp
+        base.hidden = try parseHidden(hidden)
+        base.batchSize = batchSize
+        base.scheduler = scheduler
+        base.scheduleEpochs = common.epochs ?? Self.defaultEpochs
+        base.trainSamples = trainSamples
+        var adam = base, adamw = base, sgd = base
+        (adam.optimizer, adam.lr) = (.adam, adamLR)
+        (adamw.optimizer, adamw.lr) = (.adamw, adamLR)
+        (sgd.optimizer, sgd.lr, sgd.momentum) = (.sgd, sgdLR, momentum)
+        let grids = try [("--adam-wd-grid", adamWDGrid), ("--adamw-wd-grid", adamwWDGrid), ("--sgd-wd-grid", sgdWDGrid)]
+            .map { option, text in
+                let values = try parseNumbers(text, option: option)
+                if let negative = values.first(where: { $0 < 0 }) {
+                    throw ValidationError("\(option) must hold λ ≥ 0, got \(negative)")
+                }
+                return values
+            }
+        return [Comparison.Contender(name: "Adam+L2", options: adam, weightDecays: grids[0]),
+                Comparison.Contender(name: "AdamW", options: adamw, weightDecays: grids[1]),
+                Comparison.Contender(name: "SGD", options: sgd, weightDecays: grids[2])]
+    }
+
+    func run() throws {
+        let epochs = common.epochs ?? Self.defaultEpochs
+        let output = try common.outputDirectory(default: "results/compare")
+        let data = try common.data()
+        let contenders = try contenders()
+        let seedList = (0..<seeds).map { common.seed &+ UInt64($0) }
+        let runCount = contenders.reduce(0) { $0 + $1.weightDecays.count } + contenders.count * seeds
+        let progress = RunsProgress(label: "compare", runs: runCount, epochsPerRun: epochs, enabled: !common.noProgress)
+        let outcome = try Comparison.run(
+            contenders: contenders, seeds: seedList, epochs: epochs, validationSamples: validationSamples,
+            train: data.train, test: data.test, runner: try common.runner(), progress: progress.callback)
+        progress.finish()
+
+        print("λ chosen on \(validationSamples) validation samples held out of the training set (seed \(common.seed)):")
+        for contender in contenders {
+            let own = outcome.selections.filter { $0.contender == contender.name }
+            let cells = own.map { "λ=\(shortNumber($0.weightDecay)) \(format($0.validationAccuracy * 100, 2))%" }
+            print("  \(contender.name): " + cells.joined(separator: ", "))
+        }
+        print("")
+        print("After \(epochs) epochs (\(scheduler.rawValue) schedule), mean ± std over \(seeds) seed(s):")
+        print(Self.row(["optimizer", "λ", "test accuracy %", "test loss", "train loss", "weight norm"]))
+        for s in outcome.summaries {
+            print(Self.row([s.contender, shortNumber(s.weightDecay), Self.text(s.testAccuracy, scale: 100, 2),
+                            Self.text(s.testLoss, 4), Self.text(s.trainLoss, 4), Self.text(s.weightNorm, 2)]))
+        }
+
+        var runs = CSVTable(header: ["optimizer", "weight_decay", "seed", "epoch", "train_loss", "test_loss",
+                                     "test_accuracy", "lr"])
+        for run in outcome.runs {
+            for result in run.history {
+                runs.append([run.contender, "\(run.weightDecay)", "\(run.seed)", "\(result.epoch)",
+                             "\(result.trainLoss)", "\(result.testLoss)", "\(result.testAccuracy)",
+                             "\(result.learningRate)"])
+            }
+        }
+        var selection = CSVTable(header: ["optimizer", "weight_decay", "validation_accuracy", "validation_loss"])
+        for s in outcome.selections {
+            selection.append([s.contender, "\(s.weightDecay)", "\(s.validationAccuracy)", "\(s.validationLoss)"])
+        }
+        var summary = CSVTable(header: ["optimizer", "weight_decay", "seeds", "test_accuracy_mean", "test_accuracy_std",
+                                        "test_loss_mean", "test_loss_std", "train_loss_mean", "train_loss_std",
+                                        "weight_norm_mean", "weight_norm_std"])
+        for s in outcome.summaries {
+            summary.append([s.contender, "\(s.weightDecay)", "\(s.testAccuracy.count)"]
+                           + [s.testAccuracy, s.testLoss, s.trainLoss, s.weightNorm].flatMap { ["\($0.mean)", "\($0.deviation)"] })
+        }
+        let files = [
+            try output.write(runs.rendered, to: "compare-runs.csv"),
+            try output.write(selection.rendered, to: "compare-selection.csv"),
+            try output.write(summary.rendered, to: "compare-summary.csv"),
+            try output.write(Self.figure(outcome, contenders: contenders.map(\.name), seeds: seeds,
+                                         schedule: scheduler.rawValue), to: "compare.svg"),
+        ]
+        print("Wrote " + files.joined(separator: ", "))
+        let fields = outcome.summaries.map { s in
+            let key = s.contender.lowercased().replacingOccurrences(of: "+", with: "_")
+            return "\(key)_wd=\(s.weightDecay) \(key)_accuracy=\(format(s.testAccuracy.mean * 100, 2)) "
+                + "\(key)_accuracy_std=\(format(s.testAccuracy.deviation * 100, 2))"
+        }
+        print("summary job=compare epochs=\(epochs) seeds=\(seeds) " + fields.joined(separator: " "))
+    }
+
+    static func text(_ value: MeanAndDeviation, scale: Double = 1, _ digits: Int) -> String {
+        "\(format(value.mean * scale, digits)) ± \(format(value.deviation * scale, digits))"
+    }
+
+    static func row(_ cells: [String]) -> String {
+        zip(cells, [9, 6, 16, 18, 18, 14]).map { cell, width in
+            String(repeating: " ", count: max(0, width - cell.count)) + cell
+        }.joined(separator: "  ")
+    }
+
+    /// Train loss, test loss and test accuracy per epoch, mean ± std over the seeds, side by side.
+    static func figure(_ outcome: Comparison.Outcome, contenders: [String], seeds: Int, schedule: String) -> String {
+        let metrics: [(String, String, Axis.Scale, (TrainingRun.EpochResult) -> Double)] = [
+            ("Train loss", "mean cross-entropy", .logarithmic, { $0.trainLoss }),
+            ("Test loss", "mean cross-entropy", .linear, { $0.testLoss }),
+            ("Test accuracy", "%", .linear, { $0.testAccuracy * 100 }),
+        ]
+        let panelWidth = 520.0, panelHeight = 400.0
+        var canvas = SVGCanvas(width: panelWidth * Double(metrics.count), height: panelHeight + 44)
+        canvas.text("Adam+L2, AdamW and SGD at their best λ: mean ± std over \(seeds) seed(s), \(schedule) schedule",
+                    x: panelWidth * Double(metrics.count) / 2, y: 26, size: 16, anchor: .middle, bold: true)
+        for (index, (title, unit, scale, metric)) in metrics.enumerated() {
+            let series = contenders.map { name in
+                let curve = Comparison.curve(outcome.runs, contender: name, metric)
+                let weightDecay = outcome.summaries.first { $0.contender == name }?.weightDecay ?? .nan
+                return LineChart.Series(name: "\(name) λ=\(shortNumber(weightDecay))",
+                                        points: curve.enumerated().map { (Double($0.offset + 1), $0.element.mean) },
+                                        spread: curve.map(\.deviation))
+            }
+            LineChart(title: title, xLabel: "epoch", yLabel: unit, series: series, yScale: scale)
+                .draw(in: &canvas, x: panelWidth * Double(index), y: 44, width: panelWidth, height: panelHeight)
+        }
+        return canvas.rendered()
+    }
+}

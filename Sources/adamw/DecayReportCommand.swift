@@ -1,0 +1,140 @@
+import ArgumentParser
+import Benchmarks
+import Charts
+import Experiments
+import Foundation
+
+struct DecayReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decay-report",
+        abstract: "How much decay each weight gets per step: Adam with L2 against AdamW at the same λ.",
+        discussion: """
+            Trains a short MLP on MNIST twice, as Adam with L2 and as AdamW (same λ, lr, seed and data order). \
+            After every epoch, per parameter and per decile of gradient magnitude √v̂, it records the shrink the \
+            decay term applies per step: lr·λ/(√v̂+ε) for Adam with L2 (the λθ term divided by Adam's scaling) and \
+            lr·λ for AdamW. Prints the last epoch as a table and writes decay-report.csv, \
+            decay-report-training.csv and decay-report.svg to --out.
+            """
+    )
+
+    @OptionGroup var common: ExperimentOptions
+
+    @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
+    var hidden = "128"
+
+    @Option(parsing: .unconditional, help: "Learning rate of both runs.")
+    var lr = 1e-3
+
+    @Option(parsing: .unconditional, help: "λ of both runs: coupled L2 for Adam, decoupled for AdamW.")
+    var weightDecay = 0.01
+
+    @Option(parsing: .unconditional, help: "Samples per batch.")
+    var batchSize = 64
+
+    static let defaultEpochs = 3
+
+    func validate() throws {
+        _ = try parseHidden(hidden)
+        guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        guard weightDecay.isFinite, weightDecay > 0 else {
+            throw ValidationError("--weight-decay must be a positive number, got \(weightDecay)")
+        }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+    }
+
+    func run() throws {
+        let epochs = common.epochs ?? Self.defaultEpochs
+        let output = try common.outputDirectory(default: "results/decay-report")
+        let data = try common.data()
+        var options = TrainingOptions()
+        options.model = .mlp
+        options.hidden = try parseHidden(hidden)
+        options.lr = lr
+        options.weightDecay = weightDecay
+        options.batchSize = batchSize
+        options.seed = common.seed
+        let progress = RunsProgress(label: "decay-report", runs: 2, epochsPerRun: epochs, enabled: !common.noProgress)
+        let (rows, results) = try DecayReport.run(options: options, epochs: epochs, train: data.train, test: data.test,
+                                                  runner: try common.runner(), progress: progress.callback)
+        progress.finish()
+
+        var table = CSVTable(header: ["optimizer", "epoch", "parameter", "decile", "weights", "sqrt_vhat_min",
+                                      "sqrt_vhat_median", "sqrt_vhat_max", "shrink_median", "shrink_mean"])
+        for row in rows {
+            let d = row.decile
+            table.append([row.optimizer, "\(row.epoch)", row.parameter, "\(d.index)", "\(d.weights)",
+                          "\(d.minimumMagnitude)", "\(d.medianMagnitude)", "\(d.maximumMagnitude)",
+                          "\(d.medianShrink)", "\(d.meanShrink)"])
+        }
+        var training = CSVTable(header: ["optimizer", "epoch", "train_loss", "test_loss", "test_accuracy"])
+        for name in ["Adam+L2", "AdamW"] {
+            for result in results[name] ?? [] {
+                training.append([name, "\(result.epoch)", "\(result.trainLoss)", "\(result.testLoss)",
+                                 "\(result.testAccuracy)"])
+            }
+        }
+        let last = rows.filter { $0.epoch == epochs }
+        let parameters = last.reduce(into: [String]()) { names, row in
+            if !names.contains(row.parameter) { names.append(row.parameter) }
+        }
+        print("Per-step shrink of each weight by the decay term after epoch \(epochs) (lr \(lr), λ \(weightDecay)),")
+        print("by decile of the weight's gradient magnitude √v̂ (1 = smallest). AdamW: lr·λ for every weight.")
+        for parameter in parameters {
+            let l2 = last.filter { $0.parameter == parameter && $0.optimizer == "Adam+L2" }.map(\.decile)
+            let w = last.filter { $0.parameter == parameter && $0.optimizer == "AdamW" }.map(\.decile)
+            print("")
+            print("\(parameter) (\(l2.reduce(0) { $0 + $1.weights }) weights)")
+            print(Self.row(["decile", "√v̂ Adam+L2", "shrink Adam+L2", "√v̂ AdamW", "shrink AdamW", "L2 / AdamW"]))
+            for (a, b) in zip(l2, w) {
+                print(Self.row(["\(a.index)", shortNumber(a.medianMagnitude), shortNumber(a.medianShrink),
+                                shortNumber(b.medianMagnitude), shortNumber(b.medianShrink),
+                                format(a.medianShrink / b.medianShrink, 1) + "×"]))
+            }
+        }
+        let adamL2 = results["Adam+L2"]?.last, adamW = results["AdamW"]?.last
+        print("")
+        print("Test accuracy: Adam+L2 \(format((adamL2?.testAccuracy ?? .nan) * 100, 2))%, "
+              + "AdamW \(format((adamW?.testAccuracy ?? .nan) * 100, 2))%")
+        let csv = try output.write(table.rendered, to: "decay-report.csv")
+        let trainingCSV = try output.write(training.rendered, to: "decay-report-training.csv")
+        let svg = try output.write(Self.figure(last, parameters: parameters, lr: lr, weightDecay: weightDecay,
+                                               epochs: epochs), to: "decay-report.svg")
+        print("Wrote \(csv), \(trainingCSV) and \(svg)")
+        let l2Shrinks = last.filter { $0.optimizer == "Adam+L2" }.map(\.decile.medianShrink)
+        let wShrinks = last.filter { $0.optimizer == "AdamW" }.map(\.decile.medianShrink)
+        print("summary job=decay-report epochs=\(epochs) lr=\(lr) weight_decay=\(weightDecay) "
+              + "adam_l2_accuracy=\(format((adamL2?.testAccuracy ?? .nan) * 100, 2)) "
+              + "adamw_accuracy=\(format((adamW?.testAccuracy ?? .nan) * 100, 2)) "
+              + "adam_l2_shrink_min=\(l2Shrinks.min() ?? .nan) adam_l2_shrink_max=\(l2Shrinks.max() ?? .nan) "
+              + "adamw_shrink_min=\(wShrinks.min() ?? .nan) adamw_shrink_max=\(wShrinks.max() ?? .nan)")
+    }
+
+    static func row(_ cells: [String]) -> String {
+        zip(cells, [6, 12, 15, 12, 13, 11]).map { cell, width in
+            String(repeating: " ", count: max(0, width - cell.count)) + cell
+        }.joined(separator: "  ")
+    }
+
+    /// One bar chart per parameter (two per row): the two optimizers' median shrink per decile, log scale.
+    static func figure(_ rows: [DecayReport.Row], parameters: [String], lr: Double, weightDecay: Double,
+                       epochs: Int) -> String {
+        let panelWidth = 560.0, panelHeight = 380.0, columns = 2
+        let panelRows = (parameters.count + columns - 1) / columns
+        var canvas = SVGCanvas(width: panelWidth * Double(columns), height: 50 + panelHeight * Double(panelRows))
+        canvas.text("Per-step shrink by weight decay after epoch \(epochs) (lr \(lr), λ \(weightDecay))",
+                    x: panelWidth * Double(columns) / 2, y: 26, size: 16, anchor: .middle, bold: true)
+        for (index, parameter) in parameters.enumerated() {
+            let own = rows.filter { $0.parameter == parameter }
+            let series = ["Adam+L2", "AdamW"].map { name in
+                (name: name, values: own.filter { $0.optimizer == name }.map(\.decile.medianShrink))
+            }
+            let chart = BarChart(
+                title: parameter, categories: own.filter { $0.optimizer == "Adam+L2" }.map { "\($0.decile.index)" },
+                xLabel: "decile of gradient magnitude √v̂ (small → large)", yLabel: "shrink per step",
+                series: series, yScale: .logarithmic)
+            chart.draw(in: &canvas, x: panelWidth * Double(index % columns),
+                       y: 50 + panelHeight * Double(index / columns), width: panelWidth, height: panelHeight)
+        }
+        return canvas.rendered()
+    }
+}

@@ -1,0 +1,223 @@
+import ArgumentParser
+import Benchmarks
+import Charts
+import Experiments
+import Foundation
+import Kernels
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Test error over a grid of learning rates × weight decays, for Adam with L2 and/or AdamW.",
+        discussion: """
+            One short training per cell (log-spaced lr and λ), the test error of each, as in Figure 2 of \
+            Loshchilov & Hutter. With --decay-convention schedule, AdamW decays by (lr/initial lr)·λ: the decay \
+            follows the schedule but not the base learning rate, which is where the paper finds the good λ least \
+            tied to lr. Prints each grid and how the best λ moves with lr, and writes sweep.csv and sweep.svg \
+            (heatmaps side by side when both optimizers run) to --out.
+            """
+    )
+
+    @OptionGroup var common: ExperimentOptions
+
+    @Option(help: "Optimizers to sweep: adam (coupled L2), adamw, or both as adam,adamw.")
+    var optimizer = "adam,adamw"
+
+    @Option(help: "AdamW's decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
+    var decayConvention: TrainingOptions.DecayConvention = .lr
+
+    @Option(help: "Grid size: learning rates x weight decays, such as 6x6.")
+    var grid = "6x6"
+
+    @Option(parsing: .unconditional, help: "Lowest and highest learning rate, comma-separated.")
+    var lrRange = "3e-4,3e-2"
+
+    @Option(parsing: .unconditional, help: "Lowest and highest λ for every optimizer (default: adam 1e-6,1e-1; adamw 1e-4,10; adamw with the schedule convention 1e-7,1e-2).")
+    var wdRange: String?
+
+    @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
+    var hidden = "128"
+
+    @Option(help: "Learning-rate schedule of every cell: none, cosine, warmup-cosine, onecycle or plateau.")
+    var scheduler: TrainingOptions.Schedule = .cosine
+
+    @Option(parsing: .unconditional, help: "Samples per batch.")
+    var batchSize = 64
+
+    @Option(parsing: .unconditional, help: "Train on the first this many training samples only (default: all).")
+    var trainSamples: Int?
+
+    static let defaultEpochs = 3
+
+    /// The optimizers named by --optimizer, in order, without repeats.
+    func optimizers() throws -> [TrainingOptions.OptimizerKind] {
+        var kinds: [TrainingOptions.OptimizerKind] = []
+        for name in optimizer.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let kind = TrainingOptions.OptimizerKind(rawValue: trimmed), kind != .sgd else {
+                throw ValidationError("--optimizer must be adam, adamw or adam,adamw, got '\(optimizer)'")
+            }
+            if !kinds.contains(kind) { kinds.append(kind) }
+        }
+        return kinds
+    }
+
+    func gridSize() throws -> (learningRates: Int, weightDecays: Int) {
+        let parts = grid.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let rows = parts[0], let columns = parts[1], rows >= 1, columns >= 1,
+              rows * columns <= 10_000 else {
+            throw ValidationError("--grid must be two positive counts such as 6x6 (at most 10000 cells), got '\(grid)'")
+        }
+        return (rows, columns)
+    }
+
+    /// The λ range of `kind`: --wd-range, or the default for its decay convention.
+    func weightDecayRange(_ kind: TrainingOptions.OptimizerKind) throws -> (Double, Double) {
+        if let wdRange {
+            let values = try parseNumbers(wdRange, option: "--wd-range", atLeast: 2)
+            guard values.count == 2 else { throw ValidationError("--wd-range must be two numbers, got '\(wdRange)'") }
+            return (values[0], values[1])
+        }
+        switch (kind, decayConvention) {
+        case (.adamw, .lr): return (1e-4, 10)
+        case (.adamw, .schedule): return (1e-7, 1e-2)
+        default: return (1e-6, 1e-1)
+        }
+    }
+
+    func learningRates() throws -> [Double] {
+        let range = try parseNumbers(lrRange, option: "--lr-range", atLeast: 2)
+        guard range.count == 2 else { throw ValidationError("--lr-range must be two numbers, got '\(lrRange)'") }
+        do {
+            return try Sweep.logSpaced(range[0], range[1], count: try gridSize().learningRates, name: "--lr-range")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func weightDecays(_ kind: TrainingOptions.OptimizerKind) throws -> [Double] {
+        let (low, high) = try weightDecayRange(kind)
+        do {
+            return try Sweep.logSpaced(low, high, count: try gridSize().weightDecays, name: "--wd-range")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func validate() throws {
+        let kinds = try optimizers()
+        _ = try learningRates()
+        for kind in kinds { _ = try weightDecays(kind) }
+        if decayConvention == .schedule && !kinds.contains(.adamw) {
+            throw ValidationError("--decay-convention applies only to adamw")
+        }
+        _ = try parseHidden(hidden)
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let trainSamples, trainSamples < 1 { throw ValidationError("--train-samples must be at least 1, got \(trainSamples)") }
+    }
+
+    /// A display name: Adam+L2, AdamW, or AdamW (schedule) for the schedule convention.
+    func name(_ kind: TrainingOptions.OptimizerKind) -> String {
+        kind == .adam ? "Adam+L2" : decayConvention == .schedule ? "AdamW (schedule)" : "AdamW"
+    }
+
+    func run() throws {
+        let epochs = common.epochs ?? Self.defaultEpochs
+        let output = try common.outputDirectory(default: "results/sweep")
+        let data = try common.data()
+        let kinds = try optimizers()
+        let learningRates = try learningRates()
+        var base = TrainingOptions()
+        base.model = .mlp
+        base.hidden = try parseHidden(hidden)
+        base.batchSize = batchSize
+        base.scheduler = scheduler
+        base.scheduleEpochs = epochs
+        base.seed = common.seed
+        base.trainSamples = trainSamples
+        let optimizers = try kinds.map { kind in
+            var options = base
+            options.optimizer = kind
+            options.decayConvention = kind == .adamw ? decayConvention : nil
+            return (name: name(kind), options: options, weightDecays: try weightDecays(kind))
+        }
+        let cellCount = optimizers.reduce(0) { $0 + $1.weightDecays.count * learningRates.count }
+        let progress = RunsProgress(label: "sweep", runs: cellCount, epochsPerRun: epochs, enabled: !common.noProgress)
+        let start = monotonicSeconds()
+        let cells = try Sweep.run(optimizers: optimizers, learningRates: learningRates, epochs: epochs,
+                                  train: data.train, test: data.test, runner: try common.runner(),
+                                  progress: progress.callback)
+        let seconds = monotonicSeconds() - start
+        progress.finish()
+
+        var table = CSVTable(header: ["optimizer", "decay_convention", "lr", "weight_decay", "test_error",
+                                      "test_loss", "train_loss"])
+        for cell in cells {
+            let convention = cell.optimizer.hasPrefix("AdamW") ? decayConvention.rawValue : "l2"
+            table.append([cell.optimizer, convention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.testError)",
+                          "\(cell.testLoss)", "\(cell.trainLoss)"])
+        }
+        var summaries: [String] = []
+        for optimizer in optimizers {
+            let own = cells.filter { $0.optimizer == optimizer.name }
+            print("\(optimizer.name): test error % after \(epochs) epochs (rows: lr, columns: λ)")
+            print(Self.row(["lr \\ λ"] + optimizer.weightDecays.map(shortNumber)))
+            for lr in learningRates.reversed() {
+                let errors = optimizer.weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd } }
+                print(Self.row([shortNumber(lr)] + errors.map { $0.map { format($0.testError, 2) } ?? "–" }))
+            }
+            let best = own.min { $0.testError < $1.testError }
+            let trend = Sweep.bestWeightDecaySlope(own)
+            if let trend {
+                let moves = trend.best.map { "\(shortNumber($0.lr))→\(shortNumber($0.weightDecay))" }
+                print("best λ per lr: " + moves.joined(separator: ", ")
+                      + "; slope of log λ* on log lr: \(format(trend.slope, 2))")
+            }
+            print("")
+            let key = optimizer.options.optimizer.rawValue
+            summaries.append("summary job=sweep optimizer=\(key) decay_convention=\(key == "adamw" ? decayConvention.rawValue : "l2") "
+                             + "cells=\(own.count) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
+                             + "best_error=\(format(best?.testError ?? .nan, 2)) "
+                             + "best_wd_slope=\(trend.map { format($0.slope, 2) } ?? "nan")")
+        }
+        let csv = try output.write(table.rendered, to: "sweep.csv")
+        let svg = try output.write(Self.figure(cells, optimizers: optimizers.map { ($0.name, $0.weightDecays) },
+                                               learningRates: learningRates, epochs: epochs), to: "sweep.svg")
+        print("Wrote \(csv) and \(svg) (\(cellCount) cells in \(format(seconds, 1)) s on \(try common.runner().jobs) job(s))")
+        for line in summaries { print(line) }
+    }
+
+    static func row(_ cells: [String]) -> String {
+        cells.map { String(repeating: " ", count: max(0, 8 - $0.count)) + $0 }.joined(separator: " ")
+    }
+
+    /// One heatmap per optimizer, side by side, on one colour scale: λ across, lr up, the best cell outlined.
+    static func figure(_ cells: [Sweep.Cell], optimizers: [(String, [Double])], learningRates: [Double],
+                       epochs: Int) -> String {
+        // One colour scale for all panels; errors are positive, and a log scale keeps the good cells apart.
+        let errors = cells.map(\.testError).filter { $0.isFinite && $0 > 0 }
+        let low = errors.min() ?? 1
+        let range = low...max(errors.max() ?? low, low * (1 + 1e-9))
+        let panelWidth = 520.0, panelHeight = 500.0
+        var canvas = SVGCanvas(width: panelWidth * Double(optimizers.count), height: panelHeight + 44)
+        canvas.text("Test error (%) after \(epochs) epochs over learning rate × weight decay",
+                    x: panelWidth * Double(optimizers.count) / 2, y: 26, size: 16, anchor: .middle, bold: true)
+        for (index, (name, weightDecays)) in optimizers.enumerated() {
+            let own = cells.filter { $0.optimizer == name }
+            let values = learningRates.map { lr in
+                weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd }?.testError ?? .nan }
+            }
+            let best = own.min { $0.testError < $1.testError }
+            let highlighted = best.flatMap { best -> (row: Int, column: Int)? in
+                guard let row = learningRates.firstIndex(of: best.lr),
+                      let column = weightDecays.firstIndex(of: best.weightDecay) else { return nil }
+                return (row, column)
+            }
+            Heatmap(title: name, columnLabels: weightDecays.map(shortNumber), rowLabels: learningRates.map(shortNumber),
+                    xLabel: "weight decay λ", yLabel: "learning rate", values: values, range: range,
+                    highlighted: highlighted, colorScale: .logarithmic)
+                .draw(in: &canvas, x: panelWidth * Double(index), y: 44, width: panelWidth, height: panelHeight)
+        }
+        return canvas.rendered()
+    }
+}

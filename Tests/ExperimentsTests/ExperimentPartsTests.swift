@@ -1,0 +1,116 @@
+import Datasets
+import Experiments
+import Foundation
+import NN
+import Testing
+
+struct ExperimentPartsTests {
+    @Test func meanAndSampleDeviation() {
+        let value = MeanAndDeviation([1, 2, 3, 4])
+        #expect(value.mean == 2.5 && value.count == 4)
+        #expect(abs(value.deviation - (5.0 / 3).squareRoot()) < 1e-15)
+        #expect(MeanAndDeviation([7]).deviation == 0 && MeanAndDeviation([7]).mean == 7)
+        #expect(MeanAndDeviation([]).mean.isNaN)
+    }
+
+    @Test func csvQuotesOnlyWhatNeedsIt() {
+        var table = CSVTable(header: ["name", "value"])
+        table.append(["plain", "1e-05"])
+        table.append(["a, b", #"say "hi""#])
+        table.append(["two\nlines", ""])
+        #expect(table.rendered == "name,value\nplain,1e-05\n\"a, b\",\"say \"\"hi\"\"\"\n\"two\nlines\",\n")
+    }
+
+    @Test func logSpacedValuesKeepTheirEnds() throws {
+        let values = try Sweep.logSpaced(1e-4, 1e-1, count: 4, name: "lr")
+        #expect(values.count == 4 && values[0] == 1e-4 && values[3] == 1e-1)
+        #expect(abs(values[1] - 1e-3) < 1e-18 && abs(values[2] - 1e-2) < 1e-17)
+        #expect(try Sweep.logSpaced(0.5, 0.5, count: 1, name: "lr") == [0.5])
+        for (low, high, count) in [(0.0, 1.0, 3), (1e-3, 1e-4, 3), (1e-3, .infinity, 3), (1e-3, 1e-3, 2), (1e-3, 1e-2, 0)] {
+            #expect(throws: ExperimentError.self, "\(low)…\(high) × \(count)") {
+                try Sweep.logSpaced(low, high, count: count, name: "lr")
+            }
+        }
+    }
+
+    static func cells(_ error: (Double, Double) -> Double) -> [Sweep.Cell] {
+        [1e-4, 1e-3, 1e-2].flatMap { lr in
+            [1e-5, 1e-4, 1e-3, 1e-2].map { wd in
+                Sweep.Cell(optimizer: "x", lr: lr, weightDecay: wd, testError: error(lr, wd), testLoss: 0, trainLoss: 0)
+            }
+        }
+    }
+
+    /// A good region along lr·λ = 1e-6 is diagonal (slope −1); one at λ = 1e-4 for every lr is axis-aligned (0).
+    @Test func theBestWeightDecaySlopeTellsDiagonalFromAxisAligned() throws {
+        let diagonal = try #require(Sweep.bestWeightDecaySlope(Self.cells { lr, wd in abs(log10(lr * wd) + 6) }))
+        #expect(diagonal.best.map(\.weightDecay) == [1e-2, 1e-3, 1e-4])
+        #expect(abs(diagonal.slope + 1) < 1e-12)
+        let aligned = try #require(Sweep.bestWeightDecaySlope(Self.cells { _, wd in abs(log10(wd) + 4) }))
+        #expect(aligned.best.map(\.weightDecay) == [1e-4, 1e-4, 1e-4] && aligned.slope == 0)
+        #expect(Sweep.bestWeightDecaySlope(Array(Self.cells { _, _ in 1 }.prefix(4))) == nil, "one learning rate")
+    }
+
+    /// A held-out validation split is what a run evaluates on; it and the training subset are checked.
+    @Test func aRunTrainsOnItsSubsetAndEvaluatesOnItsValidationSplit() throws {
+        let (train, test) = try MNIST.load()
+        var options = TrainingOptions()
+        options.trainSamples = 1000
+        options.validationSamples = 800
+        options.batchSize = 100
+        let run = try TrainingRun(options: options, train: train, test: test)
+        #expect(run.batchesPerEpoch == 10)
+        let result = try run.runEpoch()
+        let correct = result.testAccuracy * 800
+        #expect(abs(correct - correct.rounded()) < 1e-9, "an accuracy over 800 validation samples")
+        options.validationSamples = train.count
+        #expect(throws: DatasetError.invalidArgument(name: "validation samples", value: train.count)) {
+            try TrainingRun(options: options, train: train, test: test)
+        }
+        options.validationSamples = nil
+        options.trainSamples = 0
+        #expect(throws: DatasetError.invalidArgument(name: "training samples", value: 0)) {
+            try TrainingRun(options: options, train: train, test: test)
+        }
+    }
+
+    /// A checkpoint refused for its optimizer leaves the run as it was, model included (no half-load).
+    @Test func aRefusedCheckpointLeavesTheRunUntouched() throws {
+        let (train, test) = try MNIST.load()
+        var options = TrainingOptions()
+        options.trainSamples = 500
+        options.batchSize = 100
+        let run = try TrainingRun(options: options, train: train, test: test)
+        try run.runEpoch()
+        options.optimizer = .sgd
+        let other = try TrainingRun(options: options, train: train, test: test)
+        try other.runEpoch()
+        try other.runEpoch()
+        let before = run.model.parameters().map(\.values)
+        #expect(throws: CheckpointMismatch.self) { try run.load(try other.stateDict()) }
+        #expect(run.model.parameters().map(\.values) == before)
+        #expect(run.epoch == 1 && run.steps == 5)
+    }
+
+    /// Each contender's λ is the one of best validation accuracy, and the summaries are the seeds' figures.
+    @Test func aComparisonChoosesOnValidationAndSummarizesTheSeeds() throws {
+        let (train, test) = try MNIST.load()
+        var options = TrainingOptions()
+        options.model = .mlp
+        options.hidden = [16]
+        options.trainSamples = 3000
+        options.batchSize = 32
+        // λ = 200 with lr 1e-3 shrinks AdamW's weights by 20% a step: nothing can be learnt.
+        let contender = Comparison.Contender(name: "AdamW", options: options, weightDecays: [200, 0.01])
+        let outcome = try Comparison.run(contenders: [contender], seeds: [4, 5], epochs: 1, validationSamples: 1000,
+                                         train: train, test: test, runner: try ParallelRuns(jobs: 2, threadsPerJob: 1))
+        #expect(outcome.selections.map(\.weightDecay) == [200, 0.01])
+        #expect(outcome.selections[0].validationAccuracy < 0.5 && outcome.selections[1].validationAccuracy > 0.8)
+        #expect(outcome.runs.map(\.seed) == [4, 5] && outcome.runs.allSatisfy { $0.weightDecay == 0.01 })
+        let summary = try #require(outcome.summaries.first)
+        #expect(summary.weightDecay == 0.01)
+        #expect(summary.testAccuracy == MeanAndDeviation(outcome.runs.compactMap { $0.history.last?.testAccuracy }))
+        #expect(summary.weightNorm == MeanAndDeviation(outcome.runs.map(\.weightNorm)))
+        #expect(Comparison.curve(outcome.runs, contender: "AdamW", \.testLoss).count == 1)
+    }
+}
