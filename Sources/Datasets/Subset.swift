@@ -11,20 +11,30 @@ public struct Subset<Base: LabeledDataset>: LabeledDataset {
         }
         self.base = base
         self.indices = indices
+        isIdentity = indices.elementsEqual(0..<base.count)
     }
 
     /// Every sample of `base`.
     public init(all base: Base) {
         self.base = base
         indices = Array(0..<base.count)
+        isIdentity = true
     }
+
+    /// Whether the subset is all of `base` in its order: batches then read `base` directly, without mapping each
+    /// index (a copy per batch) — the common case of training on a whole training set.
+    private let isIdentity: Bool
 
     public var count: Int { indices.count }
     public var sampleShape: [Int] { base.sampleShape }
 
     public func fill(_ positions: ArraySlice<Int>, into batch: UnsafeMutablePointer<Float>) {
-        base.fill(positions.map { indices[$0] }[...], into: batch)
+        if isIdentity {
+            base.fill(positions, into: batch)
+        } else {
+            base.fill(positions.map { indices[$0] }[...], into: batch)
+        }
     }
 
-    public func label(at index: Int) -> Int { base.label(at: indices[index]) }
+    public func label(at index: Int) -> Int { base.label(at: isIdentity ? index : indices[index]) }
 }
