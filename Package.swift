@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Charts"),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
-            exclude: ["against-yardstick.sh"], swiftSettings: fast),
+            exclude: ["against-yardstick.sh", "experiment-parallelism.sh"], swiftSettings: fast),
         .executableTarget(
             name: "adamw",
             dependencies: [

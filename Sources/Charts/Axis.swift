@@ -56,11 +56,13 @@ public struct Axis: Sendable {
             }
         case .linear:
             let step = Self.niceStep((maximum - minimum) / 5)
-            var values: [Double] = []
-            var value = minimum
-            while value <= maximum + step / 1000 {
-                values.append(abs(value) < step / 1000 ? 0 : value)
-                value += step
+            // At most a few dozen ticks, counted rather than accumulated, so that a step below the values'
+            // resolution cannot loop forever.
+            let steps = ((maximum - minimum) / step + 0.001).rounded(.down)
+            let count = steps.isFinite ? Int(min(max(steps, 0), 50)) : 0
+            let values = (0...max(count, 0)).map { index -> Double in
+                let value = minimum + Double(index) * step
+                return abs(value) < step / 1000 ? 0 : value
             }
             return values.map { ($0, Self.label($0, step: step)) }
         }

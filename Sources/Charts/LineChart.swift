@@ -33,7 +33,7 @@ public struct LineChart {
         let xs = series.flatMap { $0.points.map(\.x) }
         let ys = series.flatMap { s in
             s.points.enumerated().flatMap { index, point in
-                let spread = s.spread?[index] ?? 0
+                let spread = s.spread.flatMap { $0.indices.contains(index) ? $0[index] : nil } ?? 0
                 return [point.y - spread, point.y + spread]
             }
         }

@@ -23,7 +23,7 @@ public enum SafeTensors {
     {
         for (name, tensor) in tensors {
             guard name != "__metadata__" else { throw .invalidHeader("a tensor cannot be named __metadata__") }
-            guard elementCount(tensor.shape) == tensor.values.count else {
+            guard Parameter.elementCount(of: tensor.shape) == tensor.values.count else {
                 throw .shapeMismatch(tensor: name, shape: tensor.shape, bytes: tensor.values.count * 4)
             }
         }
@@ -191,7 +191,7 @@ public enum SafeTensors {
         guard dtype == "F32" else { throw .unsupportedDtype(tensor: name, dtype: dtype) }
         let (begin, end) = (offsets[0], offsets[1])
         guard begin <= end else { throw .invalidOffsets("tensor '\(name)' begins at \(begin) after its end \(end)") }
-        let elements = elementCount(shape)
+        let elements = Parameter.elementCount(of: shape)
         let (byteCount, overflowBytes) = (elements ?? 0).multipliedReportingOverflow(by: 4)
         guard elements != nil, !overflowBytes, byteCount == end - begin else {
             throw .shapeMismatch(tensor: name, shape: shape, bytes: end - begin)
@@ -199,15 +199,4 @@ public enum SafeTensors {
         return Entry(name: name, shape: shape, begin: begin, end: end)
     }
 
-    /// The product of the dimensions, or nil for a negative dimension or an overflowing product.
-    static func elementCount(_ shape: [Int]) -> Int? {
-        var count = 1
-        for dimension in shape {
-            guard dimension >= 0 else { return nil }
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { return nil }
-            count = product
-        }
-        return count
-    }
 }

@@ -220,15 +220,15 @@ public final class TrainingRun {
         var state = StateDict()
             .merging(model.stateDict(), prefix: "model.")
             .merging(optimizer.stateDict(), prefix: "optimizer.")
-        state.metadata["options"] = try Self.json(options)
+        state.metadata["options"] = try StateJSON.encode(options)
         state.metadata["epoch"] = String(epoch)
         state.metadata["step"] = String(steps)
         state.metadata["data.epoch"] = String(loader.epoch)
         state.metadata["rng"] = random.state.map { String($0, radix: 16) }.joined(separator: ",")
         switch schedule {
         case .none: break
-        case .perStep(let scheduler): state.metadata["scheduler"] = try Self.json(scheduler.stateDict())
-        case .plateau(let plateau): state.metadata["scheduler"] = try Self.json(plateau.stateDict())
+        case .perStep(let scheduler): state.metadata["scheduler"] = try StateJSON.encode(scheduler.stateDict())
+        case .plateau(let plateau): state.metadata["scheduler"] = try StateJSON.encode(plateau.stateDict())
         }
         if let last {
             state.metadata["test_accuracy"] = String(last.testAccuracy)
@@ -264,7 +264,7 @@ public final class TrainingRun {
         if steps == nil { problems.append("the step count is missing or unreadable") }
         if dataEpoch == nil { problems.append("the data order is missing or unreadable") }
         if words?.count != 4 { problems.append("the random generator's state is missing or unreadable") }
-        let scheduleState: [String: Double]? = state.metadata["scheduler"].flatMap { Self.decode($0) }
+        let scheduleState: [String: Double]? = state.metadata["scheduler"].flatMap { StateJSON.decode(from: $0) }
         switch schedule {
         case .none:
             if state.metadata["scheduler"] != nil { problems.append("the checkpoint has a schedule, the run none") }
@@ -287,23 +287,6 @@ public final class TrainingRun {
         self.epoch = epoch
         self.steps = steps
         loader.epoch = dataEpoch
-    }
-
-    /// JSON with sorted keys (so that equal states give equal bytes); ±infinity and NaN, which a schedule's state
-    /// can hold (ReduceLROnPlateau's best metric before any finite one), are written as strings.
-    public static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    public static func decode<T: Decodable>(_ text: String) -> T? {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try? decoder.decode(T.self, from: Data(text.utf8))
     }
 }
 

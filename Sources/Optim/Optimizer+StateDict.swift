@@ -142,18 +142,10 @@ extension Optimizer {
     /// Options as JSON; a non-finite option (set between steps, not yet refused by a step) is written as a string
     /// rather than failing the save.
     static func encode(_ records: [GroupRecord]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        guard let data = try? encoder.encode(records) else { return "[]" }
-        return String(decoding: data, as: UTF8.self)
+        (try? StateJSON.encode(records)) ?? "[]"
     }
 
     static func decode(_ text: String) -> [GroupRecord]? {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try? decoder.decode([GroupRecord].self, from: Data(text.utf8))
+        StateJSON.decode(from: text)
     }
 }

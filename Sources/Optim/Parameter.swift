@@ -74,11 +74,17 @@ public final class Parameter {
     /// The product of `shape`'s dimensions.
     /// - Throws: ``OptimError/invalidShape(name:shape:)`` for a negative dimension or a product that overflows.
     private static func elementCount(name: String, shape: [Int]) throws(OptimError) -> Int {
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidShape(name: name, shape: shape) }
+        guard let count = elementCount(of: shape) else { throw .invalidShape(name: name, shape: shape) }
+        return count
+    }
+
+    /// The product of `shape`'s dimensions, or nil for a negative dimension or a product that overflows `Int`.
+    public static func elementCount(of shape: [Int]) -> Int? {
         var count = 1
         for dimension in shape {
+            guard dimension >= 0 else { return nil }
             let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { throw .invalidShape(name: name, shape: shape) }
+            guard !overflow else { return nil }
             count = product
         }
         return count

@@ -50,39 +50,34 @@ struct BenchOptimizerCommand: ParsableCommand {
         }
         let header = ["optimizer", "parameters", "threads", "Gparam/s", "ceiling", "ratio", "GB/s"]
         let widths = [9, 10, 7, 8, 7, 5, 6]
-        print(row(header, widths))
+        print(tableRow(header, widths: widths))
         var results: [OptimizerBenchmark.Result] = []
         for kind in OptimizerBenchmark.Kind.allCases {
             for size in sizes {
                 for threadCount in threadCounts {
                     let result = try benchmark.measure(kind, parameters: size, threads: threadCount)
                     results.append(result)
-                    print(row([
+                    print(tableRow([
                         kind.rawValue, "\(size)", "\(threadCount)",
                         format(result.gigaParametersPerSecond, 3),
                         format(result.ceilingGigaParametersPerSecond, 3),
                         format(result.gigaParametersPerSecond / result.ceilingGigaParametersPerSecond, 2),
                         format(result.gigaParametersPerSecond * Double(result.bytesPerParameter), 1),
-                    ], widths))
+                    ], widths: widths))
                 }
             }
         }
         if nonFinite == .skip {
             // The skip policy's check rides on the gradient's write in backward(); show that it costs no pass.
             print("")
-            print(row(["gradient write", "parameters", "checking", "plain", "ratio"], [14, 10, 8, 8, 5]))
+            print(tableRow(["gradient write", "parameters", "checking", "plain", "ratio"], widths: [14, 10, 8, 8, 5]))
             for size in sizes {
                 let (checking, plain) = try benchmark.measureGradientWrite(parameters: size)
-                print(row(["", "\(size)", format(checking, 3), format(plain, 3), format(checking / plain, 2)],
-                          [14, 10, 8, 8, 5]))
+                print(tableRow(["", "\(size)", format(checking, 3), format(plain, 3), format(checking / plain, 2)],
+                               widths: [14, 10, 8, 8, 5]))
             }
         }
         for result in results { print(result.summaryLine) }
     }
 
-    private func row(_ cells: [String], _ widths: [Int]) -> String {
-        zip(cells, widths).map { cell, width in
-            String(repeating: " ", count: max(0, width - cell.count)) + cell
-        }.joined(separator: "  ")
-    }
 }

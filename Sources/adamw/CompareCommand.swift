@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
     var hidden = "256"
 
-    @Option(help: "Learning-rate schedule of every run: none, cosine, warmup-cosine, onecycle or plateau.")
+    @Option(help: "Learning-rate schedule of every run: none, cosine, warmup-cosine or onecycle.")
     var scheduler: TrainingOptions.Schedule = .cosine
 
     @Option(parsing: .unconditional, help: "Learning rate of Adam with L2 and of AdamW.")
@@ -72,6 +72,10 @@ struct CompareCommand: ParsableCommand {
             throw ValidationError("--validation-samples must be at least 1, got \(validationSamples)")
         }
         if let trainSamples, trainSamples < 1 { throw ValidationError("--train-samples must be at least 1, got \(trainSamples)") }
+        if scheduler == .plateau {
+            throw ValidationError("--scheduler plateau watches the evaluation loss, which in the final runs is the test "
+                                  + "set's: choose none, cosine, warmup-cosine or onecycle")
+        }
         if scheduler == .onecycle && momentum == 0 {
             throw ValidationError("--scheduler onecycle cycles SGD's momentum: give a --momentum above 0")
         }
@@ -123,10 +127,11 @@ struct CompareCommand: ParsableCommand {
         }
         print("")
         print("After \(epochs) epochs (\(scheduler.rawValue) schedule), mean ± std over \(seeds) seed(s):")
-        print(Self.row(["optimizer", "λ", "test accuracy %", "test loss", "train loss", "weight norm"]))
+        print(tableRow(["optimizer", "λ", "test accuracy %", "test loss", "train loss", "weight norm"], widths: Self.widths))
         for s in outcome.summaries {
-            print(Self.row([s.contender, shortNumber(s.weightDecay), Self.text(s.testAccuracy, scale: 100, 2),
-                            Self.text(s.testLoss, 4), Self.text(s.trainLoss, 4), Self.text(s.weightNorm, 2)]))
+            print(tableRow([s.contender, shortNumber(s.weightDecay), Self.text(s.testAccuracy, scale: 100, 2),
+                            Self.text(s.testLoss, 4), Self.text(s.trainLoss, 4), Self.text(s.weightNorm, 2)],
+                           widths: Self.widths))
         }
 
         var runs = CSVTable(header: ["optimizer", "weight_decay", "seed", "epoch", "train_loss", "test_loss",
@@ -169,11 +174,7 @@ struct CompareCommand: ParsableCommand {
         "\(format(value.mean * scale, digits)) ± \(format(value.deviation * scale, digits))"
     }
 
-    static func row(_ cells: [String]) -> String {
-        zip(cells, [9, 6, 16, 18, 18, 14]).map { cell, width in
-            String(repeating: " ", count: max(0, width - cell.count)) + cell
-        }.joined(separator: "  ")
-    }
+    static let widths = [9, 6, 16, 18, 18, 14]
 
     /// Train loss, test loss and test accuracy per epoch, mean ± std over the seeds, side by side.
     static func figure(_ outcome: Comparison.Outcome, contenders: [String], seeds: Int, schedule: String) -> String {

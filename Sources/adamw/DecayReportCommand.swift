@@ -84,11 +84,12 @@ struct DecayReportCommand: ParsableCommand {
             let w = last.filter { $0.parameter == parameter && $0.optimizer == "AdamW" }.map(\.decile)
             print("")
             print("\(parameter) (\(l2.reduce(0) { $0 + $1.weights }) weights)")
-            print(Self.row(["decile", "√v̂ Adam+L2", "shrink Adam+L2", "√v̂ AdamW", "shrink AdamW", "L2 / AdamW"]))
+            print(tableRow(["decile", "√v̂ Adam+L2", "shrink Adam+L2", "√v̂ AdamW", "shrink AdamW", "L2 / AdamW"],
+                           widths: Self.widths))
             for (a, b) in zip(l2, w) {
-                print(Self.row(["\(a.index)", shortNumber(a.medianMagnitude), shortNumber(a.medianShrink),
+                print(tableRow(["\(a.index)", shortNumber(a.medianMagnitude), shortNumber(a.medianShrink),
                                 shortNumber(b.medianMagnitude), shortNumber(b.medianShrink),
-                                format(a.medianShrink / b.medianShrink, 1) + "×"]))
+                                format(a.medianShrink / b.medianShrink, 1) + "×"], widths: Self.widths))
             }
         }
         let adamL2 = results["Adam+L2"]?.last, adamW = results["AdamW"]?.last
@@ -109,11 +110,7 @@ struct DecayReportCommand: ParsableCommand {
               + "adamw_shrink_min=\(wShrinks.min() ?? .nan) adamw_shrink_max=\(wShrinks.max() ?? .nan)")
     }
 
-    static func row(_ cells: [String]) -> String {
-        zip(cells, [6, 12, 15, 12, 13, 11]).map { cell, width in
-            String(repeating: " ", count: max(0, width - cell.count)) + cell
-        }.joined(separator: "  ")
-    }
+    static let widths = [6, 12, 15, 12, 13, 11]
 
     /// One bar chart per parameter (two per row): the two optimizers' median shrink per decile, log scale.
     static func figure(_ rows: [DecayReport.Row], parameters: [String], lr: Double, weightDecay: Double,

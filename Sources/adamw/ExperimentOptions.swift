@@ -32,7 +32,7 @@ struct ExperimentOptions: ParsableArguments {
 
     /// The runner that trains `jobs` runs at once (default: one per usable processor, one thread each).
     func runner() throws -> ParallelRuns {
-        try ParallelRuns(jobs: jobs ?? max(1, ThreadPool.usableProcessorCount()))
+        try ParallelRuns(jobs: jobs ?? min(256, max(1, ThreadPool.usableProcessorCount())))
     }
 
     /// The training and test sets, or a one-line error naming the file and the problem.
@@ -75,15 +75,12 @@ func parseHidden(_ text: String) throws -> [Int] {
     return sizes.compactMap { $0 }
 }
 
-/// A number as a short label: 0.001 → "1e-3", 0.0316 → "3.2e-2", 0 → "0".
+/// A number as a short label: 0.001 → "1e-3", 0.0316 → "3.2e-2", 0 → "0" (two significant digits).
 func shortNumber(_ value: Double) -> String {
     guard value != 0, value.isFinite else { return value == 0 ? "0" : "\(value)" }
-    var exponent = Int((log10(abs(value))).rounded(.down))
-    var rounded = (value / pow(10, Double(exponent)) * 10).rounded() / 10
-    if abs(rounded) >= 10 {
-        rounded /= 10
-        exponent += 1
-    }
-    let text = rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
-    return "\(text)e\(exponent)"
+    // "%.1e" rounds the mantissa (9.96e-3 becomes 1.0e-02); then drop a ".0" and the exponent's padding.
+    let parts = String(format: "%.1e", value).split(separator: "e")
+    guard parts.count == 2, let exponent = Int(parts[1]) else { return "\(value)" }
+    let mantissa = parts[0].hasSuffix(".0") ? String(parts[0].dropLast(2)) : String(parts[0])
+    return "\(mantissa)e\(exponent)"
 }

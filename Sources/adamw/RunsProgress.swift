@@ -10,16 +10,16 @@ final class RunsProgress: Sendable {
     private let runs: Int
     private let epochsPerRun: Int
     private let enabled: Bool
-    private let bar: Locked<ProgressBar>
-    /// Epochs done and runs finished, over all runs.
-    private let counts = Locked((epochs: 0, runs: 0))
+    /// The bar, and the epochs done and runs finished over all runs, under one lock so that reports from several
+    /// threads are counted and drawn in the same order.
+    private let state: Locked<(bar: ProgressBar, epochs: Int, runs: Int)>
 
     init(label: String, runs: Int, epochsPerRun: Int, enabled: Bool) {
         self.label = label
         self.runs = runs
         self.epochsPerRun = epochsPerRun
         self.enabled = enabled
-        bar = Locked(ProgressBar(total: runs * epochsPerRun, label: label, unit: "epoch", enabled: enabled))
+        state = Locked((ProgressBar(total: runs * epochsPerRun, label: label, unit: "epoch", enabled: enabled), 0, 0))
     }
 
     /// The callback the experiments take: one epoch of the run described by `run` is done.
@@ -29,18 +29,18 @@ final class RunsProgress: Sendable {
 
     private func epochDone(run: String, result: TrainingRun.EpochResult) {
         let finishedRun = result.epoch == epochsPerRun
-        let counts = counts.withLock { counts -> (epochs: Int, runs: Int) in
-            counts.epochs += 1
-            if finishedRun { counts.runs += 1 }
-            return counts
-        }
         let summary = "\(run): test accuracy \(format(result.testAccuracy * 100, 2))%"
-        bar.withLock { $0.update(done: counts.epochs, detail: summary) }
-        if finishedRun && enabled && !ProgressBar.standardErrorIsATerminal {
-            writeStandardError("\(label) [\(counts.runs)/\(runs)] \(summary)\n")
+        state.withLock { state in
+            state.epochs += 1
+            state.bar.update(done: state.epochs, detail: summary)
+            guard finishedRun else { return }
+            state.runs += 1
+            if enabled && !ProgressBar.standardErrorIsATerminal {
+                writeStandardError("\(label) [\(state.runs)/\(runs)] \(summary)\n")
+            }
         }
     }
 
     /// Erases the bar.
-    func finish() { bar.withLock { $0.finish() } }
+    func finish() { state.withLock { $0.bar.finish() } }
 }

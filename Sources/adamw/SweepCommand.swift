@@ -23,8 +23,11 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Optimizers to sweep: adam (coupled L2), adamw, or both as adam,adamw.")
     var optimizer = "adam,adamw"
 
-    @Option(help: "AdamW's decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
-    var decayConvention: TrainingOptions.DecayConvention = .lr
+    @Option(help: "AdamW's decay: lr (PyTorch, θ·(1 − lr·λ), the default) or schedule (θ·(1 − lr/initial lr·λ)).")
+    var decayConvention: TrainingOptions.DecayConvention?
+
+    /// AdamW's convention: the one given, or PyTorch's.
+    var convention: TrainingOptions.DecayConvention { decayConvention ?? .lr }
 
     @Option(help: "Grid size: learning rates x weight decays, such as 6x6.")
     var grid = "6x6"
@@ -64,8 +67,8 @@ struct SweepCommand: ParsableCommand {
 
     func gridSize() throws -> (learningRates: Int, weightDecays: Int) {
         let parts = grid.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let rows = parts[0], let columns = parts[1], rows >= 1, columns >= 1,
-              rows * columns <= 10_000 else {
+        guard parts.count == 2, let rows = parts[0], let columns = parts[1], (1...10_000).contains(rows),
+              (1...10_000).contains(columns), rows * columns <= 10_000 else {
             throw ValidationError("--grid must be two positive counts such as 6x6 (at most 10000 cells), got '\(grid)'")
         }
         return (rows, columns)
@@ -78,7 +81,7 @@ struct SweepCommand: ParsableCommand {
             guard values.count == 2 else { throw ValidationError("--wd-range must be two numbers, got '\(wdRange)'") }
             return (values[0], values[1])
         }
-        switch (kind, decayConvention) {
+        switch (kind, convention) {
         case (.adamw, .lr): return (1e-4, 10)
         case (.adamw, .schedule): return (1e-7, 1e-2)
         default: return (1e-6, 1e-1)
@@ -108,7 +111,7 @@ struct SweepCommand: ParsableCommand {
         let kinds = try optimizers()
         _ = try learningRates()
         for kind in kinds { _ = try weightDecays(kind) }
-        if decayConvention == .schedule && !kinds.contains(.adamw) {
+        if decayConvention != nil && !kinds.contains(.adamw) {
             throw ValidationError("--decay-convention applies only to adamw")
         }
         _ = try parseHidden(hidden)
@@ -118,7 +121,7 @@ struct SweepCommand: ParsableCommand {
 
     /// A display name: Adam+L2, AdamW, or AdamW (schedule) for the schedule convention.
     func name(_ kind: TrainingOptions.OptimizerKind) -> String {
-        kind == .adam ? "Adam+L2" : decayConvention == .schedule ? "AdamW (schedule)" : "AdamW"
+        kind == .adam ? "Adam+L2" : convention == .schedule ? "AdamW (schedule)" : "AdamW"
     }
 
     func run() throws {
@@ -138,33 +141,34 @@ struct SweepCommand: ParsableCommand {
         let optimizers = try kinds.map { kind in
             var options = base
             options.optimizer = kind
-            options.decayConvention = kind == .adamw ? decayConvention : nil
+            options.decayConvention = kind == .adamw ? convention : nil
             return (name: name(kind), options: options, weightDecays: try weightDecays(kind))
         }
         let cellCount = optimizers.reduce(0) { $0 + $1.weightDecays.count * learningRates.count }
         let progress = RunsProgress(label: "sweep", runs: cellCount, epochsPerRun: epochs, enabled: !common.noProgress)
+        let runner = try common.runner()
         let start = monotonicSeconds()
         let cells = try Sweep.run(optimizers: optimizers, learningRates: learningRates, epochs: epochs,
-                                  train: data.train, test: data.test, runner: try common.runner(),
-                                  progress: progress.callback)
+                                  train: data.train, test: data.test, runner: runner, progress: progress.callback)
         let seconds = monotonicSeconds() - start
         progress.finish()
 
         var table = CSVTable(header: ["optimizer", "decay_convention", "lr", "weight_decay", "test_error",
                                       "test_loss", "train_loss"])
         for cell in cells {
-            let convention = cell.optimizer.hasPrefix("AdamW") ? decayConvention.rawValue : "l2"
-            table.append([cell.optimizer, convention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.testError)",
+            let cellConvention = cell.optimizer.hasPrefix("AdamW") ? convention.rawValue : "l2"
+            table.append([cell.optimizer, cellConvention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.testError)",
                           "\(cell.testLoss)", "\(cell.trainLoss)"])
         }
         var summaries: [String] = []
         for optimizer in optimizers {
             let own = cells.filter { $0.optimizer == optimizer.name }
             print("\(optimizer.name): test error % after \(epochs) epochs (rows: lr, columns: λ)")
-            print(Self.row(["lr \\ λ"] + optimizer.weightDecays.map(shortNumber)))
+            let widths = Array(repeating: 7, count: optimizer.weightDecays.count + 1)
+            print(tableRow(["lr \\ λ"] + optimizer.weightDecays.map(shortNumber), widths: widths))
             for lr in learningRates.reversed() {
                 let errors = optimizer.weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd } }
-                print(Self.row([shortNumber(lr)] + errors.map { $0.map { format($0.testError, 2) } ?? "–" }))
+                print(tableRow([shortNumber(lr)] + errors.map { $0.map { format($0.testError, 2) } ?? "–" }, widths: widths))
             }
             let best = own.min { $0.testError < $1.testError }
             let trend = Sweep.bestWeightDecaySlope(own)
@@ -175,7 +179,7 @@ struct SweepCommand: ParsableCommand {
             }
             print("")
             let key = optimizer.options.optimizer.rawValue
-            summaries.append("summary job=sweep optimizer=\(key) decay_convention=\(key == "adamw" ? decayConvention.rawValue : "l2") "
+            summaries.append("summary job=sweep optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
                              + "cells=\(own.count) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
                              + "best_error=\(format(best?.testError ?? .nan, 2)) "
                              + "best_wd_slope=\(trend.map { format($0.slope, 2) } ?? "nan")")
@@ -183,13 +187,10 @@ struct SweepCommand: ParsableCommand {
         let csv = try output.write(table.rendered, to: "sweep.csv")
         let svg = try output.write(Self.figure(cells, optimizers: optimizers.map { ($0.name, $0.weightDecays) },
                                                learningRates: learningRates, epochs: epochs), to: "sweep.svg")
-        print("Wrote \(csv) and \(svg) (\(cellCount) cells in \(format(seconds, 1)) s on \(try common.runner().jobs) job(s))")
+        print("Wrote \(csv) and \(svg) (\(cellCount) cells in \(format(seconds, 1)) s, \(runner.jobs) at a time)")
         for line in summaries { print(line) }
     }
 
-    static func row(_ cells: [String]) -> String {
-        cells.map { String(repeating: " ", count: max(0, 8 - $0.count)) + $0 }.joined(separator: " ")
-    }
 
     /// One heatmap per optimizer, side by side, on one colour scale: λ across, lr up, the best cell outlined.
     static func figure(_ cells: [Sweep.Cell], optimizers: [(String, [Double])], learningRates: [Double],

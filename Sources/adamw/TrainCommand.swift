@@ -51,7 +51,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "AdamW's decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
     var decayConvention: TrainingOptions.DecayConvention?
 
-    @Option(parsing: .unconditional, help: "Train until this many epochs are complete (default 5).")
+    @Option(parsing: .unconditional, help: "Train until this many epochs are complete (default 5; with --resume, the end of the saved cosine or onecycle schedule).")
     var epochs: Int?
 
     @Option(parsing: .unconditional, help: "Samples per micro-batch (default 64).")
@@ -234,15 +234,17 @@ struct TrainCommand: ParsableCommand {
             } catch {
                 throw Refusal("\(resume): \(error)")
             }
-            guard let text = checkpoint?.metadata["options"], let saved: TrainingOptions = TrainingRun.decode(text) else {
+            guard let text = checkpoint?.metadata["options"], let saved = StateJSON.decode(TrainingOptions.self, from: text) else {
                 throw Refusal("\(resume): the checkpoint has no readable training options")
             }
             options = saved
-            try Self.checkOneCycleLength(options, epochs: epochs ?? Self.defaultEpochs)
         } else {
             options = try trainingOptions()
         }
-        let epochs = epochs ?? Self.defaultEpochs
+        // A resumed run whose schedule spans a number of epochs continues to its end unless told otherwise.
+        let spansEpochs = [.cosine, .warmupCosine, .onecycle].contains(options.scheduler)
+        let epochs = epochs ?? (resume != nil && spansEpochs ? options.scheduleEpochs : Self.defaultEpochs)
+        if resume != nil { try Self.checkOneCycleLength(options, epochs: epochs) }
         let loadStart = monotonicSeconds()
         let data: (train: MNIST, test: MNIST)
         do {

@@ -51,6 +51,14 @@ struct AxisTests {
         #expect(abs(exact.fraction(1e-4) - 2.0 / 3) < 1e-12)
     }
 
+    /// Values too close together for their own resolution, and a band shorter than its line, still draw.
+    @Test func degenerateInputsDrawWithoutTrapping() throws {
+        #expect(Axis(spanning: [1e20, 1e20 + 1e5]).ticks.count <= 51)
+        let chart = LineChart(title: "t", xLabel: "x", yLabel: "y",
+                              series: [.init(name: "a", points: [(1, 1), (2, 2), (3, 3)], spread: [0.5])])
+        #expect(try ParsedSVG(chart.svg()).all("polyline").count == 1)
+    }
+
     @Test func anEmptyAxisStillHasARange() {
         #expect(Axis(spanning: []).minimum < Axis(spanning: []).maximum)
         #expect(Axis(spanning: [.nan], scale: .logarithmic).maximum > 0)

@@ -27,6 +27,18 @@ struct ParallelRunsTests {
         }
     }
 
+    /// --jobs 4 on two processors still runs four at once (threads, not a queue capped at the processor count).
+    @Test func asManyJobsRunAtOnceAsAskedFor() throws {
+        let running = Locked((now: 0, most: 0))
+        _ = try ParallelRuns(jobs: 4, threadsPerJob: 1).map(8) { index -> Int in
+            running.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+            usleep(50_000)
+            running.withLock { $0.now -= 1 }
+            return index
+        }
+        #expect(running.withLock { $0.most } == 4)
+    }
+
     @Test func invalidCountsAreRefused() {
         #expect(throws: KernelError.invalidThreadCount(0)) { try ParallelRuns(jobs: 0, threadsPerJob: 1) }
         #expect(throws: KernelError.invalidThreadCount(300)) { try ParallelRuns(jobs: 1, threadsPerJob: 300) }

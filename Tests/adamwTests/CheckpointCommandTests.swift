@@ -50,6 +50,19 @@ struct CheckpointCommandTests {
         }
     }
 
+    /// A resumed run with a schedule that spans epochs continues to the schedule's end when --epochs is not given.
+    @Test func aResumeWithoutEpochsRunsToTheEndOfItsSchedule() throws {
+        let path = try Self.directory().appendingPathComponent("cycle.safetensors").path
+        let first = try CLI.run(["train", "--epochs", "1", "--scheduler", "onecycle", "--schedule-epochs", "2",
+                                 "--save", path] + Self.quick)
+        #expect(first.status == 0, "\(first.error)")
+        let rest = try CLI.run(["train", "--resume", path, "--no-progress"])
+        #expect(rest.status == 0, "\(rest.error)")
+        #expect(CLI.summary(rest)["epochs"] == "2")
+        let beyond = try CLI.run(["train", "--resume", path, "--epochs", "3", "--no-progress"])
+        #expect(beyond.status != 0 && beyond.error.contains("--epochs 3 goes past the onecycle schedule of 2 epochs"))
+    }
+
     /// Steps whose gradients overflow are skipped and counted, and a run whose test loss is NaN (so the plateau
     /// schedule has seen no finite metric) still saves and resumes.
     @Test func skippedStepsAreReportedAndANaNRunStillSaves() throws {

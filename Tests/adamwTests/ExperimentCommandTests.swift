@@ -120,6 +120,9 @@ struct ExperimentCommandTests {
         (["sweep", "--wd-range", "0,1"], "invalid --wd-range 0.0…1.0: needs 0 < low ≤ high"),
         (["sweep", "--wd-range", "1,2,3"], "--wd-range must be two numbers"),
         (["sweep", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["sweep", "--grid", "4000000000x4000000000"], "--grid must be two positive counts such as 6x6"),
+        (["sweep", "--optimizer", "adam", "--decay-convention", "lr"], "--decay-convention applies only to adamw"),
+        (["compare", "--scheduler", "plateau"], "--scheduler plateau watches the evaluation loss"),
         (["sweep", "--lr-range", "-1,1"], "invalid --lr-range -1.0…1.0: needs 0 < low ≤ high"),
     ]
 
