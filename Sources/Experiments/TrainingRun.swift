@@ -62,8 +62,11 @@ public final class TrainingRun {
         guard held >= 0, available >= 1 else {
             throw DatasetError.invalidArgument(name: "validation samples", value: held)
         }
-        let used = min(options.trainSamples ?? available, available)
-        guard used >= 1 else { throw DatasetError.invalidArgument(name: "training samples", value: used) }
+        let used = options.trainSamples ?? available
+        guard (1...available).contains(used) else {
+            throw DatasetError.invalidArgument(
+                name: "training samples (the training set has \(available) after the validation split)", value: used)
+        }
         let trainSet = try Subset(train, indices: Array(0..<used))
         evaluationSet = held > 0 ? try Subset(train, indices: Array(available..<train.count)) : Subset(all: test)
         let widths = [MNIST.pixels] + options.hidden

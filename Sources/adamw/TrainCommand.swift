@@ -60,6 +60,9 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Micro-batches per optimizer step: the step equals one on a batch this many times larger.")
     var accumulate: Int?
 
+    @Option(parsing: .unconditional, help: "Train on the first this many training samples only (default: all).")
+    var trainSamples: Int?
+
     @Option(parsing: .unconditional, help: "Seed of initialization, dropout and shuffling (default 0).")
     var seed: UInt64?
 
@@ -116,7 +119,8 @@ struct TrainCommand: ParsableCommand {
             ("--eps", eps != nil), ("--amsgrad", amsgrad), ("--momentum", momentum != nil),
             ("--no-decay-bias-norm", noDecayBiasNorm), ("--decay-convention", decayConvention != nil),
             ("--batch-size", batchSize != nil),
-            ("--accumulate", accumulate != nil), ("--seed", seed != nil), ("--scheduler", scheduler != nil),
+            ("--accumulate", accumulate != nil), ("--train-samples", trainSamples != nil), ("--seed", seed != nil),
+            ("--scheduler", scheduler != nil),
             ("--schedule-epochs", scheduleEpochs != nil), ("--min-lr", minLR != nil),
             ("--warmup-steps", warmupSteps != nil), ("--pct-start", pctStart != nil),
             ("--plateau-factor", plateauFactor != nil), ("--plateau-patience", plateauPatience != nil),
@@ -185,6 +189,10 @@ struct TrainCommand: ParsableCommand {
         options.batchSize = batchSize ?? options.batchSize
         guard options.batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(options.batchSize)") }
         options.accumulate = accumulate ?? 1
+        if let trainSamples, trainSamples < 1 {
+            throw ValidationError("--train-samples must be at least 1, got \(trainSamples)")
+        }
+        options.trainSamples = trainSamples
         guard options.accumulate >= 1 else { throw ValidationError("--accumulate must be at least 1, got \(options.accumulate)") }
         options.seed = seed ?? 0
         // Only a schedule that spans a fixed number of epochs keeps one, so that runs differing only in --epochs

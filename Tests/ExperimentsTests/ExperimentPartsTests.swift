@@ -69,7 +69,8 @@ struct ExperimentPartsTests {
         }
         options.validationSamples = nil
         options.trainSamples = 0
-        #expect(throws: DatasetError.invalidArgument(name: "training samples", value: 0)) {
+        #expect(throws: DatasetError.invalidArgument(
+            name: "training samples (the training set has 60000 after the validation split)", value: 0)) {
             try TrainingRun(options: options, train: train, test: test)
         }
     }

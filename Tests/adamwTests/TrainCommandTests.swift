@@ -90,8 +90,10 @@ struct TrainCommandTests {
         var files: [Data] = []
         for threads in ["1", "2"] {
             let path = folder.appendingPathComponent("t\(threads).safetensors").path
+            // 6000 samples keep this quick under the sanitizers' debug builds; 256 hidden units split every
+            // product and the first layer's optimizer step over both threads.
             let result = try CLI.run(["train", "--no-progress", "--epochs", "1", "--model", "mlp", "--hidden", "256",
-                                      "--threads", threads, "--save", path])
+                                      "--train-samples", "6000", "--threads", threads, "--save", path])
             #expect(result.status == 0, "\(result.error)")
             files.append(try Data(contentsOf: URL(fileURLWithPath: path)))
         }
@@ -135,6 +137,8 @@ struct TrainCommandTests {
         (["--metrics-out", "/nonexistent/dir/m.jsonl"], "cannot create the metrics file /nonexistent/dir/m.jsonl"),
         (["--frobnicate"], "Unknown option '--frobnicate'"),
         (["--accumulate", "0"], "--accumulate must be at least 1"),
+        (["--train-samples", "0"], "--train-samples must be at least 1"),
+        (["--train-samples", "70000"], "invalid training samples"),
         (["--scheduler", "step"], "The value 'step' is invalid for '--scheduler"),
         (["--scheduler", "cosine", "--schedule-epochs", "0"], "--schedule-epochs must be at least 1"),
         (["--scheduler", "warmup-cosine", "--warmup-steps", "0"], "--warmup-steps must be at least 1"),
