@@ -30,23 +30,35 @@ public struct IDXFile: Sendable {
     /// The data as an Array (a copy).
     public var bytes: [UInt8] { Array(data) }
 
-    /// Reads and checks the file at `path`, decompressing it if it starts with gzip's magic bytes.
-    public init(path: String) throws(DatasetError) {
+    /// Reads and checks the file at `path`, decompressing it if it starts with gzip's magic bytes — or reading the
+    /// copy that `cache` keeps of its content, and keeping one after inflating it.
+    public init(path: String, cache: DecompressedCache? = .standard) throws(DatasetError) {
         let raw: Data
         do {
             raw = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
-        try self.init(path: path, contents: raw)
+        try self.init(path: path, contents: raw, cache: cache)
     }
 
     /// Checks a file's contents already in memory (`path` names it in errors), decompressing them if they start
-    /// with gzip's magic bytes.
-    public init(path: String, contents raw: Data) throws(DatasetError) {
-        let (storage, length) = raw.starts(with: [0x1f, 0x8b])
-            ? try Self.gunzip(raw, path: path)
-            : try Self.copy(raw, path: path)
+    /// with gzip's magic bytes (through `cache` when one is given).
+    public init(path: String, contents raw: Data, cache: DecompressedCache? = nil) throws(DatasetError) {
+        let storage: AlignedBytes, length: Int
+        if raw.starts(with: [0x1f, 0x8b]) {
+            let trailer = DecompressedCache.trailer(of: raw)
+            if let cache, let trailer, let copy = cache.read(path, crc: trailer.crc, length: trailer.length) {
+                (storage, length) = (copy, trailer.length)
+            } else {
+                (storage, length) = try Self.gunzip(raw, path: path)  // zlib checks the trailer's CRC-32 and length
+                if let cache, let trailer, trailer.length == length {
+                    cache.write(storage.buffer(length: length), of: path, crc: trailer.crc)
+                }
+            }
+        } else {
+            (storage, length) = try Self.copy(raw, path: path)
+        }
         try self.init(path: path, storage: storage, length: length)
     }
 

@@ -92,4 +92,40 @@ struct IDXFileTests {
         let input = try #require(Data(base64Encoded: "H4sIAAAAAAACA2Ng4GBmYGBgAmJmEGZkYmZhZWPn4OTi5uHl4xcQBADTZGJmYeDk4g=="))
         #expect(throws: DatasetError.self) { try IDXFile(path: "fuzz", contents: input) }
     }
+
+    /// The first read inflates and keeps a copy named by the content; the next read uses it (even when the
+    /// compressed body is damaged, since the copy is checked against the trailer's CRC-32); a damaged copy is
+    /// never used but replaced; without a cache, or with one that cannot be written, reading still works.
+    @Test func aDecompressedCopyIsKeptCheckedAndReplaced() throws {
+        let directory = try Self.temporaryDirectory()
+        let cache = DecompressedCache(directory: directory.appendingPathComponent("cache").path)
+        let data = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let file = directory.appendingPathComponent("d.idx.gz")
+        try Self.gzip(Self.idx([50, 100], data: data), at: file)
+        #expect(try IDXFile(path: file.path, cache: cache).bytes == data)
+        let copies = try FileManager.default.contentsOfDirectory(atPath: cache.directory)
+        #expect(copies.count == 1 && copies[0].hasPrefix("d.idx-") && copies[0].hasSuffix("-5012"), "\(copies)")
+        let copy = URL(fileURLWithPath: cache.directory).appendingPathComponent(copies[0])
+
+        // A damaged body with an intact trailer: the checked copy is what is read.
+        var compressed = try [UInt8](Data(contentsOf: file))
+        compressed[compressed.count / 2] ^= 0x55
+        try Data(compressed).write(to: file)
+        #expect(try IDXFile(path: file.path, cache: cache).bytes == data)
+        #expect(throws: DatasetError.self) { try IDXFile(path: file.path, cache: nil) }
+
+        // A damaged copy is refused by its CRC-32, and replaced after inflating the (again intact) file.
+        try Self.gzip(Self.idx([50, 100], data: data), at: file)
+        var stale = try [UInt8](Data(contentsOf: copy))
+        stale[4000] ^= 1
+        try Data(stale).write(to: copy)
+        #expect(try IDXFile(path: file.path, cache: cache).bytes == data)
+        #expect(try [UInt8](Data(contentsOf: copy)) == Self.idx([50, 100], data: data))
+
+        // No cache, or one that cannot be created: the file is simply inflated.
+        #expect(try IDXFile(path: file.path, cache: nil).bytes == data)
+        let blocked = DecompressedCache(directory: "/proc/no-cache-here")
+        #expect(try IDXFile(path: file.path, cache: blocked).bytes == data)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory).count == 1, "no temporary files")
+    }
 }
