@@ -6,7 +6,7 @@ struct ThreadPoolTests {
     @Test func runsEveryTaskExactlyOnce() throws {
         let pool = try ThreadPool(threadCount: 2)
         for tasks in [0, 1, 2, 3, 1000] {
-            let counts = Mutex([Int](repeating: 0, count: tasks))
+            let counts = Locked([Int](repeating: 0, count: tasks))
             pool.run(tasks: tasks) { task in counts.withLock { $0[task] += 1 } }
             #expect(counts.withLock { $0.allSatisfy { $0 == 1 } })
         }
@@ -15,7 +15,7 @@ struct ThreadPoolTests {
     @Test func chunksCoverTheRangeWithoutOverlap() throws {
         let pool = try ThreadPool(threadCount: 2)
         for count in [1, 15, 17, 100_000, 1_000_003] {
-            let ranges = Mutex([Range<Int>]())
+            let ranges = Locked([Range<Int>]())
             pool.forEachChunk(count: count, minimumChunk: 1000) { range in ranges.withLock { $0.append(range) } }
             let sorted = ranges.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
             #expect(sorted.first?.lowerBound == 0 && sorted.last?.upperBound == count, "count \(count)")
