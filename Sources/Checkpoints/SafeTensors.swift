@@ -198,5 +198,4 @@ public enum SafeTensors {
         }
         return Entry(name: name, shape: shape, begin: begin, end: end)
     }
-
 }
