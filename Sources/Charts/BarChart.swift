@@ -19,7 +19,7 @@ public struct BarChart {
     }
 
     public func draw(in canvas: inout SVGCanvas, x: Double, y: Double, width: Double, height: Double) {
-        let plot = Frame(x: x + 64, y: y + 34, width: width - 84, height: height - 110)
+        let plot = Frame(chartAt: x, y: y, width: width, height: height)
         let yAxis = Axis(spanning: series.flatMap(\.values), scale: yScale, includingZero: yScale == .linear)
         plot.drawAxes(in: &canvas, xAxis: nil, yAxis: yAxis, title: title, xLabel: xLabel, yLabel: yLabel)
         let groupWidth = plot.width / Double(max(categories.count, 1))

@@ -82,10 +82,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func contenders() throws -> [Comparison.Contender] {
-        var base = TrainingOptions()
-        base.model = .mlp
-        base.hidden = try parseHidden(hidden)
-        base.batchSize = batchSize
+        var base = try common.mlpOptions(hidden: hidden, batchSize: batchSize)  // each run's seed is set by Comparison
         base.scheduler = scheduler
         base.scheduleEpochs = common.epochs ?? Self.defaultEpochs
         base.trainSamples = trainSamples

@@ -46,13 +46,9 @@ struct DecayReportCommand: ParsableCommand {
         let epochs = common.epochs ?? Self.defaultEpochs
         let output = try common.outputDirectory(default: "results/decay-report")
         let data = try common.data()
-        var options = TrainingOptions()
-        options.model = .mlp
-        options.hidden = try parseHidden(hidden)
+        var options = try common.mlpOptions(hidden: hidden, batchSize: batchSize)
         options.lr = lr
         options.weightDecay = weightDecay
-        options.batchSize = batchSize
-        options.seed = common.seed
         let progress = RunsProgress(label: "decay-report", runs: 2, epochsPerRun: epochs, enabled: !common.noProgress)
         let (rows, results) = try DecayReport.run(options: options, epochs: epochs, train: data.train, test: data.test,
                                                   runner: try common.runner(), progress: progress.callback)

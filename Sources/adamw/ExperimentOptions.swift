@@ -44,6 +44,17 @@ struct ExperimentOptions: ParsableArguments {
         }
     }
 
+    /// The model every experiment trains, an MLP with `hidden` layer sizes, in batches of `batchSize` from --seed;
+    /// the command sets the optimizer and the rest.
+    func mlpOptions(hidden: String, batchSize: Int) throws -> TrainingOptions {
+        var options = TrainingOptions()
+        options.model = .mlp
+        options.hidden = try parseHidden(hidden)
+        options.batchSize = batchSize
+        options.seed = seed
+        return options
+    }
+
     /// The output folder, created.
     func outputDirectory(default name: String) throws -> OutputDirectory {
         do {

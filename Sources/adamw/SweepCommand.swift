@@ -130,13 +130,9 @@ struct SweepCommand: ParsableCommand {
         let data = try common.data()
         let kinds = try optimizers()
         let learningRates = try learningRates()
-        var base = TrainingOptions()
-        base.model = .mlp
-        base.hidden = try parseHidden(hidden)
-        base.batchSize = batchSize
+        var base = try common.mlpOptions(hidden: hidden, batchSize: batchSize)
         base.scheduler = scheduler
         base.scheduleEpochs = epochs
-        base.seed = common.seed
         base.trainSamples = trainSamples
         let optimizers = try kinds.map { kind in
             var options = base
