@@ -4,6 +4,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adamw, adam, sgd }
     public enum Schedule: String, Codable, CaseIterable, Sendable {
         case none, plateau, cosine, warmupCosine = "warmup-cosine", onecycle
+
+        /// Whether the schedule is laid out over a fixed number of epochs (``TrainingOptions/scheduleEpochs``).
+        public var spansEpochs: Bool { [.cosine, .warmupCosine, .onecycle].contains(self) }
     }
     public enum NonFinite: String, Codable, CaseIterable, Sendable { case skip, propagate, `throw` }
     public enum DecayConvention: String, Codable, CaseIterable, Sendable { case lr, schedule }

@@ -151,7 +151,6 @@ struct TrainCommand: ParsableCommand {
         options.optimizer = optimizer ?? .adamw
         options.scheduler = scheduler ?? .none
         let adam: [TrainingOptions.OptimizerKind] = [.adam, .adamw]
-        let spanning: [TrainingOptions.Schedule] = [.cosine, .warmupCosine, .onecycle]
         let applicability: [(String, Bool, Bool, String)] = [
             ("--hidden", hidden != nil, options.model == .mlp, "--model mlp"),
             ("--betas", betas != nil, adam.contains(options.optimizer), "--optimizer adam or adamw"),
@@ -159,7 +158,7 @@ struct TrainCommand: ParsableCommand {
             ("--amsgrad", amsgrad, adam.contains(options.optimizer), "--optimizer adam or adamw"),
             ("--momentum", momentum != nil, options.optimizer == .sgd, "--optimizer sgd"),
             ("--decay-convention", decayConvention != nil, options.optimizer == .adamw, "--optimizer adamw"),
-            ("--schedule-epochs", scheduleEpochs != nil, spanning.contains(options.scheduler),
+            ("--schedule-epochs", scheduleEpochs != nil, options.scheduler.spansEpochs,
              "--scheduler cosine, warmup-cosine or onecycle"),
             ("--min-lr", minLR != nil, [.cosine, .warmupCosine, .plateau].contains(options.scheduler),
              "--scheduler cosine, warmup-cosine or plateau"),
@@ -197,7 +196,7 @@ struct TrainCommand: ParsableCommand {
         options.seed = seed ?? 0
         // Only a schedule that spans a fixed number of epochs keeps one, so that runs differing only in --epochs
         // (two straight, or one and a resume) save the same options.
-        if spanning.contains(options.scheduler) {
+        if options.scheduler.spansEpochs {
             options.scheduleEpochs = scheduleEpochs ?? epochs ?? Self.defaultEpochs
             guard options.scheduleEpochs >= 1 else {
                 throw ValidationError("--schedule-epochs must be at least 1, got \(options.scheduleEpochs)")
@@ -250,8 +249,8 @@ struct TrainCommand: ParsableCommand {
             options = try trainingOptions()
         }
         // A resumed run whose schedule spans a number of epochs continues to its end unless told otherwise.
-        let spansEpochs = [.cosine, .warmupCosine, .onecycle].contains(options.scheduler)
-        let epochs = epochs ?? (resume != nil && spansEpochs ? options.scheduleEpochs : Self.defaultEpochs)
+        let continuesSchedule = resume != nil && options.scheduler.spansEpochs
+        let epochs = epochs ?? (continuesSchedule ? options.scheduleEpochs : Self.defaultEpochs)
         if resume != nil { try Self.checkOneCycleLength(options, epochs: epochs) }
         let loadStart = monotonicSeconds()
         let data: (train: MNIST, test: MNIST)
