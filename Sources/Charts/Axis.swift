@@ -5,9 +5,12 @@ import Foundation
 public struct Axis: Sendable {
     public enum Scale: Sendable { case linear, logarithmic }
 
-    public var minimum: Double
-    public var maximum: Double
-    public var scale: Scale
+    public let minimum: Double
+    public let maximum: Double
+    public let scale: Scale
+    /// The distance between ticks of a linear axis: the nice step that `minimum` and `maximum` were rounded to.
+    /// (Recomputed from the rounded range it could come out larger and put ticks off those multiples, mislabeled.)
+    let step: Double
 
     /// An axis spanning `values` (with a little margin on a linear axis; non-positive values are ignored on a log
     /// axis), or 0…1 when there is nothing to span.
@@ -16,6 +19,7 @@ public struct Axis: Sendable {
         let finite = values.filter { $0.isFinite && (scale == .linear || $0 > 0) }
         var low = finite.min() ?? (scale == .linear ? 0 : 1)
         var high = finite.max() ?? (scale == .linear ? 1 : 10)
+        var step = 1.0
         if includingZero && scale == .linear { low = min(low, 0); high = max(high, 0) }
         if scale == .logarithmic {
             // Whole decades, with the smallest value strictly above the bottom so that its bar has a height.
@@ -27,12 +31,13 @@ public struct Axis: Sendable {
             if low == high { high = low * 10 }
         } else {
             if low == high { low -= 1; high += 1 }
-            let step = Self.niceStep((high - low) / 5)
+            step = Self.niceStep((high - low) / 5)
             low = floor(low / step) * step
             high = ceil(high / step) * step
         }
         minimum = low
         maximum = high
+        self.step = step
     }
 
     /// The position of `value` in 0…1 along the axis (clamped).
@@ -55,7 +60,6 @@ public struct Axis: Sendable {
                 (pow(10, Double(exponent)), "1e\(exponent)")
             }
         case .linear:
-            let step = Self.niceStep((maximum - minimum) / 5)
             // At most a few dozen ticks, counted rather than accumulated, so that a step below the values'
             // resolution cannot loop forever.
             let steps = ((maximum - minimum) / step + 0.001).rounded(.down)

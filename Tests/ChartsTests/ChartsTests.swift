@@ -42,6 +42,23 @@ struct AxisTests {
         #expect(Axis(spanning: [95.4, 98.2]).ticks.map(\.label) == ["95", "96", "97", "98", "99"])
     }
 
+    /// The ticks fall on the step the range was rounded to, and each label reads back as its tick's value. (A range
+    /// of 0.15…0.45 once got ticks 0.1 apart from 0.15, labeled "0.2", "0.2", "0.4", "0.5".)
+    @Test func tickLabelsNameTheirValues() {
+        let axis = Axis(spanning: [0.18, 0.42])
+        #expect(axis.ticks.map(\.label) == ["0.15", "0.20", "0.25", "0.30", "0.35", "0.40", "0.45"])
+        var random = TestRandom(seed: 5)
+        for _ in 0..<500 {
+            let low = Double(random.next() % 100_000) / 1000 - 50
+            let high = low + Double(random.next() % 100_000 + 1) / Double([1, 100, 10_000][Int(random.next() % 3)])
+            let ticks = Axis(spanning: [low, high]).ticks
+            let spacing = ticks.count > 1 ? ticks[1].value - ticks[0].value : 1
+            #expect(Set(ticks.map(\.label)).count == ticks.count, "\(low)…\(high): \(ticks.map(\.label))")
+            #expect(ticks.allSatisfy { abs((Double($0.label) ?? .nan) - $0.value) < spacing / 100 },
+                    "\(low)…\(high): \(ticks.map(\.label))")
+        }
+    }
+
     @Test func aLogarithmicAxisSpansWholeDecadesBelowItsSmallestValue() {
         let axis = Axis(spanning: [3e-4, 2.5, 0, -1], scale: .logarithmic)
         #expect(axis.minimum == 1e-4 && axis.maximum == 10, "non-positive values are left out")
