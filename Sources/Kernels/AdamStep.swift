@@ -66,24 +66,43 @@ public struct AdamStep: Sendable {
         maxExpAvgSq: UnsafeMutablePointer<Float>?, count: Int
     ) {
         precondition(!amsgrad || maxExpAvgSq != nil, "amsgrad needs its max buffer")
-        let pointers = Pointers(param: param, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: maxExpAvgSq)
+        let streams = Streams(param: param, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: maxExpAvgSq)
         ThreadPool.current.forEachChunk(count: count, minimumChunk: Self.minimumChunk) { range in
-            // Four specialisations: the flags become constants, so the loop body has no branches on them.
-            switch (amsgrad, l2 != 0) {
-            case (false, false): run(pointers, range, Variant<False, False>.self)
-            case (false, true): run(pointers, range, Variant<False, True>.self)
-            case (true, false): run(pointers, range, Variant<True, False>.self)
-            case (true, true): run(pointers, range, Variant<True, True>.self)
-            }
+            run(streams, range)
         }
     }
 
-    struct Pointers: @unchecked Sendable {
-        var param: UnsafeMutablePointer<Float>
-        var grad: UnsafePointer<Float>
-        var expAvg: UnsafeMutablePointer<Float>
-        var expAvgSq: UnsafeMutablePointer<Float>
-        var maxExpAvgSq: UnsafeMutablePointer<Float>?
+    /// The memory a step reads and writes: θ, g, m, v, and v̂max (needed with amsgrad only).
+    public struct Streams: @unchecked Sendable {
+        public var param: UnsafeMutablePointer<Float>
+        public var grad: UnsafePointer<Float>
+        public var expAvg: UnsafeMutablePointer<Float>
+        public var expAvgSq: UnsafeMutablePointer<Float>
+        public var maxExpAvgSq: UnsafeMutablePointer<Float>?
+
+        public init(
+            param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, expAvg: UnsafeMutablePointer<Float>,
+            expAvgSq: UnsafeMutablePointer<Float>, maxExpAvgSq: UnsafeMutablePointer<Float>? = nil
+        ) {
+            self.param = param
+            self.grad = grad
+            self.expAvg = expAvg
+            self.expAvgSq = expAvgSq
+            self.maxExpAvgSq = maxExpAvgSq
+        }
+    }
+
+    /// Applies the step to the elements `range` of `streams` on the calling thread. Any range gives the same bits
+    /// for its elements as the whole array does: the result does not depend on how the work is split.
+    public func run(_ streams: Streams, _ range: Range<Int>) {
+        precondition(!amsgrad || streams.maxExpAvgSq != nil, "amsgrad needs its max buffer")
+        // Four specialisations: the flags become constants, so the loop body has no branches on them.
+        switch (amsgrad, l2 != 0) {
+        case (false, false): run(streams, range, Variant<False, False>.self)
+        case (false, true): run(streams, range, Variant<False, True>.self)
+        case (true, false): run(streams, range, Variant<True, False>.self)
+        case (true, true): run(streams, range, Variant<True, True>.self)
+        }
     }
 
     typealias Vector = SIMD16<Float>
@@ -92,7 +111,7 @@ public struct AdamStep: Sendable {
     // is one vsqrtps, one vdivps and a few vfmadds per 16 elements, and the loop saturates memory bandwidth (see
     // `adamw bench optimizer`). The body only ever sees whole vectors (a tail goes through zero-padded scratch
     // memory), which keeps LLVM from splitting the vectors; so the tail is bitwise what the vector lanes compute.
-    private func run<V: AdamVariant>(_ p: Pointers, _ range: Range<Int>, _ variant: V.Type) {
+    private func run<V: AdamVariant>(_ p: Streams, _ range: Range<Int>, _ variant: V.Type) {
         let width = Vector.scalarCount
         let whole = range.lowerBound + (range.count / width) * width
         runWholeVectors(p, range.lowerBound..<whole, variant)
@@ -103,11 +122,11 @@ public struct AdamStep: Sendable {
             readOnly: 1, offset: whole, lanes: range.upperBound - whole
         ) { s in
             guard let g = s.0, let theta = s.1, let m = s.2, let v = s.3 else { return }
-            runWholeVectors(Pointers(param: theta, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: s.4), 0..<width, variant)
+            runWholeVectors(Streams(param: theta, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: s.4), 0..<width, variant)
         }
     }
 
-    private func runWholeVectors<V: AdamVariant>(_ p: Pointers, _ range: Range<Int>, _ variant: V.Type) {
+    private func runWholeVectors<V: AdamVariant>(_ p: Streams, _ range: Range<Int>, _ variant: V.Type) {
         var i = range.lowerBound
         while i < range.upperBound {
             update(p, at: i, amsgrad: V.amsgrad, coupled: V.coupled)
@@ -116,12 +135,12 @@ public struct AdamStep: Sendable {
     }
 
     @inline(__always)
-    private func update(_ p: Pointers, at i: Int, amsgrad: Bool, coupled: Bool) {
+    private func update(_ p: Streams, at i: Int, amsgrad: Bool, coupled: Bool) {
         var g = Vector.load(p.grad + i)
         var theta = Vector.load(p.param + i)
         var m = Vector.load(p.expAvg + i)
         var v = Vector.load(p.expAvgSq + i)
-        if maximize { g = -g }
+        if maximize { g *= -1 }  // a sign flip: −(+0) is −0, as in the scalar reference (0 − g is +0)
         theta *= decayFactor
         if coupled { g = g.addingProduct(theta, Vector(repeating: l2)) }
         let delta = g - m

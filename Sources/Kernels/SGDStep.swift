@@ -38,41 +38,57 @@ public struct SGDStep: Sendable {
         param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
         momentumBuffer: UnsafeMutablePointer<Float>?, count: Int
     ) {
-        let pointers = Pointers(param: param, grad: grad, buffer: momentumBuffer)
+        let streams = Streams(param: param, grad: grad, momentumBuffer: momentumBuffer)
         ThreadPool.current.forEachChunk(count: count, minimumChunk: AdamStep.minimumChunk) { range in
-            if pointers.buffer == nil {
-                run(pointers, range, withMomentum: false)
-            } else {
-                run(pointers, range, withMomentum: true)
-            }
+            run(streams, range)
         }
     }
 
-    struct Pointers: @unchecked Sendable {
-        var param: UnsafeMutablePointer<Float>
-        var grad: UnsafePointer<Float>
-        var buffer: UnsafeMutablePointer<Float>?
+    /// The memory a step reads and writes: θ, g, and the momentum buffer (nil when momentum is 0).
+    public struct Streams: @unchecked Sendable {
+        public var param: UnsafeMutablePointer<Float>
+        public var grad: UnsafePointer<Float>
+        public var momentumBuffer: UnsafeMutablePointer<Float>?
+
+        public init(
+            param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
+            momentumBuffer: UnsafeMutablePointer<Float>? = nil
+        ) {
+            self.param = param
+            self.grad = grad
+            self.momentumBuffer = momentumBuffer
+        }
+    }
+
+    /// Applies the step to the elements `range` of `streams` on the calling thread. Any range gives the same bits
+    /// for its elements as the whole array does: the result does not depend on how the work is split.
+    public func run(_ streams: Streams, _ range: Range<Int>) {
+        if streams.momentumBuffer == nil {
+            run(streams, range, withMomentum: false)
+        } else {
+            run(streams, range, withMomentum: true)
+        }
     }
 
     typealias Vector = SIMD16<Float>
 
     // Same shape as AdamStep's loop: whole SIMD16 vectors only, the tail through zero-padded scratch memory.
-    private func run(_ p: Pointers, _ range: Range<Int>, withMomentum: Bool) {
+    private func run(_ p: Streams, _ range: Range<Int>, withMomentum: Bool) {
         let width = Vector.scalarCount
         let whole = range.lowerBound + (range.count / width) * width
         runWholeVectors(p, range.lowerBound..<whole, withMomentum: withMomentum)
         guard whole < range.upperBound else { return }
         // Stream order in the scratch: g (read only), θ, b.
         withZeroPaddedTail(
-            streams: (UnsafeMutablePointer(mutating: p.grad), p.param, p.buffer, nil, nil),
+            streams: (UnsafeMutablePointer(mutating: p.grad), p.param, p.momentumBuffer, nil, nil),
             readOnly: 1, offset: whole, lanes: range.upperBound - whole
         ) { s in
             guard let g = s.0, let theta = s.1 else { return }
-            runWholeVectors(Pointers(param: theta, grad: g, buffer: s.2), 0..<width, withMomentum: withMomentum)
+            runWholeVectors(Streams(param: theta, grad: g, momentumBuffer: s.2), 0..<width, withMomentum: withMomentum)
         }
     }
 
-    private func runWholeVectors(_ p: Pointers, _ range: Range<Int>, withMomentum: Bool) {
+    private func runWholeVectors(_ p: Streams, _ range: Range<Int>, withMomentum: Bool) {
         var i = range.lowerBound
         while i < range.upperBound {
             update(p, at: i, withMomentum: withMomentum)
@@ -81,12 +97,12 @@ public struct SGDStep: Sendable {
     }
 
     @inline(__always)
-    private func update(_ p: Pointers, at i: Int, withMomentum: Bool) {
+    private func update(_ p: Streams, at i: Int, withMomentum: Bool) {
         var g = Vector.load(p.grad + i)
         var theta = Vector.load(p.param + i)
-        if maximize { g = -g }
+        if maximize { g *= -1 }  // a sign flip: −(+0) is −0, as in the scalar reference (0 − g is +0)
         if weightDecay != 0 { g = g.addingProduct(theta, Vector(repeating: weightDecay)) }
-        if withMomentum, let bufferPointer = p.buffer {
+        if withMomentum, let bufferPointer = p.momentumBuffer {
             var b: Vector
             if initializesBuffer {
                 b = g

@@ -24,7 +24,7 @@ extension SIMD16 where Scalar == Float {
 }
 
 /// Up to five memory streams of one kernel; nil for a stream the kernel does not use.
-typealias Streams = (
+typealias TailStreams = (
     UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
     UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?
 )
@@ -33,7 +33,7 @@ typealias Streams = (
 /// into zero-padded 16-element scratch memory on the stack, calls `body` with the scratch streams, and copies
 /// them back, except the first `readOnly` streams. Kernels keep their vector body free of partial loads this way.
 @inline(__always)
-func withZeroPaddedTail(streams: Streams, readOnly: Int, offset: Int, lanes: Int, _ body: (Streams) -> Void) {
+func withZeroPaddedTail(streams: TailStreams, readOnly: Int, offset: Int, lanes: Int, _ body: (TailStreams) -> Void) {
     let width = SIMD16<Float>.scalarCount
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * width) { scratch in
         guard let base = scratch.baseAddress else { return }
