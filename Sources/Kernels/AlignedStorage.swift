@@ -21,6 +21,9 @@ public final class AlignedStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     /// The number of Floats.
     public let count: Int
+    /// For a view into a larger block (a ``FloatArena`` slot), the storage that owns the memory and is kept alive by
+    /// the view; nil when this storage owns its memory.
+    public let owner: AlignedStorage?
 
     /// Buffers this large or larger are aligned and advised as huge pages.
     public static let hugePageThreshold = 1 << 20
@@ -36,9 +39,22 @@ public final class AlignedStorage: @unchecked Sendable {
         }
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
+        self.owner = nil
     }
 
-    deinit { Self.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride) }
+    /// A view of `count` Floats at `offset` in `owner`'s memory, which it keeps alive and never frees.
+    /// `offset + count` must not exceed `owner.count`.
+    init(viewing owner: AlignedStorage, offset: Int, count: Int) {
+        precondition(offset >= 0 && count >= 0 && offset <= owner.count - count, "view out of its owner's range")
+        self.pointer = owner.pointer + offset
+        self.count = count
+        self.owner = owner
+    }
+
+    deinit {
+        guard owner == nil else { return }
+        Self.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride)
+    }
 
     /// `bytes` of memory, 2 MiB-aligned and advised as huge pages from ``hugePageThreshold`` on, 64-byte-aligned
     /// below; give it back with ``release(_:bytes:)``.

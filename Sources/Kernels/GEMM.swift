@@ -170,10 +170,12 @@ public enum GEMM {
     }
 
     /// The first 64-byte-aligned element of `pointer`'s allocation (which has 16 spare elements).
+    /// Advancing the pointer (rather than rebuilding one from an address) needs no unwrap: a Float pointer is
+    /// 4-byte aligned, so the distance to the next 64-byte boundary is a whole number of 0...15 elements.
     @inline(__always)
     static func alignedStart(_ pointer: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
-        let address = Int(bitPattern: pointer)
-        return UnsafeMutablePointer(bitPattern: (address + 63) & ~63)!
+        let bytesToBoundary = (64 - (Int(bitPattern: pointer) & 63)) & 63
+        return pointer + bytesToBoundary / MemoryLayout<Float>.stride
     }
 
     /// Packs B[rows, columns] into strips of nr columns: strip s holds kc rows of nr contiguous floats,
