@@ -64,7 +64,7 @@ public enum SafeTensors {
             guard let tensor = tensors[name] else { continue }
             let end = offset + tensor.values.count * 4
             members.append((name, .object([
-                ("dtype", .string("F32")),
+                ("dtype", .string(tensor.elementType.rawValue)),
                 ("shape", .array(tensor.shape.map { .integer($0) })),
                 ("data_offsets", .array([.integer(offset), .integer(end)])),
             ])))
@@ -188,7 +188,7 @@ public enum SafeTensors {
             throw .invalidHeader("tensor '\(name)' needs dtype, shape and two data_offsets")
         }
         guard knownDtypes.contains(dtype) else { throw .unknownDtype(tensor: name, dtype: dtype) }
-        guard dtype == "F32" else { throw .unsupportedDtype(tensor: name, dtype: dtype) }
+        guard StateElementType(rawValue: dtype) == .float32 else { throw .unsupportedDtype(tensor: name, dtype: dtype) }
         let (begin, end) = (offsets[0], offsets[1])
         guard begin <= end else { throw .invalidOffsets("tensor '\(name)' begins at \(begin) after its end \(end)") }
         let elements = Parameter.elementCount(of: shape)

@@ -4,81 +4,129 @@
 /// gradient: weights with a large gradient history are decayed less. With `decoupledWeightDecay: true` it decays
 /// the weights directly instead, and is exactly ``AdamW``.
 ///
-/// Per step t, for each parameter θ with gradient g (see ``AdamStep`` for the fused kernel):
+/// Per step t, for each parameter θ with gradient g (see `AdamStep` for the fused kernel):
 ///
 ///     g ← −g (maximize);  θ ← θ(1 − lr·λ) (decoupled) or g ← g + λθ (coupled)
 ///     m ← β1·m + (1 − β1)·g;   v ← β2·v + (1 − β2)·g²;   v̂ ← max(v̂, v) with amsgrad
 ///     θ ← θ − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
-open class Adam: Optimizer {
-    /// Creates Adam over parameter groups; each option given here is the default for groups that do not set it.
-    public init(
-        _ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
-        weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false,
-        decoupledWeightDecay: Bool = false, decayConvention: WeightDecayConvention = .learningRateScaled
+public typealias Adam = RuleOptimizer<AdamRule>
+
+/// The options of ``Adam`` and ``AdamW``, with PyTorch's defaults for Adam.
+public struct AdamOptions: OptimizerOptions {
+    public var lr = 1e-3
+    /// (β1, β2): decay rates of the first and second moment estimates.
+    public var betas = (0.9, 0.999)
+    /// ε, added to the denominator.
+    public var eps = 1e-8
+    /// λ: decoupled decay for AdamW (and Adam with ``decoupledWeightDecay``), coupled L2 otherwise.
+    public var weightDecay = 0.0
+    /// Keep the running maximum of the second moment (Reddi et al., 2018).
+    public var amsgrad = false
+    /// Maximize the objective instead of minimizing it.
+    public var maximize = false
+    /// Decay the weights directly (AdamW) instead of adding λθ to the gradient.
+    public var decoupledWeightDecay = false
+    /// How decoupled decay scales with the learning rate; see ``WeightDecayConvention``.
+    public var decayConvention = WeightDecayConvention.learningRateScaled
+
+    public init() {}
+
+    public var cycledMomentum: Double? {
+        get { betas.0 }
+        set { if let newValue { betas.0 = newValue } }
+    }
+
+    public static let fields: [OptionField<AdamOptions>] = [
+        .number("lr", \.lr, help: "Learning rate."),
+        .pair("betas", \.betas, help: "β1,β2: decay rates of the first and second moment estimates."),
+        .number("eps", \.eps, help: "ε, added to the denominator."),
+        .number("weight_decay", \.weightDecay, help: "Weight decay λ (decoupled for AdamW, L2 for Adam)."),
+        .flag("amsgrad", \.amsgrad, help: "Keep the maximum of the second moment (AMSGrad)."),
+        .flag("maximize", \.maximize, help: "Maximize the objective instead of minimizing it."),
+        .flag("decoupled_weight_decay", \.decoupledWeightDecay,
+              help: "Decay the weights directly (AdamW) instead of adding λθ to the gradient."),
+        .choice("decay_convention", \.decayConvention,
+                help: "Decoupled decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
+            .requiring("decoupled_weight_decay"),
+    ]
+
+    public func validate(initialLR: Double) throws(OptimError) {
+        try Self.requireNonNegative(lr, else: OptimError.invalidLearningRate)
+        try Self.requireNonNegative(eps, else: OptimError.invalidEpsilon)
+        guard betas.0 >= 0 && betas.0 < 1 else { throw .invalidBeta(index: 0, value: betas.0) }
+        guard betas.1 >= 0 && betas.1 < 1 else { throw .invalidBeta(index: 1, value: betas.1) }
+        try Self.requireNonNegative(weightDecay, else: OptimError.invalidWeightDecay)
+        if decoupledWeightDecay && decayConvention == .scheduleScaled {
+            guard initialLR.isFinite, initialLR > 0 else { throw .invalidInitialLearningRate(initialLR) }
+        }
+    }
+}
+
+/// Adam's math: the moments, bias correction, decay and learning rate of one step, fused in `AdamStep`.
+public enum AdamRule: UpdateRule {
+    public static let name = "Adam"
+    public static var defaults: AdamOptions { AdamOptions() }
+    public static let stateBuffers: [StateBufferName] = [.expAvg, .expAvgSq, .maxExpAvgSq]
+
+    public static func uses(buffer index: Int, options: AdamOptions) -> Bool {
+        index < 2 || options.amsgrad
+    }
+
+    /// Both moments exist once a parameter has stepped (v̂max only with amsgrad, which a group may turn on later).
+    public static func requiredBuffers(step: Int, options: AdamOptions) -> [Int] {
+        step > 0 ? [0, 1] : []
+    }
+
+    public static func kernel(_ options: AdamOptions, initialLR: Double, step: Int, freshState: Bool) -> AdamStep {
+        let decoupled = options.decoupledWeightDecay && options.weightDecay != 0
+        return AdamStep(
+            lr: options.lr, beta1: options.betas.0, beta2: options.betas.1, eps: options.eps, step: step,
+            decoupledDecay: decoupled
+                ? options.decayConvention.decayFactor(lr: options.lr, initialLR: initialLR,
+                                                      weightDecay: options.weightDecay)
+                : nil,
+            l2: options.decoupledWeightDecay ? 0 : options.weightDecay,
+            amsgrad: options.amsgrad, maximize: options.maximize)
+    }
+
+    public static func streams(
+        param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, state: StatePointers
+    ) -> AdamStep.Streams {
+        // Both moments are always in use; the optimizer has created them before it asks.
+        AdamStep.Streams(param: param, grad: grad, expAvg: state[0] ?? param, expAvgSq: state[1] ?? param,
+                         maxExpAvgSq: state[2])
+    }
+}
+
+extension RuleOptimizer where Rule == AdamRule {
+    /// Creates Adam over parameter groups; each option given here (nil: PyTorch's
+    /// default) is the default for groups that do not set it.
+    public convenience init(
+        _ groups: [ParamGroup<AdamOptions>], lr: Double? = nil, betas: (Double, Double)? = nil,
+        eps: Double? = nil, weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
+        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil
     ) throws(OptimError) {
-        let defaults = ParamGroup(
-            params: [], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad,
-            maximize: maximize, decoupledWeightDecay: decoupledWeightDecay, decayConvention: decayConvention)
-        try super.init(groups: groups, defaults: defaults)
+        var defaults = AdamOptions()
+        defaults.lr = lr ?? defaults.lr
+        defaults.betas = betas ?? defaults.betas
+        defaults.eps = eps ?? defaults.eps
+        defaults.weightDecay = weightDecay ?? defaults.weightDecay
+        defaults.amsgrad = amsgrad ?? defaults.amsgrad
+        defaults.maximize = maximize ?? defaults.maximize
+        defaults.decoupledWeightDecay = decoupledWeightDecay ?? defaults.decoupledWeightDecay
+        defaults.decayConvention = decayConvention ?? defaults.decayConvention
+        try self.init(groups: groups, defaults: defaults)
     }
 
     /// Creates Adam over one group holding `params`.
     public convenience init(
-        _ params: [Parameter], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
-        weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false,
-        decoupledWeightDecay: Bool = false, decayConvention: WeightDecayConvention = .learningRateScaled
+        _ params: [Parameter], lr: Double? = nil, betas: (Double, Double)? = nil, eps: Double? = nil,
+        weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
+        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil
     ) throws(OptimError) {
         try self.init(
             [ParamGroup(params: params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
             amsgrad: amsgrad, maximize: maximize, decoupledWeightDecay: decoupledWeightDecay,
             decayConvention: decayConvention)
-    }
-
-    open override func validate(_ group: ParamGroup) throws(OptimError) {
-        try Self.requireNonNegative(group.lr, else: OptimError.invalidLearningRate)
-        try Self.requireNonNegative(group.eps, else: OptimError.invalidEpsilon)
-        guard group.betas.0 >= 0 && group.betas.0 < 1 else { throw .invalidBeta(index: 0, value: group.betas.0) }
-        guard group.betas.1 >= 0 && group.betas.1 < 1 else { throw .invalidBeta(index: 1, value: group.betas.1) }
-        try Self.requireNonNegative(group.weightDecay, else: OptimError.invalidWeightDecay)
-        if group.decoupledWeightDecay && group.decayConvention == .scheduleScaled {
-            guard group.initialLR.isFinite, group.initialLR > 0 else {
-                throw .invalidInitialLearningRate(group.initialLR)
-            }
-        }
-    }
-
-    /// Both moments exist once a parameter has stepped (v̂max only with amsgrad, which a group may turn on later).
-    open override func requiredStateBuffers(step: Int) -> [String] {
-        step > 0 ? ["exp_avg", "exp_avg_sq"] : []
-    }
-
-    open override func update(_ parameter: Parameter, state: ParameterState, group: ParamGroup) {
-        guard let grad = parameter.grad else { return }
-        let count = parameter.count
-        state.step += 1
-        let decoupled = group.decoupledWeightDecay && group.weightDecay != 0
-        let kernel = AdamStep(
-            lr: group.lr, beta1: group.betas.0, beta2: group.betas.1, eps: group.eps, step: state.step,
-            decoupledDecay: decoupled
-                ? group.decayConvention.decayFactor(lr: group.lr, initialLR: group.initialLR,
-                                                    weightDecay: group.weightDecay)
-                : nil,
-            l2: group.decoupledWeightDecay ? 0 : group.weightDecay,
-            amsgrad: group.amsgrad, maximize: group.maximize)
-        parameter.values.withUnsafeMutablePointer { theta in
-            grad.withUnsafePointer { g in
-                state.withBuffer(\.expAvg, count: count) { m in
-                    state.withBuffer(\.expAvgSq, count: count) { v in
-                        if group.amsgrad {
-                            state.withBuffer(\.maxExpAvgSq, count: count) { vMax in
-                                kernel.apply(param: theta, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: vMax, count: count)
-                            }
-                        } else {
-                            kernel.apply(param: theta, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: nil, count: count)
-                        }
-                    }
-                }
-            }
-        }
     }
 }

@@ -9,23 +9,62 @@
 /// try optimizer.step()
 /// optimizer.zeroGrad()
 /// ```
-public final class AdamW: Adam {
-    /// Creates AdamW over parameter groups; each option given here is the default for groups that do not set it.
-    public init(
-        _ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
-        weightDecay: Double = 0.01, amsgrad: Bool = false, maximize: Bool = false,
-        decayConvention: WeightDecayConvention = .learningRateScaled
+public typealias AdamW = RuleOptimizer<AdamWRule>
+
+/// AdamW's math: Adam's (``AdamRule``), with PyTorch's AdamW defaults.
+public enum AdamWRule: UpdateRule {
+    public static let name = "AdamW"
+    public static var defaults: AdamOptions {
+        var options = AdamOptions()
+        options.weightDecay = 0.01
+        options.decoupledWeightDecay = true
+        return options
+    }
+    public static var stateBuffers: [StateBufferName] { AdamRule.stateBuffers }
+
+    public static func uses(buffer index: Int, options: AdamOptions) -> Bool {
+        AdamRule.uses(buffer: index, options: options)
+    }
+
+    public static func requiredBuffers(step: Int, options: AdamOptions) -> [Int] {
+        AdamRule.requiredBuffers(step: step, options: options)
+    }
+
+    public static func kernel(_ options: AdamOptions, initialLR: Double, step: Int, freshState: Bool) -> AdamStep {
+        AdamRule.kernel(options, initialLR: initialLR, step: step, freshState: freshState)
+    }
+
+    public static func streams(
+        param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, state: StatePointers
+    ) -> AdamStep.Streams {
+        AdamRule.streams(param: param, grad: grad, state: state)
+    }
+}
+
+extension RuleOptimizer where Rule == AdamWRule {
+    /// Creates AdamW over parameter groups; each option given here (nil: PyTorch's
+    /// default) is the default for groups that do not set it.
+    public convenience init(
+        _ groups: [ParamGroup<AdamOptions>], lr: Double? = nil, betas: (Double, Double)? = nil,
+        eps: Double? = nil, weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
+        decayConvention: WeightDecayConvention? = nil
     ) throws(OptimError) {
-        try super.init(
-            groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
-            decoupledWeightDecay: true, decayConvention: decayConvention)
+        var defaults = AdamWRule.defaults
+        defaults.lr = lr ?? defaults.lr
+        defaults.betas = betas ?? defaults.betas
+        defaults.eps = eps ?? defaults.eps
+        defaults.weightDecay = weightDecay ?? defaults.weightDecay
+        defaults.amsgrad = amsgrad ?? defaults.amsgrad
+        defaults.maximize = maximize ?? defaults.maximize
+        defaults.decayConvention = decayConvention ?? defaults.decayConvention
+        try self.init(groups: groups, defaults: defaults)
     }
 
     /// Creates AdamW over one group holding `params`.
     public convenience init(
-        _ params: [Parameter], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
-        weightDecay: Double = 0.01, amsgrad: Bool = false, maximize: Bool = false,
-        decayConvention: WeightDecayConvention = .learningRateScaled
+        _ params: [Parameter], lr: Double? = nil, betas: (Double, Double)? = nil, eps: Double? = nil,
+        weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
+        decayConvention: WeightDecayConvention? = nil
     ) throws(OptimError) {
         try self.init(
             [ParamGroup(params: params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,

@@ -3,7 +3,7 @@
 ///
 /// The check costs nothing on the common path for gradients that `backward()` writes: it learns their finiteness
 /// while writing them. A gradient set by hand is read once, at the step.
-public enum NonFiniteGradientPolicy: Sendable, Equatable, CaseIterable {
+public enum NonFiniteGradientPolicy: String, Sendable, Equatable, CaseIterable, Codable {
     /// Skip the whole step, atomically: no parameter, moment or step count changes. ``Optimizer/skippedSteps``
     /// counts the skips. `adamw train`'s default.
     case skip

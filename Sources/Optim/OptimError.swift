@@ -9,6 +9,14 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
     case invalidDampening(Double)
     case invalidInitialLearningRate(Double)
     case nesterovRequiresMomentumWithoutDampening(momentum: Double, dampening: Double)
+    /// Any other option outside its range: PyTorch's name, the value, and the range in words ("finite and >= 0").
+    case invalidOption(name: String, value: Double, valid: String)
+    /// An option name (PyTorch's) that this optimizer does not have.
+    case unknownOption(name: String, optimizer: String)
+    /// An option's text that does not parse as its type.
+    case unreadableOption(name: String, text: String, expected: String)
+    /// Memory for this many elements of optimizer state could not be allocated.
+    case outOfMemory(elements: Int)
     case emptyParameterList
     case emptyParamGroup(index: Int)
     case parameterInSeveralGroups(name: String)
@@ -19,8 +27,6 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
     case invalidNormType(Double)
     case nonFiniteTotalNorm(Float)
     case nonFiniteGradient(name: String)
-    /// A state dict that does not fit the optimizer; every problem found, one per entry.
-    case stateDictMismatch([String])
 
     public var description: String {
         switch self {
@@ -41,6 +47,14 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
         case .nesterovRequiresMomentumWithoutDampening(let momentum, let dampening):
             return "nesterov momentum requires a momentum > 0 and zero dampening, got momentum \(momentum), "
                 + "dampening \(dampening)"
+        case .invalidOption(let name, let value, let valid):
+            return "invalid \(name) value: \(value) (must be \(valid))"
+        case .unknownOption(let name, let optimizer):
+            return "\(optimizer) has no option '\(name)'"
+        case .unreadableOption(let name, let text, let expected):
+            return "invalid \(name) value: '\(text)' (must be \(expected))"
+        case .outOfMemory(let elements):
+            return "cannot allocate optimizer state of \(elements) elements: out of memory"
         case .emptyParameterList:
             return "optimizer got an empty parameter list"
         case .emptyParamGroup(let index):
@@ -60,8 +74,6 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
             return "invalid norm type: \(value) (must be > 0, or infinity)"
         case .nonFiniteGradient(let name):
             return "the gradient of parameter '\(name)' holds NaN or infinity; the step was not taken"
-        case .stateDictMismatch(let problems):
-            return "the optimizer state does not fit: " + problems.joined(separator: "; ")
         case .nonFiniteTotalNorm(let value):
             return "the total norm of order of the gradients is non-finite (\(value)), so it cannot be clipped; "
                 + "pass errorIfNonfinite: false to clip anyway"

@@ -30,6 +30,25 @@ public final class Parameter {
         }
     }
     private var storedGrad: FloatBuffer?
+    /// Whether the values and the gradient (if any) have ``count`` elements.
+    var hasValidCounts: Bool { values.count == count && (storedGrad?.count ?? count) == count }
+
+    /// Throws unless the values and the gradient (if any) have ``count`` elements.
+    func checkCounts() throws(OptimError) {
+        guard values.count == count else { throw .valueCountMismatch(name: name, shape: shape, count: values.count) }
+        if let grad = storedGrad, grad.count != count {
+            throw .gradientCountMismatch(name: name, expected: count, actual: grad.count)
+        }
+    }
+
+    /// The gradient's first element, or nil when there is none; valid while the gradient is not replaced.
+    var gradientPointer: UnsafePointer<Float>? { storedGrad?.basePointer }
+
+    /// The values' first element for writing, copied first if the storage is shared (copy on write).
+    func valuesPointer() -> UnsafeMutablePointer<Float> { values.uniquePointer() }
+
+    /// Whether ``grad`` is set, without copying it.
+    var hasGradient: Bool { storedGrad != nil }
     /// Whether every element of the gradient is finite, when known: ``accumulateGrad(_:)`` finds out as it writes
     /// the gradient, so that a step that skips non-finite gradients needs no pass of its own over them. Any other
     /// change to `grad` makes it unknown (nil).
@@ -110,6 +129,20 @@ public final class Parameter {
         }
         storedGrad = fresh
         gradIsFinite = finite
+    }
+
+    /// Takes `values` and `gradient` (both of ``count`` elements, views into a ``ParameterArena`` block that
+    /// already hold the values and any current gradient) as this parameter's memory: later gradients are written
+    /// there too.
+    func move(values target: FloatBuffer, gradient: FloatBuffer) {
+        precondition(target.count == count && gradient.count == count, "arena buffers of the wrong size")
+        values = target
+        if storedGrad != nil {
+            storedGrad = gradient
+            spareGrad = nil
+        } else {
+            spareGrad = gradient
+        }
     }
 
     /// Sets ``grad`` to nil (`setToNone`, PyTorch's default) or to zeros.

@@ -1,29 +1,55 @@
-/// What an optimizer keeps for one parameter, under PyTorch's names. Buffers are created on the first step
-/// that needs them; a parameter that has never been stepped has no state.
+/// What an optimizer keeps for one parameter: a step count and the buffers its rule declares (see
+/// ``UpdateRule/stateBuffers``), under PyTorch's names. Buffers are created on the first step that needs them; a
+/// parameter that has never been stepped has no state.
+///
+/// ```swift
+/// let m = optimizer.state(for: weight)?[.expAvg]
+/// ```
+///
+/// Reading a buffer gives a copy: the buffers are the optimizer's own memory, written in place by every step
+/// (their storage is never shared, so a step needs no copy-on-write check on them).
 public final class ParameterState {
-    /// The number of steps taken with a gradient (Adam, AdamW). SGD leaves it 0, as PyTorch keeps no step for it.
+    /// The number of steps taken with a gradient (Adam, RMSprop, Adagrad). SGD leaves it 0, as PyTorch keeps no
+    /// step for it.
     public internal(set) var step = 0
-    /// Adam's first moment estimate m.
-    public internal(set) var expAvg: FloatBuffer?
-    /// Adam's second moment estimate v.
-    public internal(set) var expAvgSq: FloatBuffer?
-    /// amsgrad's running maximum of v.
-    public internal(set) var maxExpAvgSq: FloatBuffer?
-    /// SGD's momentum buffer.
-    public internal(set) var momentumBuffer: FloatBuffer?
+    /// The names of the buffers a state of this optimizer can hold, in the rule's order.
+    public let names: [StateBufferName]
+    /// The buffers, in the order of ``names``; nil where a buffer has not been created. Set with
+    /// ``setBuffer(_:at:)``, which keeps ``pointers`` in step.
+    private(set) var slots: [StateBuffer?]
+    /// The first element of each buffer in ``slots``, for the kernels.
+    private(set) var pointers = StatePointers()
 
-    init() {}
-}
+    init(names: [StateBufferName]) {
+        self.names = names
+        slots = Array(repeating: nil, count: names.count)
+    }
 
-extension ParameterState {
-    /// Runs `body` on the buffer at `keyPath`, written in place, creating it (zeros) if it does not exist yet.
-    func withBuffer<R>(
-        _ keyPath: ReferenceWritableKeyPath<ParameterState, FloatBuffer?>, count: Int,
-        _ body: (UnsafeMutablePointer<Float>) throws -> R
-    ) rethrows -> R {
-        // Taken out of the state while in use, so that it is uniquely referenced and not copied on write.
-        var buffer = self[keyPath: keyPath].take() ?? FloatBuffer(count: count)
-        defer { self[keyPath: keyPath] = buffer }
-        return try buffer.withUnsafeMutablePointer(body)
+    /// Makes `buffer` buffer `slot`. Its storage must be new and held by nothing but the caller's temporaries
+    /// (an arena view just allocated): it is written through ``pointers`` from now on.
+    func setBuffer(_ buffer: StateBuffer, at slot: Int) {
+        slots[slot] = buffer
+        pointers[slot] = UnsafeMutablePointer(mutating: buffer.values.basePointer)
+    }
+
+    /// A copy of the elements of the buffer `name`, or nil when this state has none.
+    public subscript(name: StateBufferName) -> FloatBuffer? {
+        buffer(name)?.values
+    }
+
+    /// A copy of the buffer `name` with its element type, or nil when this state has none.
+    public func buffer(_ name: StateBufferName) -> StateBuffer? {
+        names.firstIndex(of: name).flatMap { slots[$0]?.copy() }
+    }
+
+    /// For each buffer that exists, the block of memory it lives in (a ``ParameterArena``-style block of the
+    /// optimizer's), or nil for a buffer in memory of its own: buffers created by one step share one block.
+    public var blocks: [ObjectIdentifier?] {
+        slots.compactMap { $0.map { slot in slot.values.arena.map(ObjectIdentifier.init) } }
+    }
+
+    /// Copies of the buffers that exist, in the rule's order.
+    public var buffers: [(name: StateBufferName, buffer: StateBuffer)] {
+        zip(names, slots).compactMap { name, slot in slot.map { (name, $0.copy()) } }
     }
 }

@@ -4,14 +4,16 @@
 /// Keys are dotted paths (`state.fc.weight.exp_avg`). ``merging(_:prefix:)`` and ``scoped(_:)`` nest one state in
 /// another under a prefix.
 public struct StateDict: Equatable, Sendable {
-    /// A tensor's shape and values (row-major).
+    /// A tensor's shape, values (row-major) and the element type it is stored as (its safetensors dtype).
     public struct TensorData: Equatable, Sendable {
         public var shape: [Int]
         public var values: FloatBuffer
+        public var elementType: StateElementType
 
-        public init(shape: [Int], values: FloatBuffer) {
+        public init(shape: [Int], values: FloatBuffer, elementType: StateElementType = .float32) {
             self.shape = shape
             self.values = values
+            self.elementType = elementType
         }
     }
 

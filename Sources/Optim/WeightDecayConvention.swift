@@ -8,9 +8,9 @@
 /// - ``scheduleScaled``: `θ ← θ · (1 − (lr / initialLR) · λ)`. Loshchilov & Hutter's paper (η_t·λ with η_t the
 ///   schedule multiplier) and MosaicML Composer's `DecoupledAdamW`. The decay follows the schedule but not the
 ///   base learning rate, so good values of lr and λ are less entangled; λ is then typically ~1e-4 rather than 1e-2.
-public enum WeightDecayConvention: Sendable, Equatable, CaseIterable {
-    case learningRateScaled
-    case scheduleScaled
+public enum WeightDecayConvention: String, Sendable, Equatable, CaseIterable {
+    case learningRateScaled = "lr"
+    case scheduleScaled = "schedule"
 
     /// The factor that multiplies θ at a step with learning rate `lr`: 1 − ``decayRate(lr:initialLR:weightDecay:)``.
     public func decayFactor(lr: Double, initialLR: Double, weightDecay: Double) -> Double {

@@ -20,10 +20,12 @@ public struct WeightDecayRule: Sendable {
     /// The parameters in two groups, decayed first, each in its original order; a group that would be empty is
     /// left out. The decayed group takes `weightDecay` if given, else the optimizer's default; the other has
     /// `weightDecay: 0`.
-    public func groups(_ params: [Parameter], weightDecay: Double? = nil) -> [ParamGroup] {
+    public func groups<Options: OptimizerOptions>(
+        _ params: [Parameter], weightDecay: Double? = nil
+    ) -> [ParamGroup<Options>] {
         let excluded = params.filter { excludes($0.name, $0.shape) }
         let decayed = params.filter { !excludes($0.name, $0.shape) }
-        var groups: [ParamGroup] = []
+        var groups: [ParamGroup<Options>] = []
         if !decayed.isEmpty { groups.append(ParamGroup(params: decayed, weightDecay: weightDecay)) }
         if !excluded.isEmpty { groups.append(ParamGroup(params: excluded, weightDecay: 0)) }
         return groups

@@ -23,7 +23,7 @@ struct NonFiniteGradientTests {
     static func snapshot(_ optimizer: Optimizer, _ parameters: [Parameter]) -> [[Float]] {
         parameters.flatMap { p -> [[Float]] in
             let state = optimizer.state(for: p)
-            let buffers: [FloatBuffer?] = [state?.expAvg, state?.expAvgSq, state?.maxExpAvgSq, state?.momentumBuffer]
+            let buffers: [FloatBuffer?] = [state?[.expAvg], state?[.expAvgSq], state?[.maxExpAvgSq], state?[.momentumBuffer]]
             let step: [Float] = [Float(state?.step ?? -1)]
             return [p.values.array] + buffers.map { $0?.array ?? [] } + [step]
         }

@@ -14,7 +14,7 @@ struct OptimizerBehaviourTests {
         #expect(first.lr == 0.01 && first.weightDecay == 0.01 && first.betas == (0.8, 0.9) && first.eps == 1e-6)
         #expect(first.amsgrad && first.decoupledWeightDecay && first.initialLR == 0.01)
         #expect(second.lr == 0.5 && second.weightDecay == 0 && second.betas == (0.8, 0.9) && second.initialLR == 0.5)
-        try optimizer.addParamGroup(ParamGroup(params: [try Self.param("c", [1])], eps: 1e-3))
+        try optimizer.addParamGroup(ParamGroup(params: [try Self.param("c", [1])]) { $0.eps = 1e-3 })
         #expect(optimizer.paramGroups[2].lr == 0.01 && optimizer.paramGroups[2].eps == 1e-3)
         #expect(optimizer.parameters.map(\.name) == ["a", "b", "c"])
     }
@@ -51,13 +51,13 @@ struct OptimizerBehaviourTests {
         w.grad = [0.1, 0.2]
         try adam.step()
         let state = try #require(adam.state(for: w))
-        #expect(state.step == 1 && state.expAvg?.count == 2 && state.expAvgSq?.count == 2)
-        #expect(state.maxExpAvgSq == state.expAvgSq && state.momentumBuffer == nil)
+        #expect(state.step == 1 && state[.expAvg]?.count == 2 && state[.expAvgSq]?.count == 2)
+        #expect(state[.maxExpAvgSq] == state[.expAvgSq] && state[.momentumBuffer] == nil)
         let v = try Self.param("v", [1])
         let sgd = try SGD([v], lr: 0.1, momentum: 0.9)
         v.grad = [2]
         try sgd.step()
-        #expect(sgd.state(for: v)?.momentumBuffer == [2])
+        #expect(sgd.state(for: v)?[.momentumBuffer] == [2])
     }
 
     @Test func zeroGradDropsOrZeroesEveryGradient() throws {

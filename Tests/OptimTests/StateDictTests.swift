@@ -45,14 +45,14 @@ struct StateDictTests {
         state.tensors["state.ghost.exp_avg"] = .init(shape: [1], values: [1])
         let other = try Parameter(name: "other", shape: [1])
         let sgd = try SGD([other])
-        let sgdProblems = Self.problems { () throws(OptimError) in try sgd.load(stateDict: state) }
+        let sgdProblems = Self.problems { () throws(StateMismatch) in try sgd.load(stateDict: state) }
         #expect(sgdProblems.contains { $0.contains("is for AdamW, not SGD") })
         #expect(sgdProblems.contains { $0.contains("2 parameter groups, the optimizer 1") })
         #expect(sgdProblems.contains { $0.contains("parameter 'other' of group 0 is not in the checkpoint") })
         #expect(sgdProblems.contains { $0.contains("'state.ghost.exp_avg' belongs to no parameter") })
         let params = try Self.model()
         let adamw = try AdamW([ParamGroup(params: [params[0]]), ParamGroup(params: [params[1]])])
-        let adamwProblems = Self.problems { () throws(OptimError) in try adamw.load(stateDict: state) }
+        let adamwProblems = Self.problems { () throws(StateMismatch) in try adamw.load(stateDict: state) }
         #expect(adamwProblems.contains { $0.contains("'state.fc.weight.exp_avg' has shape [6], parameter 'fc.weight' has [2, 3]") })
         #expect(adamw.state(for: params[0]) == nil, "nothing was loaded")
     }
@@ -66,7 +66,7 @@ struct StateDictTests {
         state.metadata["state.fc.bias.step"] = nil
         let params = try Self.model()
         let adamw = try AdamW([ParamGroup(params: [params[0]]), ParamGroup(params: [params[1]])])
-        let problems = Self.problems { () throws(OptimError) in try adamw.load(stateDict: state) }
+        let problems = Self.problems { () throws(StateMismatch) in try adamw.load(stateDict: state) }
         #expect(problems.contains("parameter 'fc.weight' has taken 3 steps, but 'state.fc.weight.exp_avg_sq' is missing"),
                 "\(problems)")
         #expect(problems.contains { $0.hasPrefix("'state.fc.bias.") && $0.hasSuffix("has no step count 'state.fc.bias.step'") },
@@ -75,10 +75,9 @@ struct StateDictTests {
     }
 
     /// The problems a refused load lists (empty if it was accepted).
-    static func problems(_ load: () throws(OptimError) -> Void) -> [String] {
+    static func problems(_ load: () throws(StateMismatch) -> Void) -> [String] {
         let result = Result(catching: load)
         guard case .failure(let error) = result else { return [] }
-        guard case .stateDictMismatch(let problems) = error else { return ["\(error)"] }
-        return problems
+        return error.problems
     }
 }

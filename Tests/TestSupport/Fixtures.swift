@@ -13,6 +13,13 @@ public enum Fixtures {
             .appendingPathComponent("Fixtures/pytorch", isDirectory: true)
     }
 
+    /// A folder of this repository's own fixtures, `Tests/Fixtures/<name>` (not overridden by the environment).
+    public static func repositoryDirectory(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/\(name)", isDirectory: true)
+    }
+
     /// The top-level object of a reference JSON file.
     public static func json(_ name: String) throws -> [String: Any] {
         let url = referenceDirectory.appendingPathComponent(name)

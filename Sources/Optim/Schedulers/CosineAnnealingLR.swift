@@ -10,7 +10,7 @@ public final class CosineAnnealingLR: LRScheduler {
     public let tMax: Int
     public let etaMin: Double
 
-    public init(_ optimizer: Optimizer, tMax: Int, etaMin: Double = 0) throws(SchedulerError) {
+    public init(_ optimizer: any Optimizer, tMax: Int, etaMin: Double = 0) throws(SchedulerError) {
         guard tMax >= 1 else { throw .invalidArgument(scheduler: "CosineAnnealingLR", name: "T_max", value: Double(tMax)) }
         try Self.require(etaMin, "eta_min", of: "CosineAnnealingLR") { $0 >= 0 }
         self.tMax = tMax

@@ -10,7 +10,7 @@ public final class CosineAnnealingWarmRestarts: LRScheduler {
     public private(set) var tCur = 0
     public private(set) var tI: Int
 
-    public init(_ optimizer: Optimizer, t0: Int, tMult: Int = 1, etaMin: Double = 0) throws(SchedulerError) {
+    public init(_ optimizer: any Optimizer, t0: Int, tMult: Int = 1, etaMin: Double = 0) throws(SchedulerError) {
         let scheduler = "CosineAnnealingWarmRestarts"
         guard t0 >= 1 else { throw .invalidArgument(scheduler: scheduler, name: "T_0", value: Double(t0)) }
         guard tMult >= 1 else { throw .invalidArgument(scheduler: scheduler, name: "T_mult", value: Double(tMult)) }
@@ -36,7 +36,7 @@ public final class CosineAnnealingWarmRestarts: LRScheduler {
             }
         }
         let rates = baseLRs.map { etaMin + ($0 - etaMin) * (1 + cos(.pi * Double(tCur) / Double(tI))) / 2 }
-        for (index, rate) in zip(optimizer.paramGroups.indices, rates) { optimizer.paramGroups[index].lr = rate }
+        for (index, rate) in zip(optimizer.groupSchedules.indices, rates) { optimizer.groupSchedules[index].lr = rate }
         lastLRs = currentLRs
     }
 

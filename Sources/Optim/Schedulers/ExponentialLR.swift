@@ -2,7 +2,7 @@
 public final class ExponentialLR: LRScheduler {
     public let gamma: Double
 
-    public init(_ optimizer: Optimizer, gamma: Double) throws(SchedulerError) {
+    public init(_ optimizer: any Optimizer, gamma: Double) throws(SchedulerError) {
         try Self.require(gamma, "gamma", of: "ExponentialLR") { $0 >= 0 }
         self.gamma = gamma
         try super.init(optimizer: optimizer)

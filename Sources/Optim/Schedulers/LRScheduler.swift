@@ -5,8 +5,13 @@
 /// group) and applies its value for step 0. A subclass states its formula in ``learningRates()``: the chainable
 /// (recursive) form PyTorch uses, which reads the groups' current rates, and optionally a closed form in
 /// ``closedFormLearningRates()``, used when a ``SequentialLR`` restarts it.
+///
+/// Every scheduler is one, ``ReduceLROnPlateau`` included (as in PyTorch ≥ 2.2), so one `LRScheduler` value can
+/// hold any schedule, save it with ``stateDict()`` and restore it with ``load(stateDict:)``. The plateau schedule
+/// steps on a metric: its `step(metric:)` replaces ``step()``, which throws
+/// ``SchedulerError/metricRequired(scheduler:)``.
 open class LRScheduler {
-    public let optimizer: Optimizer
+    public let optimizer: any Optimizer
     /// The learning rate of each group at the start of the schedule.
     public internal(set) var baseLRs: [Double]
     /// The number of steps taken; −1 before the initial step.
@@ -18,24 +23,29 @@ open class LRScheduler {
     public internal(set) var isInitialStep = false
 
     /// Takes the groups' base rates and applies step 0. Subclasses set their own properties first.
-    public init(optimizer: Optimizer) throws(SchedulerError) {
+    public init(optimizer: any Optimizer) throws(SchedulerError) {
         self.optimizer = optimizer
-        for index in optimizer.paramGroups.indices where !optimizer.paramGroups[index].initialLRClaimed {
-            optimizer.paramGroups[index].initialLR = optimizer.paramGroups[index].lr
-            optimizer.paramGroups[index].initialLRClaimed = true
+        for index in optimizer.groupSchedules.indices where !optimizer.groupSchedules[index].initialLRClaimed {
+            optimizer.groupSchedules[index].initialLR = optimizer.groupSchedules[index].lr
+            optimizer.groupSchedules[index].initialLRClaimed = true
         }
-        baseLRs = optimizer.paramGroups.map(\.initialLR)
+        baseLRs = optimizer.groupSchedules.map(\.initialLR)
         try initialStep()
     }
 
-    /// Leaves the base rates and the initial step to the subclass (``SequentialLR``).
-    init(deferringStartOf optimizer: Optimizer) {
+    /// Leaves the base rates and the initial step to the subclass (``SequentialLR``, ``ReduceLROnPlateau``).
+    init(deferringStartOf optimizer: any Optimizer) {
         self.optimizer = optimizer
-        baseLRs = optimizer.paramGroups.map(\.initialLR)
+        baseLRs = optimizer.groupSchedules.map(\.initialLR)
     }
 
+    /// Whether the schedule steps on a metric (``ReduceLROnPlateau``: `step(metric:)` after each evaluation)
+    /// rather than with `step()` after each optimizer step.
+    open var stepsOnMetric: Bool { false }
+
     /// Advances the schedule by one step and sets each group's learning rate.
-    /// - Throws: ``SchedulerError`` when the schedule cannot take another step (``OneCycleLR`` past its end).
+    /// - Throws: ``SchedulerError`` when the schedule cannot take another step (``OneCycleLR`` past its end), or
+    ///   steps on a metric (``ReduceLROnPlateau``).
     public func step() throws(SchedulerError) {
         stepCount += 1
         try update(epoch: nil)
@@ -62,19 +72,19 @@ open class LRScheduler {
             lastEpoch += 1
             rates = try learningRates()
         }
-        for (index, rate) in zip(optimizer.paramGroups.indices, rates) { optimizer.paramGroups[index].lr = rate }
-        lastLRs = optimizer.paramGroups.map(\.lr)
+        for (index, rate) in zip(optimizer.groupSchedules.indices, rates) { optimizer.groupSchedules[index].lr = rate }
+        lastLRs = optimizer.groupSchedules.map(\.lr)
     }
 
     /// The groups' current learning rates.
-    public var currentLRs: [Double] { optimizer.paramGroups.map(\.lr) }
+    public var currentLRs: [Double] { optimizer.groupSchedules.map(\.lr) }
 
     // MARK: - What a subclass states
 
-    /// The learning rates at ``lastEpoch``, in the chainable form (it may read ``currentLRs``).
+    /// The learning rates at ``LRScheduler/lastEpoch``, in the chainable form (it may read ``LRScheduler/currentLRs``).
     open func learningRates() throws(SchedulerError) -> [Double] { currentLRs }
 
-    /// The learning rates at ``lastEpoch`` from the base rates alone, or nil when there is no closed form.
+    /// The learning rates at ``LRScheduler/lastEpoch`` from the base rates alone, or nil when there is no closed form.
     open func closedFormLearningRates() -> [Double]? { nil }
 
     // MARK: - State
@@ -99,7 +109,7 @@ open class LRScheduler {
             throw .invalidState(scheduler: name, reason: "non-integral step counts")
         }
         var base: [Double] = [], last: [Double] = []
-        for index in optimizer.paramGroups.indices {
+        for index in optimizer.groupSchedules.indices {
             base.append(try value("base_lr.\(index)"))
             last.append(try value("last_lr.\(index)"))
         }

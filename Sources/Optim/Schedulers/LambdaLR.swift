@@ -7,14 +7,14 @@ public final class LambdaLR: LRScheduler {
     public let factors: [@Sendable (Int) -> Double]
 
     /// One function for every group.
-    public convenience init(_ optimizer: Optimizer, factor: @escaping @Sendable (Int) -> Double) throws(SchedulerError) {
-        try self.init(optimizer, factors: Array(repeating: factor, count: optimizer.paramGroups.count))
+    public convenience init(_ optimizer: any Optimizer, factor: @escaping @Sendable (Int) -> Double) throws(SchedulerError) {
+        try self.init(optimizer, factors: Array(repeating: factor, count: optimizer.groupSchedules.count))
     }
 
     /// One function per group.
-    public init(_ optimizer: Optimizer, factors: [@Sendable (Int) -> Double]) throws(SchedulerError) {
-        guard factors.count == optimizer.paramGroups.count else {
-            throw .countMismatch(scheduler: "LambdaLR", name: "functions (one per parameter group)", expected: optimizer.paramGroups.count,
+    public init(_ optimizer: any Optimizer, factors: [@Sendable (Int) -> Double]) throws(SchedulerError) {
+        guard factors.count == optimizer.groupSchedules.count else {
+            throw .countMismatch(scheduler: "LambdaLR", name: "functions (one per parameter group)", expected: optimizer.groupSchedules.count,
                                  actual: factors.count)
         }
         self.factors = factors

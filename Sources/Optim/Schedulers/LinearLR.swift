@@ -5,7 +5,7 @@ public final class LinearLR: LRScheduler {
     public let endFactor: Double
     public let totalIters: Int
 
-    public init(_ optimizer: Optimizer, startFactor: Double = 1.0 / 3, endFactor: Double = 1, totalIters: Int = 5)
+    public init(_ optimizer: any Optimizer, startFactor: Double = 1.0 / 3, endFactor: Double = 1, totalIters: Int = 5)
         throws(SchedulerError)
     {
         try Self.require(startFactor, "start factor", of: "LinearLR") { $0 > 0 && $0 <= 1 }

@@ -4,7 +4,7 @@ public final class MultiStepLR: LRScheduler {
     public let milestones: [Int]
     public let gamma: Double
 
-    public init(_ optimizer: Optimizer, milestones: [Int], gamma: Double = 0.1) throws(SchedulerError) {
+    public init(_ optimizer: any Optimizer, milestones: [Int], gamma: Double = 0.1) throws(SchedulerError) {
         try Self.require(gamma, "gamma", of: "MultiStepLR") { $0 >= 0 }
         if let bad = milestones.first(where: { $0 < 0 }) {
             throw .invalidArgument(scheduler: "MultiStepLR", name: "milestone", value: Double(bad))

@@ -3,12 +3,13 @@
 /// than `threshold` (relative or absolute), each group's rate is multiplied by `factor` (not below its `minLR`,
 /// and not when the change would be under `eps`), then `cooldown` steps pass before counting again.
 ///
-/// A NaN metric is never an improvement.
-public final class ReduceLROnPlateau {
+/// A NaN metric is never an improvement. It is an ``LRScheduler`` (as in PyTorch ≥ 2.2) that steps on a metric:
+/// call ``step(metric:)``; the plain ``step()`` throws ``SchedulerError/metricRequired(scheduler:)``. Unlike the
+/// other schedulers it leaves the rates as they are when made and claims no group's ``ParamGroup/initialLR``.
+public final class ReduceLROnPlateau: LRScheduler {
     public enum Mode: String, Sendable, CaseIterable { case min, max }
     public enum ThresholdMode: String, Sendable, CaseIterable { case relative = "rel", absolute = "abs" }
 
-    public let optimizer: Optimizer
     public let mode: Mode
     public let factor: Double
     public let patience: Int
@@ -21,21 +22,20 @@ public final class ReduceLROnPlateau {
     public private(set) var best: Double
     public private(set) var badEpochs = 0
     public private(set) var cooldownCounter = 0
-    public private(set) var lastEpoch = 0
 
     /// `minLR` applies to every group.
     public convenience init(
-        _ optimizer: Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
+        _ optimizer: any Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
         thresholdMode: ThresholdMode = .relative, cooldown: Int = 0, minLR: Double = 0, eps: Double = 1e-8
     ) throws(SchedulerError) {
         try self.init(optimizer, mode: mode, factor: factor, patience: patience, threshold: threshold,
                       thresholdMode: thresholdMode, cooldown: cooldown,
-                      minLRs: Array(repeating: minLR, count: optimizer.paramGroups.count), eps: eps)
+                      minLRs: Array(repeating: minLR, count: optimizer.groupSchedules.count), eps: eps)
     }
 
     /// One minimum rate per group.
     public init(
-        _ optimizer: Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
+        _ optimizer: any Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
         thresholdMode: ThresholdMode = .relative, cooldown: Int = 0, minLRs: [Double], eps: Double = 1e-8
     ) throws(SchedulerError) {
         let name = "ReduceLROnPlateau"
@@ -44,12 +44,11 @@ public final class ReduceLROnPlateau {
         try LRScheduler.require(eps, "eps", of: name) { $0 >= 0 }
         guard patience >= 0 else { throw .invalidArgument(scheduler: name, name: "patience", value: Double(patience)) }
         guard cooldown >= 0 else { throw .invalidArgument(scheduler: name, name: "cooldown", value: Double(cooldown)) }
-        guard minLRs.count == optimizer.paramGroups.count else {
-            throw .countMismatch(scheduler: name, name: "minimum learning rates (one per parameter group)", expected: optimizer.paramGroups.count,
+        guard minLRs.count == optimizer.groupSchedules.count else {
+            throw .countMismatch(scheduler: name, name: "minimum learning rates (one per parameter group)", expected: optimizer.groupSchedules.count,
                                  actual: minLRs.count)
         }
         for minLR in minLRs { try LRScheduler.require(minLR, "min lr", of: name) { $0 >= 0 } }
-        self.optimizer = optimizer
         self.mode = mode
         self.factor = factor
         self.patience = patience
@@ -59,7 +58,16 @@ public final class ReduceLROnPlateau {
         self.minLRs = minLRs
         self.eps = eps
         best = mode == .min ? .infinity : -.infinity
+        super.init(deferringStartOf: optimizer)
+        baseLRs = currentLRs
+        lastEpoch = 0
+        lastLRs = currentLRs
     }
+
+    /// Refuses: this schedule steps on a metric, with ``step(metric:)``.
+    public override func step() throws(SchedulerError) { throw .metricRequired(scheduler: name) }
+
+    public override var stepsOnMetric: Bool { true }
 
     /// Records the metric of one epoch and lowers the rates if it has not improved for long enough.
     public func step(metric: Double) {
@@ -75,14 +83,15 @@ public final class ReduceLROnPlateau {
             badEpochs = 0
         }
         if badEpochs > patience {
-            for (index, minLR) in zip(optimizer.paramGroups.indices, minLRs) {
-                let old = optimizer.paramGroups[index].lr
+            for (index, minLR) in zip(optimizer.groupSchedules.indices, minLRs) {
+                let old = optimizer.groupSchedules[index].lr
                 let new = Swift.max(old * factor, minLR)
-                if old - new > eps { optimizer.paramGroups[index].lr = new }
+                if old - new > eps { optimizer.groupSchedules[index].lr = new }
             }
             cooldownCounter = cooldown
             badEpochs = 0
         }
+        lastLRs = currentLRs
     }
 
     /// Comparisons with NaN are false, so a NaN metric never counts as better.
@@ -95,12 +104,17 @@ public final class ReduceLROnPlateau {
         }
     }
 
-    public func stateDict() -> [String: Double] {
-        ["best": best, "num_bad_epochs": Double(badEpochs), "cooldown_counter": Double(cooldownCounter),
-         "last_epoch": Double(lastEpoch)]
+    /// The counters, the best metric and the last rates (`last_lr.<group>`).
+    public override func stateDict() -> [String: Double] {
+        var state = ["best": best, "num_bad_epochs": Double(badEpochs), "cooldown_counter": Double(cooldownCounter),
+                     "last_epoch": Double(lastEpoch)]
+        for (index, rate) in lastLRs.enumerated() { state["last_lr.\(index)"] = rate }
+        return state
     }
 
-    public func load(stateDict state: [String: Double]) throws(SchedulerError) {
+    /// Restores the state from ``stateDict()``; a state without `last_lr` entries (saved before they were kept)
+    /// takes the groups' current rates as the last ones.
+    public override func load(stateDict state: [String: Double]) throws(SchedulerError) {
         guard let best = state["best"], let bad = state["num_bad_epochs"].flatMap(Int.init(exactly:)),
               let cooldown = state["cooldown_counter"].flatMap(Int.init(exactly:)),
               let epoch = state["last_epoch"].flatMap(Int.init(exactly:)) else {
@@ -110,5 +124,7 @@ public final class ReduceLROnPlateau {
         badEpochs = bad
         cooldownCounter = cooldown
         lastEpoch = epoch
+        let current = currentLRs
+        lastLRs = current.indices.map { state["last_lr.\($0)"] ?? current[$0] }
     }
 }

@@ -6,6 +6,8 @@ public enum SchedulerError: Error, Equatable, CustomStringConvertible {
     case steppedPastTotal(scheduler: String, step: Int, total: Int)
     case differentOptimizer(scheduler: String, index: Int)
     case invalidState(scheduler: String, reason: String)
+    /// `step()` on a scheduler that steps on a metric (``ReduceLROnPlateau``): it needs `step(metric:)`.
+    case metricRequired(scheduler: String)
 
     public var description: String {
         switch self {
@@ -14,13 +16,15 @@ public enum SchedulerError: Error, Equatable, CustomStringConvertible {
         case .countMismatch(let scheduler, let name, let expected, let actual):
             return "\(scheduler): expected \(expected) \(name), got \(actual)"
         case .optimizerWithoutMomentum(let scheduler):
-            return "\(scheduler): cycling momentum needs an optimizer with momentum (SGD) or betas (Adam, AdamW)"
+            return "\(scheduler): cycling momentum needs an optimizer with momentum (SGD, RMSprop) or betas (Adam, AdamW)"
         case .steppedPastTotal(let scheduler, let step, let total):
             return "\(scheduler): tried to step \(step) times, but the schedule has \(total) steps"
         case .differentOptimizer(let scheduler, let index):
             return "\(scheduler): the scheduler at index \(index) belongs to another optimizer"
         case .invalidState(let scheduler, let reason):
             return "\(scheduler): cannot load state: \(reason)"
+        case .metricRequired(let scheduler):
+            return "\(scheduler): steps on a metric: call step(metric:), not step()"
         }
     }
 }

@@ -11,7 +11,7 @@ public final class SequentialLR: LRScheduler {
     public let schedulers: [LRScheduler]
     public let milestones: [Int]
 
-    public init(_ optimizer: Optimizer, schedulers: [LRScheduler], milestones: [Int]) throws(SchedulerError) {
+    public init(_ optimizer: any Optimizer, schedulers: [LRScheduler], milestones: [Int]) throws(SchedulerError) {
         guard !schedulers.isEmpty else {
             throw .countMismatch(scheduler: "SequentialLR", name: "schedulers", expected: 1, actual: 0)
         }
@@ -22,13 +22,17 @@ public final class SequentialLR: LRScheduler {
         if let index = schedulers.firstIndex(where: { $0.optimizer !== optimizer }) {
             throw .differentOptimizer(scheduler: "SequentialLR", index: index)
         }
+        // Checked before anything changes: stepping a plateau schedule needs a metric this one does not have.
+        if let plateau = schedulers.first(where: { $0 is ReduceLROnPlateau }) {
+            throw .metricRequired(scheduler: plateau.name)
+        }
         self.schedulers = schedulers
         self.milestones = milestones
         super.init(deferringStartOf: optimizer)
         lastEpoch = 0
         // Undo the steps the schedulers took when they were made, and start the first one again.
-        for index in optimizer.paramGroups.indices {
-            optimizer.paramGroups[index].lr = optimizer.paramGroups[index].initialLR
+        for index in optimizer.groupSchedules.indices {
+            optimizer.groupSchedules[index].lr = optimizer.groupSchedules[index].initialLR
         }
         for scheduler in schedulers { scheduler.lastEpoch -= 1 }
         try schedulers[0].initialStep()

@@ -3,7 +3,7 @@ public final class StepLR: LRScheduler {
     public let stepSize: Int
     public let gamma: Double
 
-    public init(_ optimizer: Optimizer, stepSize: Int, gamma: Double = 0.1) throws(SchedulerError) {
+    public init(_ optimizer: any Optimizer, stepSize: Int, gamma: Double = 0.1) throws(SchedulerError) {
         guard stepSize >= 1 else { throw .invalidArgument(scheduler: "StepLR", name: "step size", value: Double(stepSize)) }
         try Self.require(gamma, "gamma", of: "StepLR") { $0 >= 0 }
         self.stepSize = stepSize
