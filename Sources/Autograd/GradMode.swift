@@ -5,6 +5,7 @@ public enum GradMode {
 
 /// Runs `body` without recording operations: results do not require a gradient and keep no graph, which saves
 /// the memory and time of evaluation.
-public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
-    try GradMode.$isEnabled.withValue(false, operation: body)
+/// `body`'s error comes out with its own type (`TaskLocal.withValue` only rethrows untyped, hence the `Result`).
+public func withNoGrad<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    try GradMode.$isEnabled.withValue(false) { Result(catching: body) }.get()
 }

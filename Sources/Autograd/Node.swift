@@ -2,9 +2,9 @@
 final class Node {
     let inputs: [Tensor]
     /// Given ∂loss/∂output, returns ∂loss/∂input for each input that requires a gradient (nil for the others).
-    let backward: (FloatBuffer) throws -> [FloatBuffer?]
+    let backward: (FloatBuffer) throws(TensorError) -> [FloatBuffer?]
 
-    init(inputs: [Tensor], backward: @escaping (FloatBuffer) throws -> [FloatBuffer?]) {
+    init(inputs: [Tensor], backward: @escaping (FloatBuffer) throws(TensorError) -> [FloatBuffer?]) {
         self.inputs = inputs
         self.backward = backward
     }
@@ -15,7 +15,7 @@ extension Tensor {
     /// requires one; otherwise it is a plain leaf and `backward` is dropped.
     static func result(
         _ values: FloatBuffer, shape: [Int], inputs: [Tensor],
-        backward: @escaping (FloatBuffer) throws -> [FloatBuffer?]
+        backward: @escaping (FloatBuffer) throws(TensorError) -> [FloatBuffer?]
     ) -> Tensor {
         let tracked = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         let output = Tensor(unchecked: values, shape: shape, requiresGrad: tracked)
@@ -27,22 +27,23 @@ extension Tensor {
     /// the `grad` of each leaf that requires one (and so into each parameter's `grad`). The graph is freed
     /// afterwards, as in PyTorch.
     /// - Throws: ``TensorError/backwardNeedsScalar(shape:)`` for a tensor of more than one element,
-    ///   ``TensorError/noGraph`` when there is nothing to differentiate, or an operation's error.
-    public func backward() throws {
-        guard count == 1 else { throw TensorError.backwardNeedsScalar(shape: shape) }
+    ///   ``TensorError/noGraph`` when there is nothing to differentiate,
+    ///   ``TensorError/gradientRejected(_:)`` when a parameter refuses its gradient, or an operation's error.
+    public func backward() throws(TensorError) {
+        guard count == 1 else { throw .backwardNeedsScalar(shape: shape) }
         try backward(gradient: FloatBuffer([1]))
     }
 
     /// Backward from this tensor with ∂loss/∂self = `gradient` (same element count).
-    public func backward(gradient: FloatBuffer) throws {
+    public func backward(gradient: FloatBuffer) throws(TensorError) {
         guard gradient.count == count else {
-            throw TensorError.shapeMismatch(operation: "backward", shapes: [shape, [gradient.count]])
+            throw .shapeMismatch(operation: "backward", shapes: [shape, [gradient.count]])
         }
-        guard requiresGrad, !graphFreed else { throw TensorError.noGraph }
+        guard requiresGrad, !graphFreed else { throw .noGraph }
         let order = topologicalOrder()
         // A tensor whose graph an earlier backward freed would pass for a leaf and keep the gradient to itself,
         // silently cutting off everything it was computed from; PyTorch refuses this too.
-        guard !order.contains(where: \.graphFreed) else { throw TensorError.noGraph }
+        guard !order.contains(where: \.graphFreed) else { throw .noGraph }
         var pending: [ObjectIdentifier: FloatBuffer] = [ObjectIdentifier(self): gradient]
         for tensor in order.reversed() {
             guard let upstream = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
@@ -68,9 +69,13 @@ extension Tensor {
         }
     }
 
-    private func accumulateLeafGradient(_ gradient: FloatBuffer) throws {
+    private func accumulateLeafGradient(_ gradient: FloatBuffer) throws(TensorError) {
         if let parameter {
-            try gradient.withUnsafeBufferPointer { try parameter.accumulateGrad($0) }
+            // `withUnsafeBufferPointer` rethrows untyped, so the parameter's error comes out as a value.
+            let outcome = gradient.withUnsafeBufferPointer { buffer in
+                Result { () throws(OptimError) in try parameter.accumulateGrad(buffer) }
+            }
+            if case .failure(let error) = outcome { throw .gradientRejected(error) }
         } else if var existing = grad {
             grad = nil  // so that the buffer is uniquely referenced and is added to in place
             existing.add(gradient)

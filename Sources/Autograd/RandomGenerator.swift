@@ -119,12 +119,13 @@ public func manualSeed(_ seed: UInt64) {
 }
 
 /// Runs `body` drawing random numbers (initialization, dropout) from `stream` instead of the global generator.
-public func withRandomGenerator<R>(_ stream: RandomStream, _ body: () throws -> R) rethrows -> R {
-    try GlobalRandom.$scoped.withValue(stream, operation: body)
+/// `body`'s error comes out with its own type.
+public func withRandomGenerator<R, E: Error>(_ stream: RandomStream, _ body: () throws(E) -> R) throws(E) -> R {
+    try GlobalRandom.$scoped.withValue(stream) { Result(catching: body) }.get()
 }
 
 /// Runs `body` with a generator of its own, seeded with `seed`: a reproducible run that other threads' use of the
 /// global generator cannot disturb.
-public func withRandomGenerator<R>(seed: UInt64, _ body: () throws -> R) rethrows -> R {
+public func withRandomGenerator<R, E: Error>(seed: UInt64, _ body: () throws(E) -> R) throws(E) -> R {
     try withRandomGenerator(RandomStream(seed: seed), body)
 }

@@ -92,7 +92,7 @@ extension Tensor {
                         for j in 0..<n {
                             let at = r * n + j
                             let dxhat = g[at] * (gamma?[j] ?? 1)
-                            gradX![at] = inverseDeviation[r] * (dxhat - meanGrad - xhat[at] * meanGradXhat)
+                            gradX?[at] = inverseDeviation[r] * (dxhat - meanGrad - xhat[at] * meanGradXhat)
                         }
                     }
                 }

@@ -16,6 +16,9 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
     case backwardNeedsScalar(shape: [Int])
     /// `backward()` on a tensor that does not require a gradient, or whose graph a previous backward freed.
     case noGraph
+    /// `backward()` reached a parameter that refused the gradient (its ``Optim/OptimError`` names the parameter and
+    /// the element counts).
+    case gradientRejected(OptimError)
 
     public var description: String {
         switch self {
@@ -36,6 +39,8 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
         case .noGraph:
             return "backward(): this tensor does not require a gradient, or its graph was freed by an earlier "
                 + "backward()"
+        case .gradientRejected(let error):
+            return "backward(): \(error)"
         }
     }
 }

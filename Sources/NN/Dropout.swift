@@ -9,7 +9,7 @@ public final class Dropout: Module {
 
     public func setTraining(_ training: Bool) { isTraining = training }
 
-    public func forward(_ input: Tensor) throws -> Tensor {
+    public func forward(_ input: Tensor) throws(TensorError) -> Tensor {
         guard p >= 0, p <= 1 else { throw TensorError.invalidArgument(operation: "Dropout", name: "p", value: p) }
         return isTraining ? try input.dropout(p: p) : input
     }

@@ -14,16 +14,16 @@ public final class Embedding: Module {
     }
 
     /// Looks up `indices` (of any shape) and returns `indexShape + [dimension]`.
-    public func callAsFunction(indices: [Int], shape: [Int]? = nil) throws -> Tensor {
+    public func callAsFunction(indices: [Int], shape: [Int]? = nil) throws(TensorError) -> Tensor {
         if let configurationError { throw configurationError }
         return try Tensor(weight).embedding(indices: indices, indexShape: shape ?? [indices.count])
     }
 
     /// Looks up the indices held, as integral Floats, by `input`.
-    public func forward(_ input: Tensor) throws -> Tensor {
-        let indices = try input.array.map { value -> Int in
+    public func forward(_ input: Tensor) throws(TensorError) -> Tensor {
+        let indices = try input.array.map { (value: Float) throws(TensorError) -> Int in
             guard let index = Int(exactly: value) else {
-                throw TensorError.invalidArgument(operation: "Embedding", name: "index", value: Double(value))
+                throw .invalidArgument(operation: "Embedding", name: "index", value: Double(value))
             }
             return index
         }

@@ -28,7 +28,7 @@ public final class LayerNorm: Module {
         self.init([size], eps: eps, elementwiseAffine: elementwiseAffine)
     }
 
-    public func forward(_ input: Tensor) throws -> Tensor {
+    public func forward(_ input: Tensor) throws(TensorError) -> Tensor {
         if let configurationError { throw configurationError }
         guard input.shape.suffix(normalizedShape.count) == normalizedShape[...] else {
             throw TensorError.shapeMismatch(operation: "LayerNorm", shapes: [input.shape, normalizedShape])

@@ -26,7 +26,7 @@ public final class Linear: Module {
         self.bias = bias ? Parameter(name: "bias", checkedShape: [rows], values: FloatBuffer(biases)) : nil
     }
 
-    public func forward(_ input: Tensor) throws -> Tensor {
+    public func forward(_ input: Tensor) throws(TensorError) -> Tensor {
         if let configurationError { throw configurationError }
         return try input.linear(weight: Tensor(weight), bias: bias.map(Tensor.init))
     }

@@ -9,9 +9,9 @@ extension Module {
     }
 
     /// Sets the parameters' values from ``stateDict()``, by name.
-    /// - Throws: ``ModuleError/stateDictMismatch(_:)`` listing every missing or unexpected name and every shape that
+    /// - Throws: ``Optim/StateMismatch`` listing every missing or unexpected name and every shape that
     ///   differs; no parameter is changed then.
-    public func load(stateDict state: StateDict) throws(ModuleError) {
+    public func load(stateDict state: StateDict) throws(StateMismatch) {
         var problems: [String] = []
         let named = namedParameters()
         for (name, parameter) in named {
@@ -24,20 +24,15 @@ extension Module {
         for name in state.tensors.keys.sorted() where !names.contains(name) {
             problems.append("'\(name)' is not a parameter of the model")
         }
-        guard problems.isEmpty else { throw .stateDictMismatch(problems) }
-        for (name, parameter) in named { parameter.values = state.tensors[name]?.values ?? parameter.values }
-    }
-}
-
-/// What a module refuses.
-public enum ModuleError: Error, Equatable, CustomStringConvertible {
-    /// A state dict that does not fit the model; every problem found, one per entry.
-    case stateDictMismatch([String])
-
-    public var description: String {
-        switch self {
-        case .stateDictMismatch(let problems):
-            return "the model state does not fit: " + problems.joined(separator: "; ")
+        guard problems.isEmpty else { throw StateMismatch("model state", problems: problems) }
+        // Copied into each parameter's own memory, so that parameters in an arena stay there.
+        for (name, parameter) in named {
+            guard let source = state.tensors[name]?.values else { continue }
+            parameter.values.withUnsafeMutableBufferPointer { target in
+                source.withUnsafeBufferPointer { values in
+                    if let base = values.baseAddress { target.baseAddress?.update(from: base, count: values.count) }
+                }
+            }
         }
     }
 }

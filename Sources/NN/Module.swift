@@ -6,7 +6,7 @@
 /// ```swift
 /// final class MLP: Module {
 ///     let fc1 = Linear(784, 128), fc2 = Linear(128, 10)
-///     func forward(_ x: Tensor) throws -> Tensor { try fc2(fc1(x).relu()) }
+///     func forward(_ x: Tensor) throws(TensorError) -> Tensor { try fc2(fc1(x).relu()) }
 /// }
 /// ```
 ///
@@ -14,7 +14,7 @@
 /// names make the dotted paths of ``namedParameters()``: `fc1.weight`, `layers.1.bias`.
 public protocol Module: AnyObject {
     /// The computation. Call the module itself (`model(x)`) rather than this.
-    func forward(_ input: Tensor) throws -> Tensor
+    func forward(_ input: Tensor) throws(TensorError) -> Tensor
 
     /// Switches training-dependent behaviour (dropout) on or off. The default does nothing; see ``train()``.
     func setTraining(_ training: Bool)
@@ -24,7 +24,7 @@ extension Module {
     public func setTraining(_ training: Bool) {}
 
     /// Applies the module.
-    public func callAsFunction(_ input: Tensor) throws -> Tensor { try forward(input) }
+    public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor { try forward(input) }
 
     /// The direct sub-modules, named by property (and by index inside arrays).
     public func namedChildren() -> [(name: String, module: any Module)] {
@@ -59,12 +59,16 @@ extension Module {
     }
 
     /// Every parameter, in the order of ``namedParameters()``. Each parameter's `name` is set to its dotted path,
-    /// so that optimizer errors and checkpoints name it as the model does.
+    /// so that optimizer errors and checkpoints name it as the model does, and the parameters are gathered into
+    /// one contiguous ``Optim/ParameterArena`` block (on the first call; later calls find them there), so that an
+    /// optimizer step sweeps the model as one buffer. If the block cannot be allocated they stay where they are.
     public func parameters() -> [Parameter] {
-        namedParameters().map { name, parameter in
+        let parameters = namedParameters().map { name, parameter in
             parameter.name = name
             return parameter
         }
+        try? ParameterArena.gather(parameters)
+        return parameters
     }
 
     /// This module and all its sub-modules, depth-first.

@@ -12,8 +12,10 @@ public final class Sequential: Module {
 
     public init(_ layers: [any Module]) { self.layers = layers }
 
-    public func forward(_ input: Tensor) throws -> Tensor {
-        try layers.reduce(input) { x, layer in try layer(x) }
+    public func forward(_ input: Tensor) throws(TensorError) -> Tensor {
+        var x = input
+        for layer in layers { x = try layer(x) }
+        return x
     }
 }
 

@@ -26,6 +26,26 @@ struct TensorBehaviourTests {
         #expect(throws: TensorError.backwardNeedsScalar(shape: [2])) { try (x * 2).backward() }
     }
 
+    /// The error type is part of the signature: a `catch` gets a ``TensorError`` without a cast, through
+    /// `withNoGrad` too, and a parameter's refusal keeps its name and counts in the message.
+    @Test func backwardThrowsTensorErrorsThatNameTheirCause() {
+        let x = try? Tensor([1, 2], shape: [2], requiresGrad: true)
+        do throws(TensorError) {
+            try x?.backward()
+            Issue.record("backward() on two elements without a gradient did not throw")
+        } catch {
+            #expect(error == .backwardNeedsScalar(shape: [2]))
+        }
+        do throws(TensorError) {
+            _ = try withNoGrad { () throws(TensorError) in try Tensor([1], shape: [2]) }
+            Issue.record("a shape that cannot hold its values did not throw")
+        } catch {
+            #expect(error == .invalidShape(operation: "Tensor", shape: [2], count: 1))
+        }
+        let rejected = TensorError.gradientRejected(.gradientCountMismatch(name: "fc.weight", expected: 4, actual: 3))
+        #expect(rejected.description == "backward(): gradient of parameter 'fc.weight' has 3 elements, expected 4")
+    }
+
     /// A second backward through an intermediate result of the first (shared, or built on) would find it cut off
     /// from its inputs; it throws instead of losing their gradients, and the first backward's gradients stay.
     @Test func backwardThroughAFreedIntermediateThrows() throws {

@@ -5,7 +5,7 @@ final class TwoLayer: Module {
     let fc1 = Linear(4, 3), fc2 = Linear(3, 2)
     let norm = LayerNorm(3)
     let drop = Dropout(p: 0.5)
-    func forward(_ x: Tensor) throws -> Tensor { try fc2(drop(norm(fc1(x)).relu())) }
+    func forward(_ x: Tensor) throws(TensorError) -> Tensor { try fc2(drop(norm(fc1(x)).relu())) }
 }
 
 struct ModuleTests {
@@ -47,7 +47,7 @@ struct ModuleTests {
         state.tensors["extra"] = .init(shape: [1], values: [1])
         let fresh = withRandomGenerator(seed: 8) { TwoLayer() }
         let before = fresh.parameters().map(\.values)
-        #expect(throws: ModuleError.stateDictMismatch([
+        #expect(throws: StateMismatch("model state", problems: [
             "'fc1.bias' is missing", "'fc2.weight' has shape [2, 2] in the state, [2, 3] in the model",
             "'extra' is not a parameter of the model",
         ])) { try fresh.load(stateDict: state) }
