@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import NN
+import Optim
 
 /// How much weight decay each weight actually receives per step, under Adam's coupled L2 and under AdamW.
 ///
@@ -46,10 +47,12 @@ public enum DecayReport {
     /// The shrink per step that `optimizer`'s weight decay applies to each element of `parameter`, from the
     /// optimizer's current state and options; nil when the parameter has not been stepped or is not the
     /// optimizer's.
-    public static func shrink(of parameter: Parameter, in optimizer: Adam) -> [WeightShrink]? {
+    public static func shrink<Rule: UpdateRule>(
+        of parameter: Parameter, in optimizer: RuleOptimizer<Rule>
+    ) -> [WeightShrink]? where Rule.Options == AdamOptions {
         guard let group = optimizer.paramGroups.first(where: { $0.params.contains { $0 === parameter } }),
               let state = optimizer.state(for: parameter), state.step > 0,
-              let secondMoment = group.amsgrad ? state.maxExpAvgSq : state.expAvgSq
+              let secondMoment = group.amsgrad ? state[.maxExpAvgSq] : state[.expAvgSq]
         else { return nil }
         let biasCorrection = 1 - pow(group.betas.1, Double(state.step))
         let lambda = group.weightDecay
@@ -59,6 +62,13 @@ public enum DecayReport {
             let shrink = group.decoupledWeightDecay ? decoupled : group.lr * lambda / (magnitude + group.eps)
             return WeightShrink(gradientMagnitude: magnitude, shrink: shrink)
         }
+    }
+
+    /// ``shrink(of:in:)`` for Adam or AdamW behind `any Optimizer`; nil for another optimizer too.
+    static func shrink(of parameter: Parameter, inAny optimizer: any Optimizer) -> [WeightShrink]? {
+        if let adam = optimizer as? Adam { return shrink(of: parameter, in: adam) }
+        if let adamw = optimizer as? AdamW { return shrink(of: parameter, in: adamw) }
+        return nil
     }
 
     /// The weights cut into ten groups of (nearly) equal size by gradient magnitude, smallest first; with fewer
@@ -90,19 +100,19 @@ public enum DecayReport {
         options: TrainingOptions, epochs: Int, train: MNIST, test: MNIST, runner: ParallelRuns,
         progress: EpochProgress? = nil
     ) throws -> (rows: [Row], results: [String: [TrainingRun.EpochResult]]) {
-        let variants: [(String, TrainingOptions.OptimizerKind)] = [("Adam+L2", .adam), ("AdamW", .adamw)]
+        let variants: [(String, OptimizerKind)] = [("Adam+L2", .adam), ("AdamW", .adamw)]
         let outcomes = try runner.map(variants.count) { index in
             let (name, kind) = variants[index]
             var variant = options
             variant.optimizer = kind
             let run = try TrainingRun(options: variant, train: train, test: test)
-            guard let adam = run.optimizer as? Adam else { throw ExperimentError.notAdam(name) }
+            guard run.optimizer is Adam || run.optimizer is AdamW else { throw ExperimentError.notAdam(name) }
             var rows: [Row] = []
             for _ in 0..<epochs {
                 let result = try run.runEpoch()
                 progress?(name, result)
                 for (parameterName, parameter) in run.model.namedParameters() {
-                    guard let weights = shrink(of: parameter, in: adam) else { continue }
+                    guard let weights = shrink(of: parameter, inAny: run.optimizer) else { continue }
                     rows += deciles(weights).map {
                         Row(optimizer: name, epoch: result.epoch, parameter: parameterName, decile: $0)
                     }

@@ -1,26 +1,39 @@
+import Optim
+
 /// Everything that defines a training run: saved in each checkpoint, so that `--resume` continues the same run.
+///
+/// The optimizer's options are kept as its declaration spells them (``optimizerOptions``: PyTorch's names, the
+/// values as text), so that reading a checkpoint back parses and validates them exactly as the flags were.
 public struct TrainingOptions: Codable, Equatable, Sendable {
-    public enum Model: String, Codable, CaseIterable, Sendable { case linear, mlp }
-    public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adamw, adam, sgd }
+    public enum Model: String, Codable, CaseIterable, Sendable {
+        case linear, mlp
+
+        /// The options (by property name) this model reads; a run refuses the others rather than ignore them.
+        public var reads: Set<String> { self == .mlp ? ["hidden"] : [] }
+    }
     public enum Schedule: String, Codable, CaseIterable, Sendable {
         case none, plateau, cosine, warmupCosine = "warmup-cosine", onecycle
 
         /// Whether the schedule is laid out over a fixed number of epochs (``TrainingOptions/scheduleEpochs``).
         public var spansEpochs: Bool { [.cosine, .warmupCosine, .onecycle].contains(self) }
+
+        /// The options (by property name) this schedule reads; a run refuses the others rather than ignore them.
+        public var reads: Set<String> {
+            switch self {
+            case .none: []
+            case .plateau: ["minLR", "plateauFactor", "plateauPatience"]
+            case .cosine: ["scheduleEpochs", "minLR"]
+            case .warmupCosine: ["scheduleEpochs", "minLR", "warmupSteps"]
+            case .onecycle: ["scheduleEpochs", "pctStart"]
+            }
+        }
     }
-    public enum NonFinite: String, Codable, CaseIterable, Sendable { case skip, propagate, `throw` }
-    public enum DecayConvention: String, Codable, CaseIterable, Sendable { case lr, schedule }
 
     public var model: Model = .linear
     public var hidden: [Int] = []
     public var optimizer: OptimizerKind = .adamw
-    public var lr = 1e-3
-    /// nil: the optimizer's default (0.01 for AdamW, 0 otherwise).
-    public var weightDecay: Double?
-    public var beta1 = 0.9, beta2 = 0.999
-    public var eps = 1e-8
-    public var amsgrad = false
-    public var momentum = 0.0
+    /// The optimizer's options that differ from its defaults, by PyTorch's name, as text: `["lr": "0.01"]`.
+    public var optimizerOptions: [String: String] = [:]
     public var noDecayBiasNorm = false
     public var batchSize = 64
     /// Micro-batches per optimizer step.
@@ -35,11 +48,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var pctStart = 0.3
     public var plateauFactor = 0.1
     public var plateauPatience = 10
-    public var nonFinite: NonFinite = .skip
+    public var nonFinite: NonFiniteGradientPolicy = .skip
     /// Clip the gradients' total 2-norm to this before each step.
     public var clipNorm: Double?
-    /// AdamW's decay convention: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initialLR·λ)); nil is lr.
-    public var decayConvention: DecayConvention?
     /// Train on the first this many samples of the training set's order (nil: all), for quick experiments.
     public var trainSamples: Int?
     /// Hold out the last this many training samples and evaluate on them instead of the test set (model
@@ -47,4 +58,22 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var validationSamples: Int?
 
     public init() {}
+
+    /// The learning rate: the one set in ``optimizerOptions``, else the optimizer's default.
+    public var lr: Double {
+        get { number("lr") ?? 1e-3 }
+        set { optimizerOptions["lr"] = String(newValue) }
+    }
+
+    /// λ: the one set in ``optimizerOptions``, else nil (the optimizer's default).
+    public var weightDecay: Double? {
+        get { number("weight_decay") }
+        set { optimizerOptions["weight_decay"] = newValue.map { String($0) } }
+    }
+
+    /// The option `name` as a number: the one set, else the optimizer's default.
+    public func number(_ name: String) -> Double? {
+        (optimizerOptions[name] ?? optimizer.option(named: name)?.defaultText).flatMap(Double.init)
+    }
 }
+

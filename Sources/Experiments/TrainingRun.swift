@@ -3,8 +3,9 @@ import Datasets
 import Foundation
 import NN
 
-/// One training run on MNIST: the model, optimizer, schedule and data order its options define, the seeds' loop
-/// over epochs, and its whole state as a checkpoint. `adamw train` and the experiments are made of these.
+/// One training run: the model, optimizer, schedule and data order its options define for a ``TrainingTask``,
+/// the seeds' loop over epochs, and its whole state as a checkpoint. `adamw train` and the experiments are made
+/// of these, on ``MNISTTask``.
 ///
 /// The loop is the example's — `optimizer.zeroGrad(); let loss = try crossEntropy(model(data), target);
 /// try loss.backward(); try optimizer.step()` — with gradient accumulation over `accumulate` micro-batches (each
@@ -26,18 +27,13 @@ public final class TrainingRun {
         public let seconds: Double
     }
 
-    enum Schedule {
-        case none
-        case perStep(LRScheduler)
-        case plateau(ReduceLROnPlateau)
-    }
-
     public let options: TrainingOptions
-    public let model: Sequential
-    public let optimizer: Optimizer
-    let schedule: Schedule
-    let loader: DataLoader<Subset<MNIST>>
-    let evaluationSet: Subset<MNIST>
+    public let task: any TrainingTask
+    public let model: any Module
+    public let optimizer: any Optimizer
+    /// The learning-rate schedule, if any: a ``ReduceLROnPlateau`` steps on each epoch's evaluation loss, any other
+    /// after every optimizer step.
+    let scheduler: LRScheduler?
     let random: RandomStream
     /// Completed epochs.
     public private(set) var epoch = 0
@@ -49,67 +45,34 @@ public final class TrainingRun {
 
     public var last: EpochResult? { history.last }
     /// Micro-batches in one epoch.
-    public var batchesPerEpoch: Int { loader.batchCount }
+    public var batchesPerEpoch: Int { task.batchesPerEpoch }
     /// Optimizer steps in one epoch.
-    public var stepsPerEpoch: Int { (loader.batchCount + options.accumulate - 1) / options.accumulate }
+    public var stepsPerEpoch: Int { (task.batchesPerEpoch + options.accumulate - 1) / options.accumulate }
 
-    /// Builds the run. Errors name the option at fault (an optimizer's or a scheduler's, or a subset too large).
-    public init(options: TrainingOptions, train: MNIST, test: MNIST) throws {
+    /// One MNIST run (``MNISTTask``).
+    public convenience init(options: TrainingOptions, train: MNIST, test: MNIST) throws {
+        try self.init(options: options, task: MNISTTask(options: options, train: train, test: test))
+    }
+
+    /// Builds the run. Errors name the option at fault (an optimizer's or a scheduler's).
+    public init(options: TrainingOptions, task: some TrainingTask) throws {
         self.options = options
+        self.task = task
         random = RandomStream(seed: options.seed)
-        let held = options.validationSamples ?? 0
-        let available = train.count - held
-        guard held >= 0, available >= 1 else {
-            throw DatasetError.invalidArgument(name: "validation samples", value: held)
-        }
-        let used = options.trainSamples ?? available
-        guard (1...available).contains(used) else {
-            throw DatasetError.invalidArgument(
-                name: "training samples (the training set has \(available) after the validation split)", value: used)
-        }
-        let trainSet = try Subset(train, indices: Array(0..<used))
-        evaluationSet = held > 0 ? try Subset(train, indices: Array(available..<train.count)) : Subset(all: test)
-        let widths = [MNIST.pixels] + options.hidden
-        model = withRandomGenerator(random) {
-            Sequential {
-                Flatten()
-                for (from, to) in zip(widths, widths.dropFirst()) {
-                    [Linear(from, to), ReLU()] as [any Module]
-                }
-                Linear(widths.last ?? MNIST.pixels, MNIST.classes)
-            }
-        }
-        let parameters = model.parameters()
-        let groups = options.noDecayBiasNorm
-            ? WeightDecayRule.biasesAndNorms.groups(parameters)
-            : [ParamGroup(params: parameters)]
-        let convention: WeightDecayConvention = options.decayConvention == .schedule ? .scheduleScaled : .learningRateScaled
-        switch options.optimizer {
-        case .adamw:
-            optimizer = try AdamW(groups, lr: options.lr, betas: (options.beta1, options.beta2), eps: options.eps,
-                                  weightDecay: options.weightDecay ?? 0.01, amsgrad: options.amsgrad,
-                                  decayConvention: convention)
-        case .adam:
-            optimizer = try Adam(groups, lr: options.lr, betas: (options.beta1, options.beta2), eps: options.eps,
-                                 weightDecay: options.weightDecay ?? 0, amsgrad: options.amsgrad)
-        case .sgd:
-            optimizer = try SGD(groups, lr: options.lr, momentum: options.momentum, weightDecay: options.weightDecay ?? 0)
-        }
-        optimizer.nonFiniteGradients = switch options.nonFinite {
-        case .skip: .skip
-        case .propagate: .propagate
-        case .throw: .throw
-        }
-        loader = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: true, seed: options.seed)
-        let total = options.scheduleEpochs * ((loader.batchCount + options.accumulate - 1) / options.accumulate)
+        model = try withRandomGenerator(random) { try task.makeModel(options) }
+        optimizer = try options.optimizer.makeOptimizer(
+            model.parameters(), settings: options.optimizerOptions,
+            excludingFromDecay: options.noDecayBiasNorm ? .biasesAndNorms : nil)
+        optimizer.nonFiniteGradients = options.nonFinite
+        let total = options.scheduleEpochs * ((task.batchesPerEpoch + options.accumulate - 1) / options.accumulate)
         switch options.scheduler {
         case .none:
-            schedule = .none
+            scheduler = nil
         case .plateau:
-            schedule = .plateau(try ReduceLROnPlateau(optimizer, factor: options.plateauFactor,
-                                                      patience: options.plateauPatience, minLR: options.minLR))
+            scheduler = try ReduceLROnPlateau(optimizer, factor: options.plateauFactor,
+                                              patience: options.plateauPatience, minLR: options.minLR)
         case .cosine:
-            schedule = .perStep(try CosineAnnealingLR(optimizer, tMax: total, etaMin: options.minLR))
+            scheduler = try CosineAnnealingLR(optimizer, tMax: total, etaMin: options.minLR)
         case .warmupCosine:
             if let steps = options.warmupSteps, steps >= total {
                 throw SchedulerError.invalidArgument(
@@ -119,10 +82,9 @@ public final class TrainingRun {
             let warmup = min(max(1, options.warmupSteps ?? total / 20), max(1, total - 1))
             let phases = [try LinearLR(optimizer, startFactor: 0.01, totalIters: warmup),
                           try CosineAnnealingLR(optimizer, tMax: max(1, total - warmup), etaMin: options.minLR)]
-            schedule = .perStep(try SequentialLR(optimizer, schedulers: phases, milestones: [warmup]))
+            scheduler = try SequentialLR(optimizer, schedulers: phases, milestones: [warmup])
         case .onecycle:
-            schedule = .perStep(try OneCycleLR(optimizer, maxLR: options.lr, totalSteps: total,
-                                               pctStart: options.pctStart))
+            scheduler = try OneCycleLR(optimizer, maxLR: options.lr, totalSteps: total, pctStart: options.pctStart)
         }
     }
 
@@ -152,61 +114,57 @@ public final class TrainingRun {
         let start = monotonicSeconds()
         epoch += 1
         model.train()
-        var lossSum = 0.0, samples = 0, batches = 0
-        var iterator = loader.makeIterator()
-        var group: [(data: Tensor, target: [Int])] = []
-        repeat {
-            // One optimizer step: up to `accumulate` micro-batches, each loss weighted by its share of samples.
-            group.removeAll(keepingCapacity: true)
-            while group.count < options.accumulate, let batch = iterator.next() { group.append(batch) }
-            guard !group.isEmpty else { break }
-            let groupSamples = group.reduce(0) { $0 + $1.target.count }
-            optimizer.zeroGrad()
-            for (data, target) in group {
-                let loss = try crossEntropy(model(data), target)
-                let share = Float(target.count) / Float(groupSamples)
-                try (group.count == 1 ? loss : loss * share).backward()
-                lossSum += Double(try loss.item()) * Double(target.count)
-                samples += target.count
-                batches += 1
-                progress?(batches, loader.batchCount, lossSum / Double(samples))
-            }
-            if let clipNorm = options.clipNorm { try clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
-            try optimizer.step()
-            steps += 1
-            if case .perStep(let scheduler) = schedule { try scheduler.step() }
-        } while true
+        let (lossSum, samples) = try trainBatches(of: task, progress: progress)
         let trained = monotonicSeconds()
         trainSeconds += trained - start
         let (testLoss, accuracy) = try evaluate()
         evalSeconds += monotonicSeconds() - trained
-        if case .plateau(let plateau) = schedule { plateau.step(metric: testLoss) }
+        if let plateau = scheduler as? ReduceLROnPlateau { plateau.step(metric: testLoss) }
         let result = EpochResult(
             epoch: epoch, trainLoss: lossSum / Double(max(samples, 1)), testLoss: testLoss, testAccuracy: accuracy,
-            learningRate: optimizer.paramGroups[0].lr, skippedSteps: optimizer.skippedSteps,
+            learningRate: optimizer.groupSchedules.first?.lr ?? 0, skippedSteps: optimizer.skippedSteps,
             seconds: monotonicSeconds() - start)
         history.append(result)
         return result
     }
 
-    /// Mean loss and accuracy on the evaluation set: evaluation mode, no gradients, argmax of the logits.
-    public func evaluate(batchSize: Int = 1000) throws -> (loss: Double, accuracy: Double) {
+    /// One epoch of optimizer steps over `task`'s micro-batches; returns the summed loss and the sample count.
+    private func trainBatches<Task: TrainingTask>(
+        of task: Task, progress: ((Int, Int, Double) -> Void)?
+    ) throws -> (lossSum: Double, samples: Int) {
+        var lossSum = 0.0, samples = 0, batches = 0
+        let iterator = task.nextEpoch()
+        var group: [Task.Batch] = []
+        repeat {
+            // One optimizer step: up to `accumulate` micro-batches, each loss weighted by its share of samples.
+            group.removeAll(keepingCapacity: true)
+            while group.count < options.accumulate, let batch = iterator.next() { group.append(batch) }
+            guard !group.isEmpty else { break }
+            let groupSamples = group.reduce(0) { $0 + task.sampleCount(of: $1) }
+            optimizer.zeroGrad()
+            for batch in group {
+                let count = task.sampleCount(of: batch)
+                let loss = try task.loss(of: model, on: batch)
+                let share = Float(count) / Float(groupSamples)
+                try (group.count == 1 ? loss : loss * share).backward()
+                lossSum += Double(try loss.item()) * Double(count)
+                samples += count
+                batches += 1
+                progress?(batches, task.batchesPerEpoch, lossSum / Double(samples))
+            }
+            if let clipNorm = options.clipNorm { try clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
+            try optimizer.step()
+            steps += 1
+            if let scheduler, !scheduler.stepsOnMetric { try scheduler.step() }
+        } while true
+        return (lossSum, samples)
+    }
+
+    /// Mean loss and accuracy on the evaluation set: evaluation mode, no gradients.
+    public func evaluate() throws -> (loss: Double, accuracy: Double) {
         model.eval()
         defer { model.train() }
-        return try withNoGrad {
-            var lossSum = 0.0, correct = 0
-            var start = 0
-            let order = Array(0..<evaluationSet.count)
-            while start < evaluationSet.count {
-                let end = min(start + batchSize, evaluationSet.count)
-                let (data, target) = evaluationSet.batch(order[start..<end])
-                let logits = try model(data)
-                lossSum += Double(try crossEntropy(logits, target).item()) * Double(end - start)
-                correct += zip(try logits.argmax(axis: 1), target).filter { $0 == $1 }.count
-                start = end
-            }
-            return (lossSum / Double(evaluationSet.count), Double(correct) / Double(evaluationSet.count))
-        }
+        return try withNoGrad { try task.evaluate(model) }
     }
 
     /// The Euclidean norm of all parameters together.
@@ -226,13 +184,9 @@ public final class TrainingRun {
         state.metadata["options"] = try StateJSON.encode(options)
         state.metadata["epoch"] = String(epoch)
         state.metadata["step"] = String(steps)
-        state.metadata["data.epoch"] = String(loader.epoch)
+        state.metadata["data.epoch"] = String(task.dataEpoch)
         state.metadata["rng"] = random.state.map { String($0, radix: 16) }.joined(separator: ",")
-        switch schedule {
-        case .none: break
-        case .perStep(let scheduler): state.metadata["scheduler"] = try StateJSON.encode(scheduler.stateDict())
-        case .plateau(let plateau): state.metadata["scheduler"] = try StateJSON.encode(plateau.stateDict())
-        }
+        if let scheduler { state.metadata["scheduler"] = try StateJSON.encode(scheduler.stateDict()) }
         if let last {
             state.metadata["test_accuracy"] = String(last.testAccuracy)
             state.metadata["test_loss"] = String(last.testLoss)
@@ -242,7 +196,7 @@ public final class TrainingRun {
     }
 
     /// Continues from a checkpoint of a run with the same options: all of it, or nothing.
-    /// - Throws: ``CheckpointMismatch`` naming every part that does not fit; the run is left as it was.
+    /// - Throws: ``Optim/StateMismatch`` naming every part that does not fit; the run is left as it was.
     public func load(_ state: StateDict) throws {
         // The model is loaded before the optimizer and the schedule are checked; if any part is refused, the run
         // goes back to its own state (which always fits), so that a refused checkpoint is never half-loaded.
@@ -268,33 +222,18 @@ public final class TrainingRun {
         if dataEpoch == nil { problems.append("the data order is missing or unreadable") }
         if words?.count != 4 { problems.append("the random generator's state is missing or unreadable") }
         let scheduleState: [String: Double]? = state.metadata["scheduler"].flatMap { StateJSON.decode(from: $0) }
-        switch schedule {
-        case .none:
-            if state.metadata["scheduler"] != nil { problems.append("the checkpoint has a schedule, the run none") }
-        case .perStep(let scheduler):
-            if let scheduleState {
-                do { try scheduler.load(stateDict: scheduleState) } catch { problems.append("\(error)") }
-            } else {
-                problems.append("the schedule's state is missing or unreadable")
-            }
-        case .plateau(let plateau):
-            if let scheduleState {
-                do { try plateau.load(stateDict: scheduleState) } catch { problems.append("\(error)") }
-            } else {
-                problems.append("the schedule's state is missing or unreadable")
-            }
+        if let scheduler, let scheduleState {
+            do { try scheduler.load(stateDict: scheduleState) } catch { problems.append("\(error)") }
+        } else if scheduler != nil {
+            problems.append("the schedule's state is missing or unreadable")
+        } else if state.metadata["scheduler"] != nil {
+            problems.append("the checkpoint has a schedule, the run none")
         }
         guard problems.isEmpty, let epoch, let steps, let dataEpoch, let words, random.restore(words) else {
-            throw CheckpointMismatch(problems: problems.isEmpty ? ["the random generator's state is invalid"] : problems)
+            throw StateMismatch("checkpoint", problems: problems.isEmpty ? ["the random generator's state is invalid"] : problems)
         }
         self.epoch = epoch
         self.steps = steps
-        loader.epoch = dataEpoch
+        task.dataEpoch = dataEpoch
     }
-}
-
-/// A checkpoint that does not fit the run it should continue.
-public struct CheckpointMismatch: Error, CustomStringConvertible {
-    public let problems: [String]
-    public var description: String { "the checkpoint does not fit: " + problems.joined(separator: "; ") }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Benchmarks
 import Charts
 import Experiments
 import Foundation
@@ -89,7 +88,8 @@ struct CompareCommand: ParsableCommand {
         var adam = base, adamw = base, sgd = base
         (adam.optimizer, adam.lr) = (.adam, adamLR)
         (adamw.optimizer, adamw.lr) = (.adamw, adamLR)
-        (sgd.optimizer, sgd.lr, sgd.momentum) = (.sgd, sgdLR, momentum)
+        (sgd.optimizer, sgd.lr) = (.sgd, sgdLR)
+        sgd.optimizerOptions["momentum"] = String(momentum)
         let grids = try [("--adam-wd-grid", adamWDGrid), ("--adamw-wd-grid", adamwWDGrid), ("--sgd-wd-grid", sgdWDGrid)]
             .map { option, text in
                 let values = try parseNumbers(text, option: option)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Benchmarks
 import Charts
 import Experiments
 import Foundation

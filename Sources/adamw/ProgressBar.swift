@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Benchmarks
 import Kernels
 
 /// A one-line progress bar on standard error — units done, rate, ETA and a detail such as the running loss —

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Benchmarks
 import Charts
 import Experiments
 import Foundation
 import Kernels
+import Optim
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,10 +24,10 @@ struct SweepCommand: ParsableCommand {
     var optimizer = "adam,adamw"
 
     @Option(help: "AdamW's decay: lr (PyTorch, θ·(1 − lr·λ), the default) or schedule (θ·(1 − lr/initial lr·λ)).")
-    var decayConvention: TrainingOptions.DecayConvention?
+    var decayConvention: WeightDecayConvention?
 
     /// AdamW's convention: the one given, or PyTorch's.
-    var convention: TrainingOptions.DecayConvention { decayConvention ?? .lr }
+    var convention: WeightDecayConvention { decayConvention ?? .learningRateScaled }
 
     @Option(help: "Grid size: learning rates x weight decays, such as 6x6.")
     var grid = "6x6"
@@ -53,11 +53,11 @@ struct SweepCommand: ParsableCommand {
     static let defaultEpochs = 3
 
     /// The optimizers named by --optimizer, in order, without repeats.
-    func optimizers() throws -> [TrainingOptions.OptimizerKind] {
-        var kinds: [TrainingOptions.OptimizerKind] = []
+    func optimizers() throws -> [OptimizerKind] {
+        var kinds: [OptimizerKind] = []
         for name in optimizer.split(separator: ",", omittingEmptySubsequences: false) {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard let kind = TrainingOptions.OptimizerKind(rawValue: trimmed), kind != .sgd else {
+            guard let kind = OptimizerKind(rawValue: trimmed), kind != .sgd else {
                 throw ValidationError("--optimizer must be adam, adamw or adam,adamw, got '\(optimizer)'")
             }
             if !kinds.contains(kind) { kinds.append(kind) }
@@ -75,15 +75,15 @@ struct SweepCommand: ParsableCommand {
     }
 
     /// The λ range of `kind`: --wd-range, or the default for its decay convention.
-    func weightDecayRange(_ kind: TrainingOptions.OptimizerKind) throws -> (Double, Double) {
+    func weightDecayRange(_ kind: OptimizerKind) throws -> (Double, Double) {
         if let wdRange {
             let values = try parseNumbers(wdRange, option: "--wd-range", atLeast: 2)
             guard values.count == 2 else { throw ValidationError("--wd-range must be two numbers, got '\(wdRange)'") }
             return (values[0], values[1])
         }
         switch (kind, convention) {
-        case (.adamw, .lr): return (1e-4, 10)
-        case (.adamw, .schedule): return (1e-7, 1e-2)
+        case (.adamw, .learningRateScaled): return (1e-4, 10)
+        case (.adamw, .scheduleScaled): return (1e-7, 1e-2)
         default: return (1e-6, 1e-1)
         }
     }
@@ -98,7 +98,7 @@ struct SweepCommand: ParsableCommand {
         }
     }
 
-    func weightDecays(_ kind: TrainingOptions.OptimizerKind) throws -> [Double] {
+    func weightDecays(_ kind: OptimizerKind) throws -> [Double] {
         let (low, high) = try weightDecayRange(kind)
         do {
             return try Sweep.logSpaced(low, high, count: try gridSize().weightDecays, name: "--wd-range")
@@ -120,8 +120,8 @@ struct SweepCommand: ParsableCommand {
     }
 
     /// A display name: Adam+L2, AdamW, or AdamW (schedule) for the schedule convention.
-    func name(_ kind: TrainingOptions.OptimizerKind) -> String {
-        kind == .adam ? "Adam+L2" : convention == .schedule ? "AdamW (schedule)" : "AdamW"
+    func name(_ kind: OptimizerKind) -> String {
+        kind == .adam ? "Adam+L2" : convention == .scheduleScaled ? "AdamW (schedule)" : "AdamW"
     }
 
     func run() throws {
@@ -137,7 +137,7 @@ struct SweepCommand: ParsableCommand {
         let optimizers = try kinds.map { kind in
             var options = base
             options.optimizer = kind
-            options.decayConvention = kind == .adamw ? convention : nil
+            if kind == .adamw { options.optimizerOptions["decay_convention"] = convention.rawValue }
             return (name: name(kind), options: options, weightDecays: try weightDecays(kind))
         }
         let cellCount = optimizers.reduce(0) { $0 + $1.weightDecays.count * learningRates.count }

@@ -1,10 +1,10 @@
 import ArgumentParser
-import Benchmarks
 import Checkpoints
 import Datasets
 import Experiments
 import Foundation
 import NN
+import Optim
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,32 +24,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Hidden layer sizes of the mlp, comma-separated (default 128).")
     var hidden: String?
 
-    @Option(help: "The optimizer.")
-    var optimizer: TrainingOptions.OptimizerKind?
+    @Option(help: "The optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default adamw).")
+    var optimizer: OptimizerKind?
 
-    @Option(parsing: .unconditional, help: "Learning rate (default 0.001; onecycle's peak).")
-    var lr: Double?
-
-    @Option(parsing: .unconditional, help: "Weight decay λ (default: 0.01 for adamw, 0 for adam and sgd).")
-    var weightDecay: Double?
-
-    @Option(parsing: .unconditional, help: "Adam's β1,β2 (default 0.9,0.999).")
-    var betas: String?
-
-    @Option(parsing: .unconditional, help: "Adam's ε (default 1e-8).")
-    var eps: Double?
-
-    @Flag(help: "Adam/AdamW: keep the maximum of the second moment (AMSGrad).")
-    var amsgrad = false
-
-    @Option(parsing: .unconditional, help: "SGD momentum (default 0).")
-    var momentum: Double?
+    @OptionGroup(title: "Optimizer options (each applies to the optimizers that have it)")
+    var optimizerFlags: OptimizerFlags
 
     @Flag(help: "No weight decay on biases and normalization weights (parameters with fewer than 2 dimensions).")
     var noDecayBiasNorm = false
-
-    @Option(help: "AdamW's decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
-    var decayConvention: TrainingOptions.DecayConvention?
 
     @Option(parsing: .unconditional, help: "Train until this many epochs are complete (default 5; with --resume, the end of the saved cosine or onecycle schedule).")
     var epochs: Int?
@@ -88,7 +70,7 @@ struct TrainCommand: ParsableCommand {
     var plateauPatience: Int?
 
     @Option(help: "Steps whose gradients hold NaN or infinity: skip (default), propagate (PyTorch) or throw.")
-    var nonFinite: TrainingOptions.NonFinite?
+    var nonFinite: NonFiniteGradientPolicy?
 
     @Option(parsing: .unconditional, help: "Clip the gradients' total 2-norm to this before each step.")
     var clipNorm: Double?
@@ -111,22 +93,41 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var noProgress = false
 
-    /// The training options given on the command line, by name (to refuse them with --resume).
-    private var givenTrainingOptions: [String] {
-        let given: [(String, Bool)] = [
-            ("--model", model != nil), ("--hidden", hidden != nil), ("--optimizer", optimizer != nil),
-            ("--lr", lr != nil), ("--weight-decay", weightDecay != nil), ("--betas", betas != nil),
-            ("--eps", eps != nil), ("--amsgrad", amsgrad), ("--momentum", momentum != nil),
-            ("--no-decay-bias-norm", noDecayBiasNorm), ("--decay-convention", decayConvention != nil),
-            ("--batch-size", batchSize != nil),
-            ("--accumulate", accumulate != nil), ("--train-samples", trainSamples != nil), ("--seed", seed != nil),
-            ("--scheduler", scheduler != nil),
-            ("--schedule-epochs", scheduleEpochs != nil), ("--min-lr", minLR != nil),
-            ("--warmup-steps", warmupSteps != nil), ("--pct-start", pctStart != nil),
-            ("--plateau-factor", plateauFactor != nil), ("--plateau-patience", plateauPatience != nil),
-            ("--non-finite", nonFinite != nil), ("--clip-norm", clipNorm != nil),
-        ]
-        return given.filter(\.1).map(\.0)
+    /// The flags that are not options of the run: where it reads and writes, how long, how it shows progress.
+    private static let runControls: Set<String> = ["epochs", "threads", "dataDir", "metricsOut", "save", "resume",
+                                                   "noProgress"]
+
+    /// The training options given on the command line, as flags (to refuse them with --resume), and their
+    /// property names; read from the properties themselves, so a new option needs no list of its own.
+    private var givenTrainingOptions: [(flag: String, property: String)] {
+        var given: [(String, String)] = []
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label?.drop(while: { $0 == "_" }), !Self.runControls.contains(String(label))
+            else { continue }
+            if let flags = child.value as? OptionGroup<OptimizerFlags> {
+                given += flags.wrappedValue.given.keys.sorted().map { (OptimizerFlags.flag($0), $0) }
+            } else if (child.value as? GivenValue)?.isGiven == true {
+                given.append((Self.flag(ofProperty: String(label)), String(label)))
+            }
+        }
+        return given
+    }
+
+    /// `scheduleEpochs` → `--schedule-epochs`, `minLR` → `--min-lr`, as ArgumentParser names them.
+    static func flag(ofProperty label: String) -> String {
+        var flag = "--"
+        var previousWasUpper = false
+        for character in label {
+            if character.isUppercase {
+                if !previousWasUpper { flag += "-" }
+                flag += character.lowercased()
+                previousWasUpper = true
+            } else {
+                flag.append(character)
+                previousWasUpper = false
+            }
+        }
+        return flag
     }
 
     func validate() throws {
@@ -135,7 +136,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }
         if resume != nil {
-            if let first = givenTrainingOptions.first {
+            if let first = givenTrainingOptions.first?.flag {
                 throw ValidationError("\(first) cannot be given with --resume: the run continues with the options saved in the checkpoint")
             }
             return
@@ -150,41 +151,21 @@ struct TrainCommand: ParsableCommand {
         options.model = model ?? .linear
         options.optimizer = optimizer ?? .adamw
         options.scheduler = scheduler ?? .none
-        let adam: [TrainingOptions.OptimizerKind] = [.adam, .adamw]
-        let applicability: [(String, Bool, Bool, String)] = [
-            ("--hidden", hidden != nil, options.model == .mlp, "--model mlp"),
-            ("--betas", betas != nil, adam.contains(options.optimizer), "--optimizer adam or adamw"),
-            ("--eps", eps != nil, adam.contains(options.optimizer), "--optimizer adam or adamw"),
-            ("--amsgrad", amsgrad, adam.contains(options.optimizer), "--optimizer adam or adamw"),
-            ("--momentum", momentum != nil, options.optimizer == .sgd, "--optimizer sgd"),
-            ("--decay-convention", decayConvention != nil, options.optimizer == .adamw, "--optimizer adamw"),
-            ("--schedule-epochs", scheduleEpochs != nil, options.scheduler.spansEpochs,
-             "--scheduler cosine, warmup-cosine or onecycle"),
-            ("--min-lr", minLR != nil, [.cosine, .warmupCosine, .plateau].contains(options.scheduler),
-             "--scheduler cosine, warmup-cosine or plateau"),
-            ("--warmup-steps", warmupSteps != nil, options.scheduler == .warmupCosine, "--scheduler warmup-cosine"),
-            ("--pct-start", pctStart != nil, options.scheduler == .onecycle, "--scheduler onecycle"),
-            ("--plateau-factor", plateauFactor != nil, options.scheduler == .plateau, "--scheduler plateau"),
-            ("--plateau-patience", plateauPatience != nil, options.scheduler == .plateau, "--scheduler plateau"),
-        ]
-        if let (name, _, _, requirement) = applicability.first(where: { $0.1 && !$0.2 }) {
-            throw ValidationError("\(name) applies only to \(requirement)")
-        }
-        if options.model == .mlp { options.hidden = try parseHidden(hidden ?? "128") }
-        options.lr = lr ?? options.lr
-        options.weightDecay = weightDecay
-        if let betas {
-            let parts = betas.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 2, let beta1 = parts[0], let beta2 = parts[1] else {
-                throw ValidationError("--betas must be two numbers separated by a comma, got '\(betas)'")
+        // Which model and schedule read which option is stated once, by each choice (`reads`).
+        for (flag, property) in givenTrainingOptions {
+            let scopes: [(name: String, owners: [String], applies: Bool)] = [
+                ("--model", TrainingOptions.Model.allCases.filter { $0.reads.contains(property) }.map(\.rawValue),
+                 options.model.reads.contains(property)),
+                ("--scheduler", TrainingOptions.Schedule.allCases.filter { $0.reads.contains(property) }.map(\.rawValue),
+                 options.scheduler.reads.contains(property)),
+            ]
+            for scope in scopes where !scope.owners.isEmpty && !scope.applies {
+                throw ValidationError("\(flag) applies only to \(scope.name) \(listed(scope.owners))")
             }
-            (options.beta1, options.beta2) = (beta1, beta2)
         }
-        options.eps = eps ?? options.eps
-        options.amsgrad = amsgrad
-        options.momentum = momentum ?? options.momentum
+        options.optimizerOptions = try optimizerFlags.settings(for: options.optimizer)
+        if options.model == .mlp { options.hidden = try parseHidden(hidden ?? "128") }
         options.noDecayBiasNorm = noDecayBiasNorm
-        options.decayConvention = decayConvention
         options.batchSize = batchSize ?? options.batchSize
         guard options.batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(options.batchSize)") }
         options.accumulate = accumulate ?? 1
@@ -241,7 +222,7 @@ struct TrainCommand: ParsableCommand {
             } catch {
                 throw Refusal("\(resume): \(error)")
             }
-            guard let text = checkpoint?.metadata["options"], let saved = StateJSON.decode(TrainingOptions.self, from: text) else {
+            guard let text = checkpoint?.metadata["options"], let saved = TrainingOptions.decodeSaved(text) else {
                 throw Refusal("\(resume): the checkpoint has no readable training options")
             }
             options = saved
@@ -311,13 +292,21 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainingOptions.Model: ExpressibleByArgument {}
-extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
 extension TrainingOptions.Schedule: ExpressibleByArgument {}
-extension TrainingOptions.NonFinite: ExpressibleByArgument {}
-extension TrainingOptions.DecayConvention: ExpressibleByArgument {}
+extension NonFiniteGradientPolicy: ExpressibleByArgument {}
 
 /// A refusal reported on one line with exit status 1 (a refused checkpoint, a failed save).
 struct Refusal: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// A parsed option or flag that can say whether the command line gave it.
+protocol GivenValue { var isGiven: Bool { get } }
+
+/// An `Optional` seen through `Any`.
+protocol OptionalValue { var isNone: Bool { get } }
+extension Optional: OptionalValue { var isNone: Bool { self == nil } }
+
+extension Option: GivenValue { var isGiven: Bool { (wrappedValue as? OptionalValue)?.isNone == false } }
+extension Flag: GivenValue where Value == Bool { var isGiven: Bool { wrappedValue } }

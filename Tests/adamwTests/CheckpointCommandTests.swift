@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Optim
+import TestSupport
 import Testing
 
 /// --save, --resume, the schedules and gradient accumulation, through the command line.
@@ -22,6 +23,8 @@ struct CheckpointCommandTests {
         ["--scheduler", "onecycle", "--schedule-epochs", "2"],
         ["--scheduler", "plateau", "--plateau-patience", "0", "--plateau-factor", "0.5"],
         ["--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9"],
+        ["--optimizer", "rmsprop", "--lr", "0.001", "--momentum", "0.5", "--centered"],
+        ["--optimizer", "adagrad", "--lr", "0.05", "--lr-decay", "0.01", "--initial-accumulator-value", "0.1"],
     ])
     func twoEpochsStraightAndOnePlusAResumeGiveTheSameBytes(_ schedule: [String]) throws {
         let folder = try Self.directory()
@@ -41,13 +44,11 @@ struct CheckpointCommandTests {
         let state = try CheckpointFile.read(straight)
         #expect(state.metadata["epoch"] == "2" && state.metadata["step"] == "240")
         #expect(state.tensors["model.layers.1.weight"]?.shape == [16, 784])
-        if schedule.contains("sgd") {
-            #expect(state.metadata["optimizer.type"] == "SGD")
-            #expect(state.tensors["optimizer.state.layers.1.weight.momentum_buffer"]?.shape == [16, 784])
-        } else {
-            #expect(state.metadata["optimizer.type"] == "AdamW")
-            #expect(state.tensors["optimizer.state.layers.1.weight.exp_avg"]?.shape == [16, 784])
-        }
+        let (type, buffer) = schedule.contains("sgd") ? ("SGD", "momentum_buffer")
+            : schedule.contains("rmsprop") ? ("RMSprop", "grad_avg")
+            : schedule.contains("adagrad") ? ("Adagrad", "sum") : ("AdamW", "exp_avg")
+        #expect(state.metadata["optimizer.type"] == type)
+        #expect(state.tensors["optimizer.state.layers.1.weight.\(buffer)"]?.shape == [16, 784])
     }
 
     /// A resumed run with a schedule that spans epochs continues to the schedule's end when --epochs is not given.
@@ -151,5 +152,39 @@ struct CheckpointCommandTests {
         let lr = try #require(record?["lr"] as? Double)
         #expect(expected.contains(lr), "\(options): lr at the end of the schedule \(lr)")
         #expect(Double(CLI.summary(result)["accuracy"] ?? "") ?? 0 > 75)
+    }
+
+    /// Checkpoints written before options were declared per optimizer (kept in Tests/Fixtures/checkpoints-v1,
+    /// written by that build: `adamw train --epochs 1 --train-samples 2000 --save …`, and for SGD
+    /// `--optimizer sgd --momentum 0.9 --lr 0.01 --scheduler cosine --schedule-epochs 2`) resume, and the second
+    /// epoch prints what that build printed for two epochs straight.
+    @Test(arguments: [
+        ("train-linear-adamw-epoch1.safetensors", "Epoch 2, Loss: 1.2052", "Test Accuracy: 79.10%"),
+        ("train-linear-sgd-cosine-epoch1.safetensors", "Epoch 2, Loss: 1.0398", "Test Accuracy: 78.26%"),
+    ])
+    func aCheckpointOfTheFirstFormatResumesAsThatBuildWouldHaveContinued(
+        _ file: String, _ loss: String, _ accuracy: String
+    ) throws {
+        let copy = try Self.directory().appendingPathComponent(file).path
+        try FileManager.default.copyItem(
+            atPath: Fixtures.repositoryDirectory("checkpoints-v1").appendingPathComponent(file).path, toPath: copy)
+        let rest = try CLI.run(["train", "--resume", copy, "--epochs", "2", "--no-progress"])
+        #expect(rest.status == 0, "\(rest.error)")
+        #expect(rest.lines.contains(loss) && rest.lines.contains(accuracy), "\(rest.output)")
+        let saved = try CheckpointFile.read(copy)
+        #expect(saved.metadata["optimizer.format"] == "2", "the continued run is saved in the current format")
+    }
+
+    @Test func aCheckpointOfAnUnknownFormatIsRefusedByItsVersion() throws {
+        let path = try Self.directory().appendingPathComponent("future.safetensors").path
+        let first = try CLI.run(["train", "--epochs", "1", "--save", path] + Self.quick)
+        #expect(first.status == 0, "\(first.error)")
+        var state = try CheckpointFile.read(path)
+        state.metadata["optimizer.format"] = "7"
+        try CheckpointFile.write(state, to: path)
+        let rest = try CLI.run(["train", "--resume", path, "--epochs", "2", "--no-progress"])
+        #expect(rest.status == 1)
+        #expect(rest.error.contains("the optimizer state is format version 7; this build reads versions 1 and 2"),
+                "\(rest.error)")
     }
 }

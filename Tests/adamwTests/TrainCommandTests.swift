@@ -1,4 +1,5 @@
 import Foundation
+import Optim
 import Testing
 
 /// Runs the `adamw` executable that `swift test` builds next to the test bundle.
@@ -151,14 +152,20 @@ struct TrainCommandTests {
         (["--seed", "-3"], "The value '-3' is invalid for '--seed"),
         (["--save", "/nonexistent/dir/run.safetensors", "--batch-size", "2000"], "cannot save the checkpoint"),
         (["--resume", "/nonexistent/run.safetensors"], "/nonexistent/run.safetensors: "),
-        (["--momentum", "0.9"], "--momentum applies only to --optimizer sgd"),
-        (["--optimizer", "sgd", "--betas", "0.9,0.99"], "--betas applies only to --optimizer adam or adamw"),
-        (["--optimizer", "sgd", "--eps", "1e-6"], "--eps applies only to --optimizer adam or adamw"),
-        (["--optimizer", "sgd", "--amsgrad"], "--amsgrad applies only to --optimizer adam or adamw"),
-        (["--optimizer", "adam", "--decay-convention", "schedule"], "--decay-convention applies only to --optimizer adamw"),
+        (["--momentum", "0.9"], "--momentum applies only to --optimizer sgd or rmsprop"),
+        (["--optimizer", "adam", "--alpha", "0.9"], "--alpha applies only to --optimizer rmsprop"),
+        (["--optimizer", "rmsprop", "--lr-decay", "0.1"], "--lr-decay applies only to --optimizer adagrad"),
+        (["--optimizer", "rmsprop", "--alpha", "-1"], "invalid alpha value: -1.0 (must be finite and >= 0)"),
+        (["--optimizer", "adagrad", "--lr-decay", "-1"], "invalid lr_decay value: -1.0 (must be finite and >= 0)"),
+        (["--optimizer", "adagrad", "--initial-accumulator-value", "nan"], "invalid initial_accumulator_value value: nan"),
+        (["--optimizer", "sgd", "--nesterov"], "nesterov momentum requires a momentum > 0"),
+        (["--optimizer", "sgd", "--betas", "0.9,0.99"], "--betas applies only to --optimizer adamw or adam"),
+        (["--optimizer", "sgd", "--eps", "1e-6"], "--eps applies only to --optimizer adamw, adam, rmsprop or adagrad"),
+        (["--optimizer", "sgd", "--amsgrad"], "--amsgrad applies only to --optimizer adamw or adam"),
+        (["--optimizer", "adam", "--decay-convention", "schedule"], "--decay-convention applies only to --optimizer adamw (or with --decoupled-weight-decay)"),
         (["--decay-convention", "paper"], "The value 'paper' is invalid for '--decay-convention"),
         (["--schedule-epochs", "3"], "--schedule-epochs applies only to --scheduler cosine, warmup-cosine or onecycle"),
-        (["--min-lr", "0.001"], "--min-lr applies only to --scheduler cosine, warmup-cosine or plateau"),
+        (["--min-lr", "0.001"], "--min-lr applies only to --scheduler plateau, cosine or warmup-cosine"),
         (["--scheduler", "cosine", "--warmup-steps", "10"], "--warmup-steps applies only to --scheduler warmup-cosine"),
         (["--pct-start", "0.2"], "--pct-start applies only to --scheduler onecycle"),
         (["--scheduler", "cosine", "--plateau-factor", "0.5"], "--plateau-factor applies only to --scheduler plateau"),
@@ -208,6 +215,7 @@ struct BenchCommandTests {
         (["bench", "optimizer", "--threads", "300"], "--threads must be between 1 and 256"),
         (["bench", "optimizer", "--samples", "0"], "--samples must be at least 1"),
         (["bench", "optimizer", "--non-finite", "maybe"], "The value 'maybe' is invalid for '--non-finite"),
+        (["bench", "optimizer", "--model", "gpt3"], "The value 'gpt3' is invalid for '--model"),
         (["bench", "gemm", "--size", "0"], "--size must be at least 1"),
         (["bench", "gemm", "--threads", "0"], "--threads must be between 1 and 256"),
         (["bench", "nothing"], "Unexpected argument 'nothing'"),
@@ -242,5 +250,26 @@ struct BenchCommandTests {
         #expect(result.status == 0, "\(result.error)")
         let summaries = result.lines.filter { $0.hasPrefix("summary optimizer=") }
         #expect(summaries.count == 3 && summaries.allSatisfy { $0.contains(" threads=1 ") }, "\(summaries)")
+    }
+}
+
+extension TrainCommandTests {
+    /// Every option that any optimizer declares is a flag of `adamw train`, with each optimizer's default in its
+    /// help: the declarations and the command line cannot drift apart.
+    @Test func everyDeclaredOptimizerOptionIsAFlagWithItsDefaults() throws {
+        let help = try CLI.run(["train", "--help"])
+        #expect(help.status == 0)
+        let text = help.output.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        for kind in OptimizerKind.allCases {
+            for option in kind.options {
+                let flag = "--" + option.name.replacingOccurrences(of: "_", with: "-")
+                #expect(text.contains(flag), "\(flag) of \(kind) is not a flag")
+                if !option.isFlag {
+                    #expect(text.contains("\(kind.rawValue) \(option.defaultText)"), "\(flag): \(kind)'s default")
+                }
+            }
+        }
+        #expect(text.contains("adamw, adam, sgd, rmsprop, adagrad"))
     }
 }

@@ -1,0 +1,76 @@
+import Autograd
+import Datasets
+import NN
+
+/// The seeds' MNIST classifier as a ``TrainingTask``: `Linear(784, 10)` or an MLP with ReLU, cross-entropy, a
+/// seeded shuffling loader over the training images (or their first ``TrainingOptions/trainSamples``), and
+/// accuracy on the test set — or on the last ``TrainingOptions/validationSamples`` training images when they are
+/// held out, so that model selection never looks at the test set.
+public final class MNISTTask: TrainingTask {
+    let loader: DataLoader<Subset<MNIST>>
+    let evaluationSet: Subset<MNIST>
+    let hidden: [Int]
+
+    /// - Throws: ``Datasets/DatasetError`` naming a subset or validation split that does not fit the data.
+    public init(options: TrainingOptions, train: MNIST, test: MNIST) throws {
+        let held = options.validationSamples ?? 0
+        let available = train.count - held
+        guard held >= 0, available >= 1 else {
+            throw DatasetError.invalidArgument(name: "validation samples", value: held)
+        }
+        let used = options.trainSamples ?? available
+        guard (1...available).contains(used) else {
+            throw DatasetError.invalidArgument(
+                name: "training samples (the training set has \(available) after the validation split)", value: used)
+        }
+        let trainSet = try Subset(train, indices: Array(0..<used))
+        evaluationSet = held > 0 ? try Subset(train, indices: Array(available..<train.count)) : Subset(all: test)
+        loader = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: true, seed: options.seed)
+        hidden = options.hidden
+    }
+
+    public func makeModel(_ options: TrainingOptions) throws -> any Module {
+        let widths = [MNIST.pixels] + options.hidden
+        return Sequential {
+            Flatten()
+            for (from, to) in zip(widths, widths.dropFirst()) {
+                [Linear(from, to), ReLU()] as [any Module]
+            }
+            Linear(widths.last ?? MNIST.pixels, MNIST.classes)
+        }
+    }
+
+    public var batchesPerEpoch: Int { loader.batchCount }
+
+    public var dataEpoch: Int {
+        get { loader.epoch }
+        set { loader.epoch = newValue }
+    }
+
+    public func nextEpoch() -> AnyIterator<(data: Tensor, target: [Int])> {
+        var iterator = loader.makeIterator()
+        return AnyIterator { iterator.next() }
+    }
+
+    public func sampleCount(of batch: (data: Tensor, target: [Int])) -> Int { batch.target.count }
+
+    public func loss(of model: any Module, on batch: (data: Tensor, target: [Int])) throws -> Tensor {
+        try crossEntropy(model(batch.data), batch.target)
+    }
+
+    public func evaluate(_ model: any Module) throws -> (loss: Double, accuracy: Double) {
+        let batchSize = 1000
+        var lossSum = 0.0, correct = 0
+        var start = 0
+        let order = Array(0..<evaluationSet.count)
+        while start < evaluationSet.count {
+            let end = min(start + batchSize, evaluationSet.count)
+            let (data, target) = evaluationSet.batch(order[start..<end])
+            let logits = try model(data)
+            lossSum += Double(try crossEntropy(logits, target).item()) * Double(end - start)
+            correct += zip(try logits.argmax(axis: 1), target).filter { $0 == $1 }.count
+            start = end
+        }
+        return (lossSum / Double(evaluationSet.count), Double(correct) / Double(evaluationSet.count))
+    }
+}

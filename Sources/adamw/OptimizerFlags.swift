@@ -1,0 +1,135 @@
+import ArgumentParser
+import Optim
+
+/// The optimizer options of `adamw train`: one flag per option that any optimizer declares, named after it
+/// (`weight_decay` is `--weight-decay`).
+///
+/// Each property here is the one place a flag is stated. Its help comes from the optimizers' declarations (with
+/// each optimizer's default), which optimizers it applies to is read from them, and the values given are saved
+/// in a run's options by PyTorch's name and parsed back, on `--resume`, by the same declarations.
+struct OptimizerFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: Self.help("lr", extra: "onecycle's peak"))
+    var lr: Double?
+
+    @Option(parsing: .unconditional, help: Self.help("betas"))
+    var betas: String?
+
+    @Option(parsing: .unconditional, help: Self.help("eps"))
+    var eps: Double?
+
+    @Option(parsing: .unconditional, help: Self.help("weight_decay"))
+    var weightDecay: Double?
+
+    @Flag(help: Self.help("amsgrad"))
+    var amsgrad = false
+
+    @Flag(help: Self.help("maximize"))
+    var maximize = false
+
+    @Flag(help: Self.help("decoupled_weight_decay"))
+    var decoupledWeightDecay = false
+
+    @Option(help: Self.help("decay_convention"))
+    var decayConvention: WeightDecayConvention?
+
+    @Option(parsing: .unconditional, help: Self.help("momentum"))
+    var momentum: Double?
+
+    @Option(parsing: .unconditional, help: Self.help("dampening"))
+    var dampening: Double?
+
+    @Flag(help: Self.help("nesterov"))
+    var nesterov = false
+
+    @Option(parsing: .unconditional, help: Self.help("alpha"))
+    var alpha: Double?
+
+    @Flag(help: Self.help("centered"))
+    var centered = false
+
+    @Option(parsing: .unconditional, help: Self.help("lr_decay"))
+    var lrDecay: Double?
+
+    @Option(parsing: .unconditional, help: Self.help("initial_accumulator_value"))
+    var initialAccumulatorValue: Double?
+
+    /// The options given, by PyTorch's name, as text (a switch that is on reads "true").
+    var given: [String: String] {
+        var given: [String: String] = [:]
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label, let text = Self.text(of: child.value) else { continue }
+            given[Self.optionName(ofProperty: label)] = text
+        }
+        return given
+    }
+
+    /// The flag of an option: `weight_decay` → `--weight-decay`.
+    static func flag(_ name: String) -> String { "--" + name.replacingOccurrences(of: "_", with: "-") }
+
+    /// The options given for `kind`, each checked: one it does not have, text that does not parse, or a value
+    /// it refuses is a one-line error naming the flag.
+    func settings(for kind: OptimizerKind) throws -> [String: String] {
+        let given = given
+        for name in given.keys.sorted() {
+            guard let option = kind.option(named: name) else {
+                let owners = OptimizerKind.allCases.filter { $0.option(named: name) != nil }.map(\.rawValue)
+                throw ValidationError("\(Self.flag(name)) applies only to --optimizer \(listed(owners))")
+            }
+            if let required = option.requires, (given[required] ?? kind.option(named: required)?.defaultText) != "true" {
+                let owners = OptimizerKind.allCases.filter { $0.option(named: required)?.defaultText == "true" }
+                    .map(\.rawValue)
+                throw ValidationError("\(Self.flag(name)) applies only to --optimizer \(listed(owners)) "
+                                      + "(or with \(Self.flag(required)))")
+            }
+        }
+        do {
+            try kind.validate(settings: given)
+        } catch .unreadableOption(let name, let text, let expected) {
+            throw ValidationError("\(Self.flag(name)) must be \(expected), got '\(text)'")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return given
+    }
+
+    /// Every option some optimizer declares, by name, with the help for its flag: one line, then each
+    /// optimizer's default.
+    static func help(_ name: String, extra: String? = nil) -> ArgumentHelp {
+        let owners = OptimizerKind.allCases.compactMap { kind in kind.option(named: name).map { (kind, $0) } }
+        let text = owners.first?.1.help ?? name
+        let defaults = owners.map { kind, option in "\(kind.rawValue) \(option.defaultText)" }.joined(separator: ", ")
+        let note = extra.map { "; \($0)" } ?? ""
+        return ArgumentHelp(owners.first?.1.isFlag == true
+            ? "\(text) (\(owners.map(\.0.rawValue).joined(separator: ", ")))"
+            : "\(text) (default: \(defaults)\(note))")
+    }
+
+    /// `weightDecay` → `weight_decay`; a property wrapper's storage is `_weightDecay`.
+    static func optionName(ofProperty label: String) -> String {
+        var name = ""
+        for character in label.drop(while: { $0 == "_" }) {
+            if character.isUppercase { name += "_" + character.lowercased() } else { name.append(character) }
+        }
+        return name
+    }
+
+    /// The value of a parsed option or flag as an option's text, or nil when it was not given.
+    private static func text(of value: Any) -> String? {
+        switch value {
+        case let option as Option<Double?>: option.wrappedValue.map { String($0) }
+        case let option as Option<String?>: option.wrappedValue
+        case let option as Option<WeightDecayConvention?>: option.wrappedValue?.rawValue
+        case let flag as Flag<Bool>: flag.wrappedValue ? "true" : nil
+        default: nil
+        }
+    }
+}
+
+/// "a", "a or b", "a, b or c".
+func listed(_ items: [String]) -> String {
+    guard items.count > 1, let last = items.last else { return items.first ?? "" }
+    return items.dropLast().joined(separator: ", ") + " or " + last
+}
+
+extension WeightDecayConvention: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
