@@ -30,6 +30,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "Kernels", swiftSettings: fast),
@@ -37,17 +38,20 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Kernels", "Optim"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: fast),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
-        .target(name: "Datasets", dependencies: ["Autograd", "CZlib"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["Kernels", "Autograd", "CZlib"], swiftSettings: fast),
         .target(name: "Checkpoints", dependencies: ["Optim"], swiftSettings: fast),
-        .target(name: "Experiments", dependencies: ["NN", "Datasets", "Checkpoints"], swiftSettings: fast),
+        .target(
+            name: "Experiments", dependencies: ["Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints"],
+            swiftSettings: fast),
         .target(name: "Charts"),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
-            exclude: ["against-yardstick.sh", "experiment-parallelism.sh"], swiftSettings: fast),
+            exclude: ["against-yardstick.sh", "experiment-parallelism.sh", "gpt2-against-pytorch.sh"],
+            swiftSettings: fast),
         .executableTarget(
             name: "adamw",
             dependencies: [
-                "Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "Experiments", "Charts", "Benchmarks",
+                "Kernels", "Optim", "NN", "Datasets", "Checkpoints", "Experiments", "Charts", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast
@@ -59,14 +63,17 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "NNTests", dependencies: ["NN", "Datasets", "TestSupport"], swiftSettings: fast),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], swiftSettings: fast),
-        .executableTarget(name: "checkpoint-writer", dependencies: ["Checkpoints"], path: "Tests/CheckpointWriter"),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport", "checkpoint-writer"],
-                    exclude: [], swiftSettings: fast),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NN", "Datasets", "TestSupport"],
-                    swiftSettings: fast),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: fast),
+        .executableTarget(
+            name: "checkpoint-writer", dependencies: ["Optim", "Checkpoints"], path: "Tests/CheckpointWriter"),
+        // checkpoint-writer is not imported: the tests run the built program.
+        .testTarget(
+            name: "CheckpointsTests", dependencies: ["Optim", "Checkpoints", "TestSupport", "checkpoint-writer"],
+            exclude: [], swiftSettings: fast),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NN", "Datasets"], swiftSettings: fast),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"]),
-        .testTarget(name: "adamwTests", dependencies: ["adamw", "Checkpoints", "TestSupport"]),
+        // adamw is not imported: the tests run the built program.
+        .testTarget(name: "adamwTests", dependencies: ["adamw", "Optim", "Benchmarks", "Checkpoints", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,8 +5,9 @@ import Optim
 import Glibc
 #endif
 
-/// Times one optimizer step through the public API (`optimizer.step()` on a `Parameter`) against
-/// ``TrafficKernel`` over buffers of the same size, in the same run, and reports parameters per second.
+/// Times one optimizer step through the public API (`optimizer.step()` on one `Parameter`, or on a
+/// ``BenchmarkModel``'s whole parameter list) against ``TrafficKernel`` over buffers of the same total size, in the
+/// same run, and reports parameters per second. It returns numbers only; the CLI formats them.
 public struct OptimizerBenchmark {
     public enum Kind: String, CaseIterable, Sendable {
         case adamw, adam, sgd
@@ -16,6 +17,10 @@ public struct OptimizerBenchmark {
 
     public struct Result: Sendable {
         public let kind: Kind
+        /// The model whose parameter list was stepped, or nil for one tensor of `parameters` elements.
+        public let model: BenchmarkModel?
+        /// The number of parameter tensors.
+        public let tensors: Int
         public let parameters: Int
         public let threads: Int
         /// Median parameters per second of the optimizer step, in billions.
@@ -23,13 +28,6 @@ public struct OptimizerBenchmark {
         /// Median parameters per second of the traffic kernel, in billions.
         public let ceilingGigaParametersPerSecond: Double
         public let bytesPerParameter: Int
-
-        /// The line the issue tracker and scripts read.
-        public var summaryLine: String {
-            "summary optimizer=\(kind.rawValue) parameters=\(parameters) threads=\(threads) "
-                + "gparams_per_s=\(format(gigaParametersPerSecond, 3)) "
-                + "ceiling_gparams_per_s=\(format(ceilingGigaParametersPerSecond, 3))"
-        }
     }
 
     /// Samples per measurement; the median is reported.
@@ -42,63 +40,118 @@ public struct OptimizerBenchmark {
 
     public init() {}
 
-    /// Measures `kind` at `parameters` on `threads` threads. The optimizer and the traffic kernel alternate
-    /// sample by sample, so drift in the machine's speed affects both alike.
+    /// Measures `kind` on one parameter of `parameters` elements on `threads` threads. The optimizer and the
+    /// traffic kernel alternate sample by sample, so drift in the machine's speed affects both alike.
     public func measure(_ kind: Kind, parameters: Int, threads: Int) throws -> Result {
         let pool = try ThreadPool(threadCount: threads)
         return try ThreadPool.$current.withValue(pool) {
-            let parameter = try Parameter(name: "p", shape: [parameters], values: FloatBuffer(count: parameters))
+            let parameter = try makeParameters([BenchmarkModel.Tensor(name: "p", shape: [parameters])])[0]
             var grad = FloatBuffer(count: parameters)
             grad.withUnsafeMutableBufferPointer { g in
                 for i in 0..<parameters { g[i] = 0.01 * Float(i % 7) - 0.03 }
             }
-            parameter.values.fill(with: 1)
             parameter.grad = grad
-            let optimizer: Optimizer = switch kind {
+            let optimizer: any Optimizer = switch kind {
             case .adamw: try AdamW([parameter], lr: 1e-3)
             case .adam: try Adam([parameter], lr: 1e-3, weightDecay: 0.01)
             case .sgd: try SGD([parameter], lr: 1e-3, momentum: 0.9)
             }
-            optimizer.nonFiniteGradients = nonFiniteGradients
-            try optimizer.step()  // creates the state buffers: not part of a steady-state step
+            return try timeSteps(of: optimizer, kind: kind, model: nil, tensors: 1, grad: grad, threads: threads)
+        }
+    }
 
-            let traffic = TrafficKernel(stateBuffers: kind.stateBuffers)
-            var state0 = FloatBuffer(count: parameters), state1 = FloatBuffer(count: parameters)
-            var values = FloatBuffer(count: parameters, repeating: 1)
-            let runTraffic = {
-                values.withUnsafeMutablePointer { p in
-                    grad.withUnsafePointer { g in
-                        state0.withUnsafeMutablePointer { s0 in
-                            state1.withUnsafeMutablePointer { s1 in
-                                traffic.run(param: p, grad: g, state0: s0, state1: kind.stateBuffers == 2 ? s1 : nil,
-                                            count: parameters)
-                            }
+    /// Measures one AdamW step over `model`'s parameter list on `threads` threads, built as a user builds it
+    /// (GPT-2: nanoGPT's two groups, decay on the ≥ 2-D tensors only; many-small: one group), next to the traffic
+    /// kernel over one buffer set of the same total size, alternating sample by sample.
+    public func measure(_ model: BenchmarkModel, threads: Int) throws -> Result {
+        let pool = try ThreadPool(threadCount: threads)
+        return try ThreadPool.$current.withValue(pool) {
+            let tensors = model.tensors
+            let params = try makeParameters(tensors)
+            let total = params.reduce(0) { $0 + $1.count }
+            // A fixed pseudo-random gradient (32-bit LCG, values in ±1e-3); each parameter's gradient is its slice.
+            var grad = FloatBuffer(count: total)
+            grad.withUnsafeMutableBufferPointer { g in
+                var state: UInt32 = 0x2545_F491
+                for i in 0..<total {
+                    state = state &* 1_664_525 &+ 1_013_904_223
+                    g[i] = (Float(state >> 8) / Float(1 << 24) - 0.5) * 2e-3
+                }
+            }
+            try grad.withUnsafeBufferPointer { g in
+                var offset = 0
+                for parameter in params {
+                    let slice = UnsafeBufferPointer(rebasing: g[offset..<offset + parameter.count])
+                    try parameter.accumulateGrad(slice)  // into the arena's gradient memory, as backward() does
+                    offset += parameter.count
+                }
+            }
+            let groups: [ParamGroup<AdamOptions>] = switch model {
+            case .gpt2Small: WeightDecayRule.biasesAndNorms.groups(params)
+            case .manySmall: [ParamGroup(params: params)]
+            }
+            let optimizer = try AdamW(groups, lr: 6e-4, weightDecay: 0.1)
+            return try timeSteps(of: optimizer, kind: .adamw, model: model, tensors: tensors.count, grad: grad,
+                                 threads: threads)
+        }
+    }
+
+    /// The benchmark's parameters, one a tensor, values 1 and no gradient, gathered in one ``ParameterArena``
+    /// block as a model's are. Every parameter the benchmark steps is made here.
+    func makeParameters(_ tensors: [BenchmarkModel.Tensor]) throws -> [Parameter] {
+        let parameters = try tensors.map { tensor in
+            let values = FloatBuffer(count: tensor.shape.reduce(1, *), repeating: 1)
+            return try Parameter(name: tensor.name, shape: tensor.shape, values: values)
+        }
+        try ParameterArena.gather(parameters)
+        return parameters
+    }
+
+    /// Times `optimizer.step()` against the traffic kernel over buffers of `grad.count` elements (`grad` is the
+    /// parameters' gradient laid out in one buffer), alternating sample by sample; reports the medians.
+    private func timeSteps(
+        of optimizer: any Optimizer, kind: Kind, model: BenchmarkModel?, tensors: Int, grad: FloatBuffer, threads: Int
+    ) throws -> Result {
+        let parameters = grad.count
+        optimizer.nonFiniteGradients = nonFiniteGradients
+        try optimizer.step()  // creates the state buffers: not part of a steady-state step
+
+        let traffic = TrafficKernel(stateBuffers: kind.stateBuffers)
+        var state0 = FloatBuffer(count: parameters), state1 = FloatBuffer(count: parameters)
+        var values = FloatBuffer(count: parameters, repeating: 1)
+        let runTraffic = {
+            values.withUnsafeMutablePointer { p in
+                grad.withUnsafePointer { g in
+                    state0.withUnsafeMutablePointer { s0 in
+                        state1.withUnsafeMutablePointer { s1 in
+                            traffic.run(param: p, grad: g, state0: s0, state1: kind.stateBuffers == 2 ? s1 : nil,
+                                        count: parameters)
                         }
                     }
                 }
             }
-            runTraffic()
-
-            let stepRepeats = repeatsFor { try? optimizer.step() }
-            let trafficRepeats = repeatsFor(runTraffic)
-            var stepRates: [Double] = [], trafficRates: [Double] = []
-            for _ in 0..<samples {
-                stepRates.append(Double(parameters * stepRepeats) / seconds(stepRepeats) { try? optimizer.step() })
-                trafficRates.append(Double(parameters * trafficRepeats) / seconds(trafficRepeats, runTraffic))
-            }
-            return Result(
-                kind: kind, parameters: parameters, threads: threads,
-                gigaParametersPerSecond: median(stepRates) / 1e9,
-                ceilingGigaParametersPerSecond: median(trafficRates) / 1e9,
-                bytesPerParameter: traffic.bytesPerParameter)
         }
+        runTraffic()
+
+        let stepRepeats = repeatsFor { try? optimizer.step() }
+        let trafficRepeats = repeatsFor(runTraffic)
+        var stepRates: [Double] = [], trafficRates: [Double] = []
+        for _ in 0..<samples {
+            stepRates.append(Double(parameters * stepRepeats) / seconds(stepRepeats) { try? optimizer.step() })
+            trafficRates.append(Double(parameters * trafficRepeats) / seconds(trafficRepeats, runTraffic))
+        }
+        return Result(
+            kind: kind, model: model, tensors: tensors, parameters: parameters, threads: threads,
+            gigaParametersPerSecond: median(stepRates) / 1e9,
+            ceilingGigaParametersPerSecond: median(trafficRates) / 1e9,
+            bytesPerParameter: traffic.bytesPerParameter)
     }
 
     /// How fast `backward()` writes a gradient of `parameters` elements into a parameter (``Parameter/accumulateGrad(_:)``,
     /// which learns on the way whether every element is finite, so that a skipping step needs no pass of its own)
     /// next to a plain copy of the same bytes, in billions of elements per second (medians).
     public func measureGradientWrite(parameters: Int) throws -> (checking: Double, plain: Double) {
-        let parameter = try Parameter(name: "p", shape: [parameters])
+        let parameter = try makeParameters([BenchmarkModel.Tensor(name: "p", shape: [parameters])])[0]
         let source = FloatBuffer(count: parameters, repeating: 0.25)
         var target = FloatBuffer(count: parameters)
         let write = {
@@ -135,17 +188,4 @@ public struct OptimizerBenchmark {
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
-}
-
-/// `value` with `digits` decimals, without Foundation.
-public func format(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return "\(value)" }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = (abs(value) * scale).rounded()
-    let whole = Int(scaled / scale)
-    var fraction = String(Int(scaled - Double(whole) * scale))
-    while fraction.count < digits { fraction = "0" + fraction }
-    let sign = value < 0 && scaled != 0 ? "-" : ""
-    return digits == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(fraction)"
 }
