@@ -106,15 +106,9 @@ extension RuleOptimizer where Rule == AdamRule {
         eps: Double? = nil, weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
         decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil
     ) throws(OptimError) {
-        var defaults = AdamOptions()
-        defaults.lr = lr ?? defaults.lr
-        defaults.betas = betas ?? defaults.betas
-        defaults.eps = eps ?? defaults.eps
-        defaults.weightDecay = weightDecay ?? defaults.weightDecay
-        defaults.amsgrad = amsgrad ?? defaults.amsgrad
-        defaults.maximize = maximize ?? defaults.maximize
-        defaults.decoupledWeightDecay = decoupledWeightDecay ?? defaults.decoupledWeightDecay
-        defaults.decayConvention = decayConvention ?? defaults.decayConvention
+        let defaults = AdamRule.defaults.replacing(
+            lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
+            decoupledWeightDecay: decoupledWeightDecay, decayConvention: decayConvention)
         try self.init(groups: groups, defaults: defaults)
     }
 
@@ -128,5 +122,24 @@ extension RuleOptimizer where Rule == AdamRule {
             [ParamGroup(params: params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
             amsgrad: amsgrad, maximize: maximize, decoupledWeightDecay: decoupledWeightDecay,
             decayConvention: decayConvention)
+    }
+}
+
+extension AdamOptions {
+    /// These options with each value given replacing the one here (the convenience initializers' defaults).
+    func replacing(
+        lr: Double?, betas: (Double, Double)?, eps: Double?, weightDecay: Double?, amsgrad: Bool?, maximize: Bool?,
+        decoupledWeightDecay: Bool?, decayConvention: WeightDecayConvention?
+    ) -> AdamOptions {
+        var options = self
+        options.lr = lr ?? options.lr
+        options.betas = betas ?? options.betas
+        options.eps = eps ?? options.eps
+        options.weightDecay = weightDecay ?? options.weightDecay
+        options.amsgrad = amsgrad ?? options.amsgrad
+        options.maximize = maximize ?? options.maximize
+        options.decoupledWeightDecay = decoupledWeightDecay ?? options.decoupledWeightDecay
+        options.decayConvention = decayConvention ?? options.decayConvention
+        return options
     }
 }

@@ -49,14 +49,9 @@ extension RuleOptimizer where Rule == AdamWRule {
         eps: Double? = nil, weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
         decayConvention: WeightDecayConvention? = nil
     ) throws(OptimError) {
-        var defaults = AdamWRule.defaults
-        defaults.lr = lr ?? defaults.lr
-        defaults.betas = betas ?? defaults.betas
-        defaults.eps = eps ?? defaults.eps
-        defaults.weightDecay = weightDecay ?? defaults.weightDecay
-        defaults.amsgrad = amsgrad ?? defaults.amsgrad
-        defaults.maximize = maximize ?? defaults.maximize
-        defaults.decayConvention = decayConvention ?? defaults.decayConvention
+        let defaults = AdamWRule.defaults.replacing(
+            lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
+            decoupledWeightDecay: nil, decayConvention: decayConvention)
         try self.init(groups: groups, defaults: defaults)
     }
 
