@@ -16,22 +16,50 @@ public final class Parameter {
     /// The number of elements: the product of ``shape``.
     public let count: Int
     /// The current values, row-major. Assigning a buffer of another count makes the next step throw.
-    public var values: FloatBuffer
+    public var values: FloatBuffer {
+        get { storedValues }
+        set {
+            storedValues = newValue
+            valuesCountIsValid = newValue.count == count
+        }
+        _modify {
+            defer { valuesCountIsValid = storedValues.count == count }
+            yield &storedValues
+        }
+    }
+    private var storedValues: FloatBuffer
     /// The gradient, or nil when there is none. Must have ``count`` elements when set.
     public var grad: FloatBuffer? {
         get { storedGrad }
         set {
             storedGrad = newValue
             gradIsFinite = nil
+            gradientChanged()
         }
         _modify {
             gradIsFinite = nil
+            defer { gradientChanged() }
             yield &storedGrad
         }
     }
     private var storedGrad: FloatBuffer?
+
+    // What a step reads of every parameter, kept in the object itself whenever a buffer changes, so that a step
+    // over many small tensors reads one object per parameter where it would read three (each a cache miss once
+    // the step's streaming has evicted them).
+    private var valuesCountIsValid = true
+    private var gradientCountIsValid = true
+    /// The gradient's first element, or nil when there is none.
+    private(set) var gradientPointer: UnsafePointer<Float>?
+
+    /// Records the gradient's memory and whether its count fits; called after every change to `storedGrad`.
+    private func gradientChanged() {
+        gradientPointer = storedGrad?.basePointer
+        gradientCountIsValid = (storedGrad?.count ?? count) == count
+    }
+
     /// Whether the values and the gradient (if any) have ``count`` elements.
-    var hasValidCounts: Bool { values.count == count && (storedGrad?.count ?? count) == count }
+    var hasValidCounts: Bool { valuesCountIsValid && gradientCountIsValid }
 
     /// Throws unless the values and the gradient (if any) have ``count`` elements.
     func checkCounts() throws(OptimError) {
@@ -41,11 +69,8 @@ public final class Parameter {
         }
     }
 
-    /// The gradient's first element, or nil when there is none; valid while the gradient is not replaced.
-    var gradientPointer: UnsafePointer<Float>? { storedGrad?.basePointer }
-
     /// The values' first element for writing, copied first if the storage is shared (copy on write).
-    func valuesPointer() -> UnsafeMutablePointer<Float> { values.uniquePointer() }
+    func valuesPointer() -> UnsafeMutablePointer<Float> { storedValues.uniquePointer() }
 
     /// Whether ``grad`` is set, without copying it.
     var hasGradient: Bool { storedGrad != nil }
@@ -68,7 +93,7 @@ public final class Parameter {
         self.name = name
         self.shape = shape
         self.count = count
-        self.values = values
+        self.storedValues = values
     }
 
     /// A parameter whose values its maker built to fit `shape` (a layer of this package): no check.
@@ -76,7 +101,7 @@ public final class Parameter {
         self.name = name
         self.shape = shape
         self.count = values.count
-        self.values = values
+        self.storedValues = values
     }
 
     /// Creates a parameter holding `values`, copied into aligned memory.
@@ -121,6 +146,7 @@ public final class Parameter {
             gradIsFinite = storedGrad?.withUnsafeMutablePointer { target in
                 Reductions.addCheckingFinite(source, to: target, count: count)
             }
+            gradientChanged()  // a shared gradient was copied first
             return
         }
         var fresh = spareGrad.take().flatMap { $0.count == count ? $0 : nil } ?? FloatBuffer(count: count)
@@ -129,6 +155,7 @@ public final class Parameter {
         }
         storedGrad = fresh
         gradIsFinite = finite
+        gradientChanged()
     }
 
     /// Takes `values` and `gradient` (both of ``count`` elements, views into a ``ParameterArena`` block that
@@ -140,6 +167,7 @@ public final class Parameter {
         if storedGrad != nil {
             storedGrad = gradient
             spareGrad = nil
+            gradientChanged()
         } else {
             spareGrad = gradient
         }
@@ -154,6 +182,7 @@ public final class Parameter {
             storedGrad?.fill(with: 0)
             gradIsFinite = true
         }
+        gradientChanged()
     }
 
     /// Whether every element of the gradient is finite (true when there is no gradient), from the known flag or,

@@ -12,7 +12,11 @@ guard arguments.count == 2 else {
 }
 let count = 4 << 20  // 16 MiB of data: long enough to be killed in the middle of a write
 var version: Float = 1
-while true {
+let parent = getppid()
+let deadline = Date().addingTimeInterval(120)
+// Until killed, but never longer than two minutes or past the test that started it: a test run that is itself
+// killed must not leave this loop writing forever.
+while getppid() == parent && Date() < deadline {
     let state = StateDict(
         tensors: ["weights": .init(shape: [count], values: FloatBuffer(count: count, repeating: version))],
         metadata: ["version": String(Int(version))])
