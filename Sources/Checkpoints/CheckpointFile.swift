@@ -118,11 +118,14 @@ public enum CheckpointFile {
 
     /// Reads and checks the checkpoint at `path`.
     public static func read(_ path: String) throws(SafeTensorsError) -> StateDict {
+        // The reason in the system's words (strerror), not Foundation's error domains.
+        guard let file = fopen(path, "rb") else { throw .io(path: path, reason: "cannot be read: \(errorText())") }
+        fclose(file)
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw .io(path: path, reason: "cannot be read: \((error as NSError).localizedDescription)")
+            throw .io(path: path, reason: "cannot be read (is it a regular file?)")
         }
         let result = data.withUnsafeBytes { raw in Result { () throws(SafeTensorsError) in try decode(raw) } }
         return try result.get()

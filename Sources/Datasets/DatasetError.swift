@@ -13,7 +13,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .fileNotFound(let directory, let tried):
-            return "no data file in \(directory): tried \(tried.joined(separator: ", "))"
+            return "no data file in \(directory): tried \(tried.joined(separator: ", ")); point --data-dir (or "
+                + "ADAMW_DATA_DIR) at a folder holding MNIST's IDX files, such as the repository's Data/mnist"
         case .unreadable(let path, let reason):
             return "\(path): cannot be read: \(reason)"
         case .gzip(let path, let reason):

@@ -25,6 +25,9 @@ public final class MNISTTask: TrainingTask {
         }
         let trainSet = try Subset(train, indices: Array(0..<used))
         evaluationSet = held > 0 ? try Subset(train, indices: Array(available..<train.count)) : Subset(all: test)
+        guard evaluationSet.count > 0 else {
+            throw DatasetError.invalidArgument(name: "test images (the test file holds none to evaluate on)", value: 0)
+        }
         loader = try DataLoader(trainSet, batchSize: options.batchSize, shuffle: true, seed: options.seed)
         hidden = options.hidden
     }

@@ -213,13 +213,14 @@ public final class TrainingRun {
         var problems: [String] = []
         do { try model.load(stateDict: state.scoped("model.")) } catch { problems.append("\(error)") }
         do { try optimizer.load(stateDict: state.scoped("optimizer.")) } catch { problems.append("\(error)") }
-        let epoch = state.metadata["epoch"].flatMap { Int($0) }
-        let steps = state.metadata["step"].flatMap { Int($0) }
-        let dataEpoch = state.metadata["data.epoch"].flatMap { Int($0) }
+        // Counts read from a file are refused when impossible (negative), not trusted.
+        let epoch = state.metadata["epoch"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        let steps = state.metadata["step"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        let dataEpoch = state.metadata["data.epoch"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         let words = state.metadata["rng"]?.split(separator: ",").compactMap { UInt64($0, radix: 16) }
-        if epoch == nil { problems.append("the epoch is missing or unreadable") }
-        if steps == nil { problems.append("the step count is missing or unreadable") }
-        if dataEpoch == nil { problems.append("the data order is missing or unreadable") }
+        if epoch == nil { problems.append("the epoch is missing, unreadable or negative") }
+        if steps == nil { problems.append("the step count is missing, unreadable or negative") }
+        if dataEpoch == nil { problems.append("the data order is missing, unreadable or negative") }
         if words?.count != 4 { problems.append("the random generator's state is missing or unreadable") }
         let scheduleState: [String: Double]? = state.metadata["scheduler"].flatMap { StateJSON.decode(from: $0) }
         if let scheduler, let scheduleState {

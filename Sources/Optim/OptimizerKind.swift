@@ -87,6 +87,7 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
             }
         }
         try options.validate(initialLR: options.lr)
+        try options.checkFloatRange()
         return options
     }
 

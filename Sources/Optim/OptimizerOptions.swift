@@ -38,6 +38,18 @@ extension OptimizerOptions {
         Dictionary(uniqueKeysWithValues: Self.fields.map { ($0.name, $0.text(of: self)) })
     }
 
+    /// Throws unless every number among the options is within Float's range: the kernels compute in Float, and
+    /// `lr` 1e39 is finite as a Double but infinite as a Float.
+    public func checkFloatRange() throws(OptimError) {
+        for field in Self.fields {
+            for part in field.text(of: self).split(separator: ",") {
+                guard let value = Double(part), value.isFinite, !Float(value).isFinite else { continue }
+                throw .invalidOption(name: field.name, value: value,
+                                     valid: "within ±3.4e38, the largest Float: the kernels compute in Float")
+            }
+        }
+    }
+
     /// Throws unless `value` is finite and >= 0.
     public static func requireNonNegative(
         _ value: Double, else error: (Double) -> OptimError

@@ -200,6 +200,7 @@ extension RuleOptimizer {
         guard fine else { return nil }
         do {
             try options.validate(initialLR: initialLR)
+            try options.checkFloatRange()
         } catch {
             problems.append("group \(index): \(error)")
             return nil

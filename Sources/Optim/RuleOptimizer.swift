@@ -58,6 +58,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
         let filled = group.filled(from: defaults)
         guard !filled.params.isEmpty else { throw .emptyParamGroup(index: paramGroups.count) }
         try filled.options.validate(initialLR: filled.initialLR)
+        try filled.options.checkFloatRange()
         try Self.checkMembership(paramGroups + [filled])
         paramGroups.append(filled)
     }
@@ -113,12 +114,14 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
         // parameter's objects costs as much as the step of a small tensor.
         let invalidGroup = paramGroups.indices.first { index in
             (try? paramGroups[index].options.validate(initialLR: paramGroups[index].initialLR)) == nil
+                || (try? paramGroups[index].options.checkFloatRange()) == nil
         }
         let checkFinite = nonFiniteGradients != .propagate
         let (badCount, nonFinite) = layout.firstFailures(chunks: chunks, pool: pool, checkFinite: checkFinite)
         if let invalidGroup, badCount.map({ layout.groupOf[$0] >= invalidGroup }) ?? true {
             let group = paramGroups[invalidGroup]
             try group.options.validate(initialLR: group.initialLR)
+            try group.options.checkFloatRange()
         }
         if let badCount { try layout.parameters[badCount].checkCounts() }
         if let nonFinite {

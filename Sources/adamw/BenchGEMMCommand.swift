@@ -27,6 +27,10 @@ struct BenchGEMMCommand: ParsableCommand {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }
         if let size, size < 1 { throw ValidationError("--size must be at least 1, got \(size)") }
+        if let size {
+            try MemoryLimit.require("--size", String(size), needs: MemoryLimit.product([size, size, 4 * 4]),
+                                    for: "three matrices of size × size Floats and their packed copies")
+        }
     }
 
     func run() throws {

@@ -42,6 +42,11 @@ struct BenchOptimizerCommand: ParsableCommand {
             throw ExitCode.validationFailure
         }
         if let parameters, parameters < 1 { throw ValidationError("--parameters must be at least 1, got \(parameters)") }
+        if let parameters {
+            // The step's 5 buffers and the traffic kernel's 4, in Floats.
+            try MemoryLimit.require("--parameters", String(parameters), needs: MemoryLimit.product([parameters, 9 * 4]),
+                                    for: "the optimizer's and the traffic kernel's buffers")
+        }
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }

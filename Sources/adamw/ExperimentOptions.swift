@@ -40,7 +40,7 @@ struct ExperimentOptions: ParsableArguments {
         do {
             return try MNIST.load(directory: dataDir)
         } catch {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")  // bad data is not a usage error: status 1, no usage text
         }
     }
 
@@ -83,7 +83,9 @@ func parseHidden(_ text: String) throws -> [Int] {
     guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
         throw ValidationError("--hidden must be positive integers separated by commas, got '\(text)'")
     }
-    return sizes.compactMap { $0 }
+    let hidden = sizes.compactMap { $0 }
+    try MemoryLimit.requireMLP(hidden: hidden, text: text)
+    return hidden
 }
 
 /// A number as a short label: 0.001 → "1e-3", 0.0316 → "3.2e-2", 0 → "0" (two significant digits).

@@ -2,19 +2,34 @@ import Experiments
 import Foundation
 
 /// One JSON object per epoch, appended to a file (JSON Lines): epoch, train_loss, test_loss, test_accuracy, lr (at
-/// the epoch's end), skipped_steps (so far), seconds. The file is created (or emptied) when the run starts.
+/// the epoch's end), skipped_steps (so far), seconds. A new run creates (or empties) the file; a resumed run at
+/// epoch k continues it, after checking that its last line is epoch k, so the epochs before the resume stay.
 struct MetricsLog {
     let path: String
     private let handle: FileHandle
 
-    init(path: String) throws {
+    /// Opens `path` for a run that starts after epoch `epoch` (0: a new run).
+    init(path: String, continuingAt epoch: Int) throws {
         self.path = path
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CLIError("cannot create the metrics file \(path)")
+        if epoch > 0, FileManager.default.fileExists(atPath: path) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError("--metrics-out \(path) cannot be read")
+            }
+            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+            let last = lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            guard let lastEpoch = last?["epoch"] as? Int else {
+                throw CLIError("--metrics-out \(path) does not end with an epoch's record; refusing to continue it")
+            }
+            guard lastEpoch == epoch else {
+                throw CLIError("--metrics-out \(path) ends at epoch \(lastEpoch), the checkpoint at epoch \(epoch)")
+            }
+        } else if !FileManager.default.createFile(atPath: path, contents: nil) {
+            throw CLIError("--metrics-out \(path) cannot be created")
         }
         guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw CLIError("cannot open the metrics file \(path)")
+            throw CLIError("--metrics-out \(path) cannot be opened for writing")
         }
+        _ = try? handle.seekToEnd()
         self.handle = handle
     }
 

@@ -24,6 +24,13 @@ struct ProgressBar {
 
     static var standardErrorIsATerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
+    /// The width of the terminal on standard error, read at each redraw (it may be resized); 80 when unknown.
+    static var terminalColumns: Int {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+
     mutating func update(done: Int, detail: String = "") {
         guard enabled else { return }
         let now = monotonicSeconds()
@@ -38,7 +45,8 @@ struct ProgressBar {
         let shownRate = rate >= 10 ? format(rate, 0) : format(rate, 2)
         let line = "\(label) \(bar) \(done)/\(total)  \(shownRate) \(unit)/s  ETA \(format(eta, 1))s"
             + (detail.isEmpty ? "" : "  \(detail)")
-        writeStandardError("\r\u{1B}[2K" + line)
+        // Cut to the terminal's width (one column spare): a line that wraps cannot be redrawn in place.
+        writeStandardError("\r\u{1B}[2K" + String(line.prefix(max(Self.terminalColumns - 1, 1))))
     }
 
     /// Erases the bar.

@@ -21,7 +21,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The model: linear (Linear(784, 10)) or mlp (hidden layers with ReLU).")
     var model: TrainingOptions.Model?
 
-    @Option(help: "Hidden layer sizes of the mlp, comma-separated (default 128).")
+    @Option(parsing: .unconditional, help: "Hidden layer sizes of the mlp, comma-separated (default 128).")
     var hidden: String?
 
     @Option(help: "The optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default adamw).")
@@ -167,38 +167,70 @@ struct TrainCommand: ParsableCommand {
         if options.model == .mlp { options.hidden = try parseHidden(hidden ?? "128") }
         options.noDecayBiasNorm = noDecayBiasNorm
         options.batchSize = batchSize ?? options.batchSize
-        guard options.batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(options.batchSize)") }
         options.accumulate = accumulate ?? 1
-        if let trainSamples, trainSamples < 1 {
-            throw ValidationError("--train-samples must be at least 1, got \(trainSamples)")
-        }
         options.trainSamples = trainSamples
-        guard options.accumulate >= 1 else { throw ValidationError("--accumulate must be at least 1, got \(options.accumulate)") }
         options.seed = seed ?? 0
         // Only a schedule that spans a fixed number of epochs keeps one, so that runs differing only in --epochs
         // (two straight, or one and a resume) save the same options.
-        if options.scheduler.spansEpochs {
-            options.scheduleEpochs = scheduleEpochs ?? epochs ?? Self.defaultEpochs
-            guard options.scheduleEpochs >= 1 else {
-                throw ValidationError("--schedule-epochs must be at least 1, got \(options.scheduleEpochs)")
-            }
-        }
-        try Self.checkOneCycleLength(options, epochs: epochs ?? Self.defaultEpochs)
+        if options.scheduler.spansEpochs { options.scheduleEpochs = scheduleEpochs ?? epochs ?? Self.defaultEpochs }
         options.minLR = minLR ?? 0
         options.warmupSteps = warmupSteps
-        if let warmupSteps, warmupSteps < 1 { throw ValidationError("--warmup-steps must be at least 1, got \(warmupSteps)") }
         options.pctStart = pctStart ?? options.pctStart
         options.plateauFactor = plateauFactor ?? options.plateauFactor
         options.plateauPatience = plateauPatience ?? options.plateauPatience
         options.nonFinite = nonFinite ?? .skip
-        if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) {
-            throw ValidationError("--clip-norm must be a positive number, got \(clipNorm)")
-        }
         options.clipNorm = clipNorm
+        try Self.check(options)
+        try Self.checkOneCycleLength(options, epochs: epochs ?? Self.defaultEpochs)
         return options
     }
 
+    /// Every value of a run's options, each named by its flag with its range: the options the flags make, and
+    /// the options a checkpoint holds on --resume, pass the same checks.
+    static func check(_ options: TrainingOptions) throws {
+        let counts: [(String, Int?, Int)] = [
+            ("--batch-size", options.batchSize, 1), ("--accumulate", options.accumulate, 1),
+            ("--train-samples", options.trainSamples, 1), ("--warmup-steps", options.warmupSteps, 1),
+            ("--schedule-epochs", options.scheduler.spansEpochs ? options.scheduleEpochs : nil, 1),
+            ("--validation-samples", options.validationSamples, 1),
+        ]
+        for case let (flag, value?, least) in counts where value < least {
+            throw ValidationError("\(flag) must be at least \(least), got \(value)")
+        }
+        if options.model == .mlp {
+            let text = options.hidden.map(String.init).joined(separator: ",")
+            _ = try parseHidden(options.hidden.isEmpty ? "0" : text)
+        } else if !options.hidden.isEmpty {
+            throw ValidationError("--hidden applies only to --model mlp")
+        }
+        if let clipNorm = options.clipNorm, !(clipNorm.isFinite && clipNorm > 0 && Float(clipNorm).isFinite) {
+            throw ValidationError("--clip-norm must be a positive number, got \(clipNorm)")
+        }
+        try checkScheduleRanges(options)
+        do {
+            try options.optimizer.validate(settings: options.optimizerOptions)
+        } catch .unreadableOption(let name, let text, let expected) {
+            throw ValidationError("\(OptimizerFlags.flag(name)) must be \(expected), got '\(text)'")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     static let defaultEpochs = 5
+
+    /// The schedule's numbers, each named by its flag with its range (checked again on --resume, on the options
+    /// the checkpoint holds).
+    static func checkScheduleRanges(_ options: TrainingOptions) throws {
+        let checks: [(String, Double, Bool, String)] = [
+            ("--pct-start", options.pctStart, (0...1).contains(options.pctStart), "between 0 and 1"),
+            ("--plateau-factor", options.plateauFactor, (0..<1).contains(options.plateauFactor), "in [0, 1)"),
+            ("--plateau-patience", Double(options.plateauPatience), options.plateauPatience >= 0, "0 or more"),
+            ("--min-lr", options.minLR, options.minLR.isFinite && options.minLR >= 0, "a finite number >= 0"),
+        ]
+        if let (flag, value, _, range) = checks.first(where: { !$0.2 }) {
+            throw ValidationError("\(flag) must be \(range), got \(value)")
+        }
+    }
 
     /// onecycle's schedule ends after --schedule-epochs: training past it would fail in the middle of an epoch.
     static func checkOneCycleLength(_ options: TrainingOptions, epochs: Int) throws {
@@ -220,10 +252,19 @@ struct TrainCommand: ParsableCommand {
             do {
                 checkpoint = try CheckpointFile.read(resume)
             } catch {
-                throw Refusal("\(resume): \(error)")
+                // An I/O error names the path itself; a decoding error does not.
+                if case .io = error { throw Refusal("--resume \(error)") }
+                throw Refusal("--resume \(resume): \(error)")
             }
             guard let text = checkpoint?.metadata["options"], let saved = TrainingOptions.decodeSaved(text) else {
-                throw Refusal("\(resume): the checkpoint has no readable training options")
+                throw Refusal("--resume \(resume): the checkpoint has no readable training options")
+            }
+            // A file's values pass the checks the flags pass (a crafted checkpoint with a valid checksum can hold
+            // any number).
+            do {
+                try Self.check(saved)
+            } catch {
+                throw Refusal("--resume \(resume): the saved options are invalid: \(error)")
             }
             options = saved
         } else {
@@ -238,7 +279,7 @@ struct TrainCommand: ParsableCommand {
         do {
             data = try MNIST.load(directory: dataDir)
         } catch {
-            throw ValidationError("\(error)")
+            throw Refusal("\(error)")  // bad data is not a usage error: status 1, no usage text
         }
         let loadSeconds = monotonicSeconds() - loadStart
 
@@ -252,14 +293,13 @@ struct TrainCommand: ParsableCommand {
             print("Resumed from \(resume) at epoch \(run.epoch)")
         }
         let savePath = save ?? resume
-        if let savePath {
-            // Fail before training, not after the first epoch.
-            let directory = URL(fileURLWithPath: savePath).deletingLastPathComponent().path
-            guard access(directory, W_OK) == 0 else {
-                throw Refusal("cannot save the checkpoint: the directory \(directory) does not exist or is not writable")
-            }
-        }
-        let metrics = try metricsOut.map { try MetricsLog(path: $0) }
+        // Fail before training, not after the first epoch.
+        var outputs: [(flag: String, path: String)] = []
+        if let savePath { outputs.append((save != nil ? "--save" : "--resume", savePath)) }
+        if let metricsOut { outputs.append(("--metrics-out", metricsOut)) }
+        for output in outputs { try OutputFile.check(output.path, flag: output.flag) }
+        try OutputFile.checkDistinct(outputs)
+        let metrics = try metricsOut.map { try MetricsLog(path: $0, continuingAt: resume != nil ? run.epoch : 0) }
         while run.epoch < epochs {
             var bar = ProgressBar(total: run.batchesPerEpoch, label: "Epoch \(run.epoch + 1)/\(epochs)",
                                   enabled: !noProgress)
@@ -288,6 +328,16 @@ struct TrainCommand: ParsableCommand {
         print("summary job=train model=\(options.model.rawValue) epochs=\(run.epoch) "
               + "accuracy=\(format(last.testAccuracy * 100, 2)) load_s=\(format(loadSeconds, 2)) "
               + "train_s=\(format(run.trainSeconds, 2)) eval_s=\(format(run.evalSeconds, 2))")
+        // A run that diverged or never stepped is a failure, whatever the non-finite policy: no exit 0 with a
+        // meaningless accuracy.
+        if run.steps > 0 && run.optimizer.skippedSteps >= run.steps {
+            throw Refusal("every one of the \(run.steps) steps was skipped for non-finite gradients: nothing was "
+                          + "trained (lower --lr, or --clip-norm)")
+        }
+        if !last.trainLoss.isFinite || !last.testLoss.isFinite {
+            throw Refusal("the run diverged: the loss is \(last.trainLoss.isFinite ? last.testLoss : last.trainLoss) "
+                          + "at epoch \(last.epoch) (lower --lr, or --clip-norm)")
+        }
     }
 }
 
