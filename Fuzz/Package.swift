@@ -8,7 +8,9 @@ let package = Package(
     dependencies: [.package(name: "adamw", path: "..")],
     targets: [
         .executableTarget(name: "idx-fuzzer", dependencies: [.product(name: "Datasets", package: "adamw")]),
-        .executableTarget(name: "safetensors-fuzzer", dependencies: [.product(name: "Checkpoints", package: "adamw")]),
+        .executableTarget(name: "safetensors-fuzzer", dependencies: [
+            .product(name: "Checkpoints", package: "adamw"), .product(name: "Optim", package: "adamw"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )
