@@ -20,8 +20,9 @@ public final class MNISTTask: TrainingTask {
         }
         let used = options.trainSamples ?? available
         guard (1...available).contains(used) else {
+            let split = held > 0 ? " after the validation split of \(held)" : ""
             throw DatasetError.invalidArgument(
-                name: "training samples (the training set has \(available) after the validation split)", value: used)
+                name: "training samples (the training set has \(available)\(split))", value: used)
         }
         let trainSet = try Subset(train, indices: Array(0..<used))
         evaluationSet = held > 0 ? try Subset(train, indices: Array(available..<train.count)) : Subset(all: test)

@@ -70,7 +70,7 @@ struct ExperimentPartsTests {
         options.validationSamples = nil
         options.trainSamples = 0
         #expect(throws: DatasetError.invalidArgument(
-            name: "training samples (the training set has 60000 after the validation split)", value: 0)) {
+            name: "training samples (the training set has 60000)", value: 0)) {
             try TrainingRun(options: options, train: train, test: test)
         }
     }

@@ -109,6 +109,23 @@ struct HardeningTests {
         #expect(lstat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "/dev/null is still a device")
     }
 
+    /// An experiment's output folder: a file in its place, or a FIFO where a figure goes, is refused.
+    @Test func anExperimentWritesOnlyRegularFilesInAFolder() throws {
+        let folder = try Self.folder()
+        let file = folder.appendingPathComponent("not-a-folder").path
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        Self.expect(try CLI.run(["decay-report", "--epochs", "1", "--no-progress", "--out", file]), status: 1,
+                    "cannot write \(file): it is not a folder", "--out a file")
+        let out = folder.appendingPathComponent("out").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let fifo = out + "/decay-report.csv"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        Self.expect(try CLI.run(["decay-report", "--epochs", "1", "--no-progress", "--out", out]), status: 1,
+                    "it is not a regular file; refusing to replace it", "a FIFO in --out")
+        var status = stat()
+        #expect(lstat(fifo, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+    }
+
     // MARK: 4. Losing what was written
 
     @Test func aResumedRunContinuesItsMetricsAndRefusesOnesThatDoNotMatch() throws {
