@@ -57,7 +57,8 @@ public final class DataLoader<Dataset: LabeledDataset>: Sequence {
 
     /// The number of batches in one pass.
     public var batchCount: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        // Without `count + batchSize - 1`, which overflows for a batch size near Int.max.
+        dropLast || dataset.count % batchSize == 0 ? dataset.count / batchSize : dataset.count / batchSize + 1
     }
 
     /// The sample order of pass `epoch` (0-based).
@@ -78,7 +79,8 @@ public final class DataLoader<Dataset: LabeledDataset>: Sequence {
         var position = 0
 
         public mutating func next() -> (data: Tensor, target: [Int])? {
-            let end = Swift.min(position + loader.batchSize, order.count)
+            // `order.count - position` first: `position + batchSize` overflows for a batch size near Int.max.
+            let end = position + Swift.min(loader.batchSize, order.count - position)
             guard end > position, !(loader.dropLast && end - position < loader.batchSize) else { return nil }
             defer { position = end }
             return loader.dataset.batch(order[position..<end])

@@ -47,7 +47,13 @@ public final class TrainingRun {
     /// Micro-batches in one epoch.
     public var batchesPerEpoch: Int { task.batchesPerEpoch }
     /// Optimizer steps in one epoch.
-    public var stepsPerEpoch: Int { (task.batchesPerEpoch + options.accumulate - 1) / options.accumulate }
+    public var stepsPerEpoch: Int { Self.stepsPerEpoch(batches: task.batchesPerEpoch, accumulate: options.accumulate) }
+
+    /// Optimizer steps in an epoch of `batches` micro-batches taken `accumulate` at a time (rounded up, without an
+    /// addition that could overflow).
+    static func stepsPerEpoch(batches: Int, accumulate: Int) -> Int {
+        batches / accumulate + (batches % accumulate == 0 ? 0 : 1)
+    }
 
     /// One MNIST run (``MNISTTask``).
     public convenience init(options: TrainingOptions, train: MNIST, test: MNIST) throws {
@@ -64,7 +70,13 @@ public final class TrainingRun {
             model.parameters(), settings: options.optimizerOptions,
             excludingFromDecay: options.noDecayBiasNorm ? .biasesAndNorms : nil)
         optimizer.nonFiniteGradients = options.nonFinite
-        let total = options.scheduleEpochs * ((task.batchesPerEpoch + options.accumulate - 1) / options.accumulate)
+        let (total, overflow) = options.scheduleEpochs.multipliedReportingOverflow(
+            by: Self.stepsPerEpoch(batches: task.batchesPerEpoch, accumulate: options.accumulate))
+        guard !overflow, total <= 1 << 40 else {
+            throw ExperimentError.invalidArgument(
+                name: "schedule epochs", value: "\(options.scheduleEpochs)",
+                reason: "makes a schedule of more than 2^40 steps")
+        }
         switch options.scheduler {
         case .none:
             scheduler = nil

@@ -43,9 +43,15 @@ extension OptimizerOptions {
     public func checkFloatRange() throws(OptimError) {
         for field in Self.fields {
             for part in field.text(of: self).split(separator: ",") {
-                guard let value = Double(part), value.isFinite, !Float(value).isFinite else { continue }
-                throw .invalidOption(name: field.name, value: value,
-                                     valid: "within ±3.4e38, the largest Float: the kernels compute in Float")
+                guard let value = Double(part), value.isFinite else { continue }
+                if !Float(value).isFinite {
+                    throw .invalidOption(name: field.name, value: value,
+                                         valid: "within ±3.4e38, the largest Float: the kernels compute in Float")
+                }
+                if value != 0 && Float(value) == 0 {
+                    throw .invalidOption(name: field.name, value: value,
+                                         valid: "0 or at least 1.4e-45 in size: smaller rounds to 0 in Float")
+                }
             }
         }
     }

@@ -57,7 +57,7 @@ struct CompareCommand: ParsableCommand {
     static let defaultEpochs = 10
 
     func validate() throws {
-        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
+        guard (1...1000).contains(seeds) else { throw ValidationError("--seeds must be between 1 and 1000, got \(seeds)") }
         _ = try parseHidden(hidden)
         for (name, value) in [("--adam-lr", adamLR), ("--sgd-lr", sgdLR)] where !(value.isFinite && value > 0) {
             throw ValidationError("\(name) must be a positive number, got \(value)")

@@ -197,6 +197,9 @@ struct TrainCommand: ParsableCommand {
         for case let (flag, value?, least) in counts where value < least {
             throw ValidationError("\(flag) must be at least \(least), got \(value)")
         }
+        if options.scheduler.spansEpochs && options.scheduleEpochs > 1_000_000 {
+            throw ValidationError("--schedule-epochs must be at most 1000000, got \(options.scheduleEpochs)")
+        }
         if options.model == .mlp {
             let text = options.hidden.map(String.init).joined(separator: ",")
             _ = try parseHidden(options.hidden.isEmpty ? "0" : text)

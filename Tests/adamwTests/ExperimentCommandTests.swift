@@ -99,7 +99,7 @@ struct ExperimentCommandTests {
         (["decay-report", "--seed", "x"], "The value 'x' is invalid for '--seed"),
         (["decay-report", "--data-dir", "/nonexistent/mnist"], "no data file in /nonexistent/mnist"),
         (["decay-report", "--out", "/proc/forbidden", "--epochs", "1"], "cannot write /proc/forbidden"),
-        (["compare", "--seeds", "0"], "--seeds must be at least 1"),
+        (["compare", "--seeds", "0"], "--seeds must be between 1 and 1000"),
         (["compare", "--adam-lr", "0"], "--adam-lr must be a positive number"),
         (["compare", "--sgd-lr", "nan"], "--sgd-lr must be a positive number"),
         (["compare", "--momentum", "1"], "--momentum must be in [0, 1)"),

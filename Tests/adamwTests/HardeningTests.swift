@@ -32,7 +32,18 @@ struct HardeningTests {
         (["bench", "optimizer", "--parameters", "9223372036854775807"], "--parameters 9223372036854775807 needs"),
         (["bench", "optimizer", "--parameters", "100000000000"], "this machine has"),
         (["bench", "gemm", "--size", "3037000500"], "--size 3037000500 needs"),
+        (["compare", "--seeds", "9223372036854775807"], "--seeds must be between 1 and 1000"),
+        (["train", "--scheduler", "cosine", "--schedule-epochs", "9223372036854775807"], "--schedule-epochs must be at most 1000000"),
+        (["train", "--scheduler", "onecycle", "--epochs", "9223372036854775807"], "--schedule-epochs must be at most 1000000"),
+        (["train", "--eps", "1e-50"], "smaller rounds to 0 in Float"),
     ]
+
+    /// Counts near Int.max do not overflow: a batch or an accumulation larger than the data is one step an epoch.
+    @Test(arguments: [["--batch-size", "9223372036854775807"], ["--accumulate", "9223372036854775807"]])
+    func countsNearIntMaxTrain(_ arguments: [String]) throws {
+        let result = try CLI.run(["train", "--epochs", "1", "--no-progress", "--train-samples", "1000"] + arguments)
+        #expect(result.status == 0 && result.lines.contains { $0.hasPrefix("Epoch 1, Loss:") }, "\(result.error)")
+    }
 
     @Test(arguments: sizes)
     func aSizeTooLargeIsRefusedBeforeAnythingIsAllocated(_ arguments: [String], _ message: String) throws {
