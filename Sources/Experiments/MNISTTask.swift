@@ -16,7 +16,8 @@ public final class MNISTTask: TrainingTask {
         let held = options.validationSamples ?? 0
         let available = train.count - held
         guard held >= 0, available >= 1 else {
-            throw DatasetError.invalidArgument(name: "validation samples", value: held)
+            throw DatasetError.invalidArgument(
+                name: "validation samples (at most \(train.count - 1) of the training set's \(train.count))", value: held)
         }
         let used = options.trainSamples ?? available
         guard (1...available).contains(used) else {

@@ -64,7 +64,8 @@ struct ExperimentPartsTests {
         let correct = result.testAccuracy * 800
         #expect(abs(correct - correct.rounded()) < 1e-9, "an accuracy over 800 validation samples")
         options.validationSamples = train.count
-        #expect(throws: DatasetError.invalidArgument(name: "validation samples", value: train.count)) {
+        #expect(throws: DatasetError.invalidArgument(
+            name: "validation samples (at most 59999 of the training set's 60000)", value: train.count)) {
             try TrainingRun(options: options, train: train, test: test)
         }
         options.validationSamples = nil
