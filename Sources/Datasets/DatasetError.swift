@@ -9,6 +9,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case invalidLabel(path: String, index: Int, value: Int)
     case invalidArgument(name: String, value: Int)
+    /// A character (of a prompt, say) that a corpus's vocabulary does not have.
+    case unknownCharacter(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(path): label \(value) at index \(index) is not a digit 0-9"
         case .invalidArgument(let name, let value):
             return "invalid \(name): \(value)"
+        case .unknownCharacter(let character):
+            return "the character \(character.debugDescription) is not in the vocabulary"
         }
     }
 }

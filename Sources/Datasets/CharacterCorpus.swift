@@ -1,0 +1,109 @@
+import Autograd
+import Foundation
+
+/// A text for a character-level language model, as nanoGPT's `shakespeare_char` prepares it: the vocabulary is
+/// the sorted set of the text's characters (Unicode scalars, sorted by code point, as Python sorts a `str`), each
+/// character is its index in it, the first 90% of the text trains and the rest validates, and batches are
+/// `batchSize` windows of `context + 1` tokens at random offsets (inputs, and the same shifted by one as targets).
+///
+/// ```swift
+/// let corpus = try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare)
+/// var random = RandomGenerator(seed: 1337)
+/// let (inputs, targets) = corpus.batch(.train, batchSize: 12, context: 64, using: &random)
+/// ```
+public struct CharacterCorpus: Sendable {
+    public enum Split: String, Sendable, CaseIterable { case train, validation }
+
+    /// The distinct characters of the text, in code-point order: token i is `vocabulary[i]`.
+    public let vocabulary: [Unicode.Scalar]
+    /// The whole text as tokens.
+    public let tokens: [Int]
+    /// Where the validation split starts: `Int(Double(tokens.count) * 0.9)`, as nanoGPT's `int(n * 0.9)`.
+    public let validationStart: Int
+    private let index: [Unicode.Scalar: Int]
+
+    /// The corpus of `text`.
+    /// - Throws: ``DatasetError/invalidArgument(name:value:)`` for a text too short to hold one context window in
+    ///   each split (fewer than 20 characters).
+    public init(text: String) throws(DatasetError) {
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count >= 20 else {
+            throw .invalidArgument(name: "text length (at least 20 characters)", value: scalars.count)
+        }
+        let vocabulary = Set(scalars).sorted { $0.value < $1.value }
+        let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
+        self.vocabulary = vocabulary
+        self.index = index
+        tokens = scalars.map { index[$0] ?? 0 }
+        validationStart = Int(Double(scalars.count) * 0.9)
+    }
+
+    /// The corpus of the UTF-8 file at `path`.
+    /// - Throws: ``DatasetError/unreadable(path:reason:)`` for a file that cannot be read or is not UTF-8, and the
+    ///   errors of ``init(text:)``.
+    public init(contentsOf path: String) throws(DatasetError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadable(path: path, reason: "no such file, or it cannot be read")
+        }
+        guard let text = String(bytes: data, encoding: .utf8) else {
+            throw .unreadable(path: path, reason: "it is not UTF-8 text")
+        }
+        try self.init(text: text)
+    }
+
+    /// The copy of Tiny Shakespeare in the repository's `Data/tinyshakespeare` (or `$ADAMW_DATA_DIR`'s
+    /// `tinyshakespeare/input.txt`).
+    public static var tinyShakespeare: String {
+        if let override = ProcessInfo.processInfo.environment["ADAMW_DATA_DIR"], !override.isEmpty {
+            return override + "/tinyshakespeare/input.txt"
+        }
+        let sourceRoot = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Data/tinyshakespeare/input.txt").path
+        return FileManager.default.fileExists(atPath: sourceRoot) ? sourceRoot : "Data/tinyshakespeare/input.txt"
+    }
+
+    /// The tokens of `split`.
+    public func tokens(of split: Split) -> ArraySlice<Int> {
+        split == .train ? tokens[..<validationStart] : tokens[validationStart...]
+    }
+
+    /// `text` as tokens.
+    /// - Throws: ``DatasetError/unknownCharacter(_:)`` naming the first character outside the vocabulary.
+    public func encode(_ text: String) throws(DatasetError) -> [Int] {
+        var result: [Int] = []
+        for scalar in text.unicodeScalars {
+            guard let token = index[scalar] else { throw .unknownCharacter(String(scalar)) }
+            result.append(token)
+        }
+        return result
+    }
+
+    /// `tokens` as text; a token outside the vocabulary becomes U+FFFD.
+    public func decode(_ tokens: [Int]) -> String {
+        var text = String.UnicodeScalarView()
+        for token in tokens { text.append(vocabulary.indices.contains(token) ? vocabulary[token] : "\u{FFFD}") }
+        return String(text)
+    }
+
+    /// `batchSize` windows of `split` at offsets drawn from `random` (uniform over every start that leaves room
+    /// for `context + 1` tokens): the inputs `[batchSize][context]` and the targets, the same shifted by one.
+    /// `context` must be at least 1 and leave room in the split (``maximumContext``).
+    public func batch(
+        _ split: Split, batchSize: Int, context: Int, using random: inout RandomGenerator
+    ) -> (inputs: [[Int]], targets: [[Int]]) {
+        let data = tokens(of: split)
+        precondition(context >= 1 && context < data.count, "context \(context) does not fit the split")
+        let starts = data.count - context
+        var inputs: [[Int]] = [], targets: [[Int]] = []
+        for _ in 0..<batchSize {
+            let offset = data.startIndex + Int(random.next() % UInt64(starts))
+            inputs.append(Array(data[offset..<(offset + context)]))
+            targets.append(Array(data[(offset + 1)...(offset + context)]))
+        }
+        return (inputs, targets)
+    }
+
+    /// The longest context the smaller split leaves room for.
+    public var maximumContext: Int { min(validationStart, tokens.count - validationStart) - 1 }
+}

@@ -1,0 +1,42 @@
+import Autograd
+import Datasets
+import Testing
+
+/// Tiny Shakespeare as nanoGPT's shakespeare_char prepares it: 65 characters, a 90/10 split, shifted windows.
+struct CharacterCorpusTests {
+    @Test func tinyShakespeareHasNanoGPTsVocabularyAndSplit() throws {
+        let corpus = try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare)
+        #expect(corpus.tokens.count == 1_115_394)
+        #expect(corpus.vocabulary.count == 65)
+        // nanoGPT: chars = sorted(list(set(data))), so "\n", " ", "!" … "z".
+        #expect(corpus.vocabulary.first == "\n" && corpus.vocabulary[1] == " " && corpus.vocabulary.last == "z")
+        #expect(corpus.tokens(of: .train).count == 1_003_854 && corpus.tokens(of: .validation).count == 111_540)
+        #expect(corpus.decode(Array(corpus.tokens.prefix(14))) == "First Citizen:")
+    }
+
+    @Test func encodingAndDecodingRoundTripAndAnUnknownCharacterIsNamed() throws {
+        let corpus = try CharacterCorpus(text: "hello world, hello corpus! ")
+        let tokens = try corpus.encode("hello corpus")
+        #expect(corpus.decode(tokens) == "hello corpus")
+        #expect(corpus.vocabulary == [" ", "!", ",", "c", "d", "e", "h", "l", "o", "p", "r", "s", "u", "w"])
+        #expect(throws: DatasetError.unknownCharacter("Z")) { _ = try corpus.encode("hello Zed") }
+        #expect("\(DatasetError.unknownCharacter("Z"))" == #"the character "Z" is not in the vocabulary"#)
+        #expect(throws: DatasetError.self) { _ = try CharacterCorpus(text: "short") }
+    }
+
+    @Test func batchesAreShiftedWindowsDrawnFromTheSeed() throws {
+        let corpus = try CharacterCorpus(text: String(repeating: "abcdefghij", count: 20))
+        var first = RandomGenerator(seed: 3), second = RandomGenerator(seed: 3)
+        let a = corpus.batch(.train, batchSize: 5, context: 8, using: &first)
+        let b = corpus.batch(.train, batchSize: 5, context: 8, using: &second)
+        #expect(a.inputs == b.inputs && a.targets == b.targets, "the same seed, the same batch")
+        for (input, target) in zip(a.inputs, a.targets) {
+            #expect(input.count == 8 && Array(input.dropFirst()) == Array(target.dropLast()))
+            // The text cycles through ten letters: each target is its input's next letter.
+            #expect(zip(input, target).allSatisfy { ($0 + 1) % 10 == $1 })
+        }
+        let validation = corpus.batch(.validation, batchSize: 3, context: 4, using: &first)
+        #expect(validation.inputs.allSatisfy { $0.count == 4 })
+        #expect(corpus.maximumContext == 19)
+    }
+}
