@@ -57,6 +57,29 @@ enum GaussianErrorLinearUnit: UnaryOperation {
     }
 }
 
+/// GELU's tanh approximation, as `torch.nn.functional.gelu(x, approximate="tanh")` (GPT-2's):
+/// ½x(1 + tanh(√(2/π)(x + 0.044715x³))), computed in Double.
+enum TanhApproximateGELU: UnaryOperation {
+    static let root2OverPi = 0.7978845608028654
+
+    @inline(__always) static func apply(_ x: Float) -> Float {
+        let z = Double(x)
+        return Float(0.5 * z * (1 + tanh(root2OverPi * (z + 0.044715 * z * z * z))))
+    }
+    /// ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t = tanh(√(2/π)(x + 0.044715x³)).
+    @inline(__always) static func gradient(_ g: Float, _ x: Float, _ y: Float) -> Float {
+        let z = Double(x)
+        let t = tanh(root2OverPi * (z + 0.044715 * z * z * z))
+        let derivative = 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * root2OverPi * (1 + 3 * 0.044715 * z * z)
+        return Float(Double(g) * derivative)
+    }
+}
+
+/// How GELU is computed: exactly (with erf) or with GPT-2's tanh approximation, PyTorch's `approximate`.
+public enum GELUApproximation: String, Sendable, CaseIterable, Codable {
+    case none, tanh
+}
+
 extension Tensor {
     func unary<Op: UnaryOperation>(_: Op.Type) -> Tensor {
         let input = values
@@ -83,6 +106,10 @@ extension Tensor {
     public func relu() -> Tensor { unary(Rectifier.self) }
     /// GELU (exact, with erf), element-wise.
     public func gelu() -> Tensor { unary(GaussianErrorLinearUnit.self) }
+    /// GELU, exact or with the tanh approximation, element-wise.
+    public func gelu(approximate: GELUApproximation) -> Tensor {
+        approximate == .tanh ? unary(TanhApproximateGELU.self) : gelu()
+    }
     /// tanh(x), element-wise.
     public func tanh() -> Tensor { unary(HyperbolicTangent.self) }
     /// 1 / (1 + e^−x), element-wise.

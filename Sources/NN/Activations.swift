@@ -13,8 +13,10 @@ public final class ReLU: Module {
 
 /// GELU with the exact Gaussian CDF (PyTorch's default), element-wise.
 public final class GELU: Module {
-    public init() {}
-    public func forward(_ input: Tensor) throws(TensorError) -> Tensor { input.gelu() }
+    /// Exact (erf) or GPT-2's tanh approximation, as PyTorch's `nn.GELU(approximate=…)`.
+    public let approximate: GELUApproximation
+    public init(approximate: GELUApproximation = .none) { self.approximate = approximate }
+    public func forward(_ input: Tensor) throws(TensorError) -> Tensor { input.gelu(approximate: approximate) }
 }
 
 /// tanh, element-wise.

@@ -122,7 +122,8 @@ struct GradientCheckTests {
     @Test func elementwiseFunctions() throws {
         let x = try Self.tensor([3, 4], seed: 90)
         let functions: [(String, (Tensor) -> Tensor)] = [
-            ("relu", { $0.relu() }), ("gelu", { $0.gelu() }), ("tanh", { $0.tanh() }),
+            ("relu", { $0.relu() }), ("gelu", { $0.gelu() }), ("gelu tanh", { $0.gelu(approximate: .tanh) }),
+            ("tanh", { $0.tanh() }),
             ("sigmoid", { $0.sigmoid() }), ("exp", { $0.exp() }),
         ]
         for (name, function) in functions {

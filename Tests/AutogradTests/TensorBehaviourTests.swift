@@ -134,3 +134,17 @@ struct TensorBehaviourTests {
         #expect(first == expected.next())
     }
 }
+
+extension TensorBehaviourTests {
+    /// PyTorch 2.15's values (torch.nn.functional.gelu in float64, printed to 10 decimals) at a few points, exact and
+    /// tanh-approximated.
+    @Test func geluMatchesPyTorchExactlyAndWithTheTanhApproximation() throws {
+        let x = try Tensor([-3, -1, -0.5, 0, 0.5, 1, 3], shape: [7])
+        let exact: [Double] = [-0.0040496941, -0.1586552539, -0.1542687694, 0, 0.3457312306, 0.8413447461, 2.9959503059]
+        let tanh: [Double] = [-0.0036373921, -0.1588080094, -0.1542859902, 0, 0.3457140098, 0.8411919906, 2.9963626079]
+        for (ours, torch) in zip(x.gelu().values, exact) { #expect(abs(Double(ours) - torch) < 1e-6, "\(ours) \(torch)") }
+        for (ours, torch) in zip(x.gelu(approximate: .tanh).values, tanh) {
+            #expect(abs(Double(ours) - torch) < 1e-6, "\(ours) \(torch)")
+        }
+    }
+}
