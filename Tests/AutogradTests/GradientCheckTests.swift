@@ -167,3 +167,14 @@ struct GradientCheckTests {
         }
     }
 }
+
+extension GradientCheckTests {
+    /// The fused causal attention against finite differences, on a few shapes (one and several heads, T = 1).
+    @Test(arguments: [(1, 3, 1, 4), (2, 4, 2, 8), (1, 1, 2, 4), (2, 5, 3, 6)])
+    func causalSelfAttentionGradients(_ batch: Int, _ time: Int, _ heads: Int, _ channels: Int) throws {
+        let qkv = try Self.tensor([batch, time, 3 * channels], seed: UInt64(97 + time))
+        try Self.check("attention \(batch)x\(time)x\(heads)x\(channels)", [qkv]) {
+            try $0[0].causalSelfAttention(heads: heads)
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Autograd
+import Foundation
 import Testing
 
 struct TensorBehaviourTests {
@@ -146,5 +147,25 @@ extension TensorBehaviourTests {
         for (ours, torch) in zip(x.gelu(approximate: .tanh).values, tanh) {
             #expect(abs(Double(ours) - torch) < 1e-6, "\(ours) \(torch)")
         }
+    }
+}
+
+extension TensorBehaviourTests {
+    /// PyTorch 2.15's scaled_dot_product_attention(is_causal=True) in float64 on qkv[i] = sin(0.37·i), B = 2,
+    /// T = 5, 3 heads of 2: the output's sum, its sum weighted by cos(0.11·i), and four elements.
+    @Test func causalAttentionMatchesPyTorch() throws {
+        let (batch, time, heads, channels) = (2, 5, 3, 6)
+        let count = batch * time * 3 * channels
+        let qkv = try Tensor((0..<count).map { Float(Foundation.sin(0.37 * Double($0))) }, shape: [batch, time, 3 * channels])
+        let y = try qkv.causalSelfAttention(heads: heads).values.array.map(Double.init)
+        let weighted = y.enumerated().reduce(0.0) { $0 + $1.element * Foundation.cos(0.11 * Double($1.offset)) }
+        #expect(abs(y.reduce(0, +) - 8.943489882539406) < 1e-5)
+        #expect(abs(weighted - -0.6938636148343776) < 1e-5)
+        for (ours, torch) in zip(Array(y.prefix(4)) + Array(y.suffix(2)),
+                                 [-0.9631309305733164, -0.9952398257691627, -0.8926476794282346, -0.669239857276262,
+                                  0.8287734858537608, 0.6537206428891388]) {
+            #expect(abs(ours - torch) < 1e-6, "\(ours) vs \(torch)")
+        }
+        #expect(throws: TensorError.self) { try qkv.causalSelfAttention(heads: 4) }
     }
 }
