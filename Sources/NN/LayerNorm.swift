@@ -28,6 +28,19 @@ public final class LayerNorm: Module {
         self.init([size], eps: eps, elementwiseAffine: elementwiseAffine)
     }
 
+    /// A learned weight and, only with `bias`, a learned bias: nanoGPT's `LayerNorm(ndim, bias)`.
+    public init(_ size: Int, eps: Double = 1e-5, bias: Bool) {
+        let valid = size > 0
+        configurationError = !valid
+            ? .invalidShape(operation: "LayerNorm", shape: [size], count: 0)
+            : !(eps.isFinite && eps > 0) ? .invalidArgument(operation: "LayerNorm", name: "eps", value: eps) : nil
+        normalizedShape = [size]
+        self.eps = eps
+        let count = max(size, 0)
+        weight = Parameter(name: "weight", checkedShape: [count], values: FloatBuffer(count: count, repeating: 1))
+        self.bias = bias ? Parameter(name: "bias", checkedShape: [count], values: FloatBuffer(count: count)) : nil
+    }
+
     public func forward(_ input: Tensor) throws(TensorError) -> Tensor {
         if let configurationError { throw configurationError }
         guard input.shape.suffix(normalizedShape.count) == normalizedShape[...] else {
