@@ -29,34 +29,36 @@ extension Tensor {
         let qkv = values
         var output = FloatBuffer(count: batch * time * channels)
         var weights = FloatBuffer(count: batch * heads * time * time)
+        // One task per (batch row, head): each writes only its own head's columns of the output and its own rows
+        // of the weights, so the tasks run in parallel and the result does not depend on the thread count.
+        let pool = ThreadPool.current
         qkv.withUnsafePointer { input in
             output.withUnsafeMutablePointer { out in
                 weights.withUnsafeMutablePointer { att in
-                    for b in 0..<batch {
-                        for h in 0..<heads {
-                            for t in 0..<time {
-                                let q = input + (b * time + t) * 3 * channels + h * headSize
-                                let row = att + ((b * heads + h) * time + t) * time
-                                var maximum = -Float.infinity
-                                for t2 in 0...t {
-                                    let k = input + (b * time + t2) * 3 * channels + channels + h * headSize
-                                    var dot: Float = 0
-                                    for i in 0..<headSize { dot = dot.addingProduct(q[i], k[i]) }
-                                    row[t2] = dot * scale
-                                    maximum = Swift.max(maximum, row[t2])
-                                }
-                                var sum: Float = 0
-                                for t2 in 0...t {
-                                    row[t2] = expf(row[t2] - maximum)
-                                    sum += row[t2]
-                                }
-                                let inverse = 1 / sum
-                                let y = out + (b * time + t) * channels + h * headSize
-                                for t2 in 0...t {
-                                    row[t2] *= inverse
-                                    let v = input + (b * time + t2) * 3 * channels + 2 * channels + h * headSize
-                                    for i in 0..<headSize { y[i] = y[i].addingProduct(row[t2], v[i]) }
-                                }
+                    pool.run(tasks: batch * heads) { task in
+                        let (b, h) = (task / heads, task % heads)
+                        for t in 0..<time {
+                            let q = input + (b * time + t) * 3 * channels + h * headSize
+                            let row = att + ((b * heads + h) * time + t) * time
+                            var maximum = -Float.infinity
+                            for t2 in 0...t {
+                                let k = input + (b * time + t2) * 3 * channels + channels + h * headSize
+                                var dot: Float = 0
+                                for i in 0..<headSize { dot = dot.addingProduct(q[i], k[i]) }
+                                row[t2] = dot * scale
+                                maximum = Swift.max(maximum, row[t2])
+                            }
+                            var sum: Float = 0
+                            for t2 in 0...t {
+                                row[t2] = expf(row[t2] - maximum)
+                                sum += row[t2]
+                            }
+                            let inverse = 1 / sum
+                            let y = out + (b * time + t) * channels + h * headSize
+                            for t2 in 0...t {
+                                row[t2] *= inverse
+                                let v = input + (b * time + t2) * 3 * channels + 2 * channels + h * headSize
+                                for i in 0..<headSize { y[i] = y[i].addingProduct(row[t2], v[i]) }
                             }
                         }
                     }
@@ -67,13 +69,15 @@ extension Tensor {
         let keptWeights = weights
         return Tensor.result(output, shape: [batch, time, channels], inputs: [self]) { g in
             var grad = FloatBuffer(count: Shape.count(inputShape))
-            var rowGrad = [Float](repeating: 0, count: time)
+            // In parallel over (batch row, head), as the forward: each task writes its own head's columns of q, k
+            // and v's gradient.
             grad.withUnsafeMutablePointer { dInput in
                 qkv.withUnsafePointer { input in
                     keptWeights.withUnsafePointer { att in
                         g.withUnsafePointer { dOut in
-                            for b in 0..<batch {
-                                for h in 0..<heads {
+                            pool.run(tasks: batch * heads) { task in
+                                let (b, h) = (task / heads, task % heads)
+                                withUnsafeTemporaryAllocation(of: Float.self, capacity: time) { rowGrad in
                                     for t in 0..<time {
                                         let row = att + ((b * heads + h) * time + t) * time
                                         let dy = dOut + (b * time + t) * channels + h * headSize
