@@ -169,3 +169,21 @@ extension TensorBehaviourTests {
         #expect(throws: TensorError.self) { try qkv.causalSelfAttention(heads: 4) }
     }
 }
+
+extension TensorBehaviourTests {
+    /// The attention's tasks write disjoint memory: output and gradient are the same bits on 1 and 2 threads.
+    @Test func causalAttentionIsTheSameOnOneAndTwoThreads() throws {
+        func run(threads: Int) throws -> ([UInt32], [UInt32]) {
+            try ThreadPool.$current.withValue(try ThreadPool(threadCount: threads)) {
+                let count = 3 * 7 * 3 * 8
+                let qkv = try Tensor((0..<count).map { Float(Foundation.sin(0.23 * Double($0))) }, shape: [3, 7, 24],
+                                     requiresGrad: true)
+                let y = try qkv.causalSelfAttention(heads: 2)
+                try (y * y).sum().backward()
+                return (y.values.map(\.bitPattern), try #require(qkv.grad).map(\.bitPattern))
+            }
+        }
+        let (one, two) = (try run(threads: 1), try run(threads: 2))
+        #expect(one.0 == two.0 && one.1 == two.1)
+    }
+}
