@@ -23,9 +23,7 @@ struct BenchGEMMCommand: ParsableCommand {
     var noNumpy = false
 
     func validate() throws {
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be between 1 and 256, got \(threads)")
-        }
+        try ThreadsOption.check(threads)
         if let size, size < 1 { throw ValidationError("--size must be at least 1, got \(size)") }
         if let size {
             try MemoryLimit.require("--size", String(size), needs: MemoryLimit.product([size, size, 4 * 4]),

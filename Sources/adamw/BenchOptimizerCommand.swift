@@ -47,9 +47,7 @@ struct BenchOptimizerCommand: ParsableCommand {
             try MemoryLimit.require("--parameters", String(parameters), needs: MemoryLimit.product([parameters, 9 * 4]),
                                     for: "the optimizer's and the traffic kernel's buffers")
         }
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be between 1 and 256, got \(threads)")
-        }
+        try ThreadsOption.check(threads)
         if samples < 1 { throw ValidationError("--samples must be at least 1, got \(samples)") }
     }
 

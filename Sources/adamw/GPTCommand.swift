@@ -46,14 +46,11 @@ struct GPTCommand: ParsableCommand {
     func validate() throws {
         guard (1...10_000_000).contains(iters) else { throw ValidationError("--iters must be between 1 and 10000000, got \(iters)") }
         guard evalInterval >= 1 else { throw ValidationError("--eval-interval must be at least 1, got \(evalInterval)") }
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be between 1 and 256, got \(threads)")
-        }
+        try ThreadsOption.check(threads)
     }
 
     func run() throws {
-        let pool = try threads.map { try ThreadPool(threadCount: $0) } ?? ThreadPool.current
-        try ThreadPool.$current.withValue(pool) { try train() }
+        try ThreadsOption.run(threads) { try train() }
     }
 
     /// nanoGPT's `get_lr`: linear warm-up to lr over `warmup` iterations, then cosine to minLR at `iters`.

@@ -132,9 +132,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be between 1 and 256, got \(threads)")
-        }
+        try ThreadsOption.check(threads)
         if resume != nil {
             if let first = givenTrainingOptions.first?.flag {
                 throw ValidationError("\(first) cannot be given with --resume: the run continues with the options saved in the checkpoint")
@@ -244,8 +242,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let pool = try threads.map { try ThreadPool(threadCount: $0) } ?? ThreadPool.current
-        try ThreadPool.$current.withValue(pool) { try train() }
+        try ThreadsOption.run(threads) { try train() }
     }
 
     private func train() throws {
