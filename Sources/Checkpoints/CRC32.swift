@@ -1,7 +1,9 @@
 /// CRC-32 (IEEE 802.3, the polynomial of zlib and gzip), table-driven, eight bytes at a time. It detects every
 /// single-bit error and every burst of up to 32 bits: what a checkpoint's checksum is for.
-struct CRC32 {
-    private(set) var value: UInt32 = 0xFFFF_FFFF
+public struct CRC32: Sendable {
+    public private(set) var value: UInt32 = 0xFFFF_FFFF
+
+    public init() {}
 
     static let tables: [[UInt32]] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
@@ -16,7 +18,7 @@ struct CRC32 {
         return tables
     }()
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         var crc = value
         var index = 0
         let t = Self.tables
@@ -35,12 +37,12 @@ struct CRC32 {
         value = crc
     }
 
-    mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
-    var checksum: UInt32 { value ^ 0xFFFF_FFFF }
+    public var checksum: UInt32 { value ^ 0xFFFF_FFFF }
 
     /// The checksum as eight lowercase hexadecimal digits.
-    var hex: String {
+    public var hex: String {
         let digits = String(checksum, radix: 16)
         return String(repeating: "0", count: 8 - digits.count) + digits
     }

@@ -14,13 +14,14 @@ import Foundation
 public struct CharacterCorpus: Sendable {
     public enum Split: String, Sendable, CaseIterable { case train, validation }
 
+    /// The distinct characters of the text, with encoding and decoding.
+    public let characters: CharacterVocabulary
     /// The distinct characters of the text, in code-point order: token i is `vocabulary[i]`.
-    public let vocabulary: [Unicode.Scalar]
+    public var vocabulary: [Unicode.Scalar] { characters.scalars }
     /// The whole text as tokens.
     public let tokens: [Int]
     /// Where the validation split starts: `Int(Double(tokens.count) * 0.9)`, as nanoGPT's `int(n * 0.9)`.
     public let validationStart: Int
-    private let index: [Unicode.Scalar: Int]
 
     /// The corpus of `text`.
     /// - Throws: ``DatasetError/invalidArgument(name:value:)`` for a text too short to hold one context window in
@@ -30,11 +31,9 @@ public struct CharacterCorpus: Sendable {
         guard scalars.count >= 20 else {
             throw .invalidArgument(name: "text length (at least 20 characters)", value: scalars.count)
         }
-        let vocabulary = Set(scalars).sorted { $0.value < $1.value }
-        let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
-        self.vocabulary = vocabulary
-        self.index = index
-        tokens = scalars.map { index[$0] ?? 0 }
+        let characters = CharacterVocabulary(of: text)
+        self.characters = characters
+        tokens = scalars.map { characters.token(of: $0) ?? 0 }
         validationStart = Int(Double(scalars.count) * 0.9)
     }
 
@@ -70,21 +69,10 @@ public struct CharacterCorpus: Sendable {
 
     /// `text` as tokens.
     /// - Throws: ``DatasetError/unknownCharacter(_:)`` naming the first character outside the vocabulary.
-    public func encode(_ text: String) throws(DatasetError) -> [Int] {
-        var result: [Int] = []
-        for scalar in text.unicodeScalars {
-            guard let token = index[scalar] else { throw .unknownCharacter(String(scalar)) }
-            result.append(token)
-        }
-        return result
-    }
+    public func encode(_ text: String) throws(DatasetError) -> [Int] { try characters.encode(text) }
 
     /// `tokens` as text; a token outside the vocabulary becomes U+FFFD.
-    public func decode(_ tokens: [Int]) -> String {
-        var text = String.UnicodeScalarView()
-        for token in tokens { text.append(vocabulary.indices.contains(token) ? vocabulary[token] : "\u{FFFD}") }
-        return String(text)
-    }
+    public func decode(_ tokens: [Int]) -> String { characters.decode(tokens) }
 
     /// `batchSize` windows of `split` at offsets drawn from `random` (uniform over every start that leaves room
     /// for `context + 1` tokens): the inputs `[batchSize][context]` and the targets, the same shifted by one.

@@ -28,6 +28,20 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
     case nonFiniteTotalNorm(Float)
     case nonFiniteGradient(name: String)
 
+    /// The option at fault, by PyTorch's name, when the error is about one option's value.
+    public var optionName: String? {
+        switch self {
+        case .invalidLearningRate, .invalidInitialLearningRate: "lr"
+        case .invalidEpsilon: "eps"
+        case .invalidBeta: "betas"
+        case .invalidWeightDecay: "weight_decay"
+        case .invalidMomentum, .nesterovRequiresMomentumWithoutDampening: "momentum"
+        case .invalidDampening: "dampening"
+        case .invalidOption(let name, _, _), .unreadableOption(let name, _, _), .unknownOption(let name, _): name
+        default: nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidLearningRate(let value):

@@ -84,12 +84,18 @@ struct OptimizerFlags: ParsableArguments {
         }
         do {
             try kind.validate(settings: given)
-        } catch .unreadableOption(let name, let text, let expected) {
-            throw ValidationError("\(Self.flag(name)) must be \(expected), got '\(text)'")
         } catch {
-            throw ValidationError("\(error)")
+            throw Self.validationError(error)
         }
         return given
+    }
+
+    /// An optimizer's refusal of a value, as one line that starts with the flag at fault.
+    static func validationError(_ error: OptimError) -> ValidationError {
+        if case .unreadableOption(let name, let text, let expected) = error {
+            return ValidationError("\(flag(name)) must be \(expected), got '\(text)'")
+        }
+        return ValidationError(error.optionName.map { "\(flag($0)): \(error)" } ?? "\(error)")
     }
 
     /// Every option some optimizer declares, by name, with the help for its flag: one line, then each

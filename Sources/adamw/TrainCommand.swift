@@ -210,10 +210,8 @@ struct TrainCommand: ParsableCommand {
         try checkScheduleRanges(options)
         do {
             try options.optimizer.validate(settings: options.optimizerOptions)
-        } catch .unreadableOption(let name, let text, let expected) {
-            throw ValidationError("\(OptimizerFlags.flag(name)) must be \(expected), got '\(text)'")
         } catch {
-            throw ValidationError("\(error)")
+            throw OptimizerFlags.validationError(error)
         }
     }
 

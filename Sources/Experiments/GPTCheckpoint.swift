@@ -1,0 +1,115 @@
+import Checkpoints
+import Datasets
+import Foundation
+import NN
+import Optim
+
+/// How a GPT's weights, shape and vocabulary sit in a checkpoint, so that the file is a nanoGPT model too:
+///
+/// - the weights under nanoGPT's names at the top level (`transformer.wte.weight`, …), with `lm_head.weight` as
+///   well when it is tied to the embedding (PyTorch's `state_dict()` lists both), so that
+///   `model.load_state_dict({k: v for k, v in f.items() if not k.startswith("optimizer.")})` takes them as they are;
+/// - the configuration in `__metadata__` under nanoGPT's `model_args` keys (`n_layer`, `n_head`, `n_embd`,
+///   `block_size`, `vocab_size`, `bias`, `dropout`), as JSON values, and `tie_weights`;
+/// - `vocabulary`: the characters in token order, as a JSON string (nanoGPT's `meta.pkl` `itos`).
+///
+/// ``model(from:)`` rebuilds the model from these alone (what `adamw gpt sample` needs), after checking every value
+/// it reads as the flags are checked.
+public enum GPTCheckpoint {
+    /// The model's tensors and metadata.
+    public static func state(of model: GPT, vocabulary: CharacterVocabulary) -> StateDict {
+        var state = model.stateDict()
+        if model.configuration.tiedEmbedding { state.tensors["lm_head.weight"] = state.tensors["transformer.wte.weight"] }
+        let c = model.configuration
+        state.metadata = [
+            "n_layer": String(c.layers), "n_head": String(c.heads), "n_embd": String(c.embedding),
+            "block_size": String(c.blockSize), "vocab_size": String(c.vocabularySize), "bias": String(c.bias),
+            "dropout": String(c.dropout), "tie_weights": String(c.tiedEmbedding), "gelu": c.gelu.rawValue,
+            "vocabulary": (try? StateJSON.encode(vocabulary.text)) ?? "",
+        ]
+        return state
+    }
+
+    /// The configuration and vocabulary a checkpoint's metadata describes.
+    /// - Throws: ``Optim/StateMismatch`` naming each key that is missing or out of range.
+    public static func configuration(in state: StateDict) throws(StateMismatch) -> (GPT.Configuration, CharacterVocabulary) {
+        var problems: [String] = []
+        func count(_ key: String, _ range: ClosedRange<Int>) -> Int {
+            guard let text = state.metadata[key], let value = Int(text), range.contains(value) else {
+                problems.append("\(key) is \(state.metadata[key].map { "'\($0)'" } ?? "missing"), expected an integer in \(range.lowerBound)...\(range.upperBound)")
+                return range.lowerBound
+            }
+            return value
+        }
+        func flag(_ key: String) -> Bool {
+            guard let text = state.metadata[key], let value = Bool(text) else {
+                problems.append("\(key) is \(state.metadata[key].map { "'\($0)'" } ?? "missing"), expected true or false")
+                return false
+            }
+            return value
+        }
+        let layers = count("n_layer", 1...1024), heads = count("n_head", 1...1024)
+        let embedding = count("n_embd", 1...65_536), blockSize = count("block_size", 1...1_048_576)
+        let vocabularySize = count("vocab_size", 1...1_114_112)
+        let bias = flag("bias"), tied = flag("tie_weights")
+        let dropout = state.metadata["dropout"].flatMap(Double.init) ?? .nan
+        if !(0..<1).contains(dropout) { problems.append("dropout is \(state.metadata["dropout"] ?? "missing"), expected a number in [0, 1)") }
+        let gelu = state.metadata["gelu"].flatMap(GELUApproximation.init(rawValue:))
+        if gelu == nil { problems.append("gelu is \(state.metadata["gelu"] ?? "missing"), expected none or tanh") }
+        if embedding % heads != 0 { problems.append("n_embd \(embedding) is not a multiple of n_head \(heads)") }
+        let vocabulary = state.metadata["vocabulary"].flatMap { StateJSON.decode(String.self, from: $0) }
+            .flatMap(CharacterVocabulary.init(text:))
+        if vocabulary == nil {
+            problems.append("the vocabulary is missing or not distinct characters in code-point order")
+        } else if vocabulary?.count != vocabularySize {
+            problems.append("the vocabulary has \(vocabulary?.count ?? 0) characters, vocab_size is \(vocabularySize)")
+        }
+        guard problems.isEmpty, let vocabulary, let gelu else { throw StateMismatch("GPT configuration", problems: problems) }
+        let configuration = GPT.Configuration(
+            vocabularySize: vocabularySize, blockSize: blockSize, layers: layers, heads: heads, embedding: embedding,
+            dropout: dropout, bias: bias, tiedEmbedding: tied, gelu: gelu)
+        return (configuration, vocabulary)
+    }
+
+    /// Loads the model's weights from `state` (its top-level tensors; `optimizer.` ones are not the model's).
+    /// - Throws: ``Optim/StateMismatch`` for a missing, extra or misshapen tensor, or a tied `lm_head.weight` that
+    ///   differs from `transformer.wte.weight`; the model is unchanged then.
+    public static func load(_ state: StateDict, into model: GPT) throws(StateMismatch) {
+        var weights = StateDict(tensors: state.tensors.filter { !$0.key.hasPrefix("optimizer.") })
+        if model.configuration.tiedEmbedding, let head = weights.tensors.removeValue(forKey: "lm_head.weight"),
+           head != weights.tensors["transformer.wte.weight"] {
+            throw StateMismatch("model state", problems: ["lm_head.weight differs from transformer.wte.weight, to which it is tied"])
+        }
+        try model.load(stateDict: weights)
+    }
+
+    /// The model a checkpoint holds, in evaluation mode, and its vocabulary.
+    /// - Throws: ``Optim/StateMismatch`` as ``configuration(in:)`` and ``load(_:into:)``, and for a configuration
+    ///   larger than the tensors the file holds (checked before anything is allocated).
+    public static func model(from state: StateDict) throws(StateMismatch) -> (GPT, CharacterVocabulary) {
+        let (configuration, vocabulary) = try configuration(in: state)
+        let stored = state.tensors.filter { !$0.key.hasPrefix("optimizer.") }.values.reduce(0) { $0 + $1.values.count }
+        guard let needed = parameterCount(configuration), needed <= stored else {
+            throw StateMismatch("GPT configuration", problems: ["it describes more weights than the file holds (\(stored))"])
+        }
+        let model = GPT(configuration)
+        try load(state, into: model)
+        model.eval()
+        return (model, vocabulary)
+    }
+
+    /// The number of weights of a model of `c`, or nil when it overflows.
+    public static func parameterCount(_ c: GPT.Configuration) -> Int? {
+        let e = c.embedding
+        let perLayer = [2 * e, 3 * e * e, e * e, 4 * e * e, 4 * e * e] + (c.bias ? [2 * e, 3 * e, e, 4 * e, e] : [])
+        var total = (c.vocabularySize + c.blockSize) * e + e * (c.bias ? 2 : 1) + (c.tiedEmbedding ? 0 : c.vocabularySize * e)
+        for _ in 0..<c.layers {
+            for part in perLayer {
+                let (sum, overflow) = total.addingReportingOverflow(part)
+                guard !overflow else { return nil }
+                total = sum
+            }
+        }
+        return total
+    }
+}

@@ -1,0 +1,209 @@
+import Autograd
+import Checkpoints
+import Datasets
+import Foundation
+import Kernels
+import NN
+import Optim
+
+/// One GPT training run of a ``GPTRecipe`` on a ``CharacterCorpus``: nanoGPT's `train.py` loop (the learning rate
+/// of the iteration, `accumulate` micro-batches each weighted 1/accumulate, clipping, a step), its `estimate_loss`,
+/// the mean loss over the whole validation split, sampling, and its whole state as a checkpoint that resumes
+/// bit-exactly.
+///
+/// ```swift
+/// let run = try GPTRun(recipe: GPTRecipe(), corpus: try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare))
+/// while run.iteration < 2000 { try run.step() }
+/// print(try run.validationLoss())
+/// ```
+///
+/// Initialization and dropout draw from one generator, the batch offsets from another, both seeded by the recipe
+/// and saved with the run.
+public final class GPTRun {
+    public let recipe: GPTRecipe
+    public let corpus: CharacterCorpus
+    public let model: GPT
+    public let parameters: [Parameter]
+    public let optimizer: any Optimizer
+    /// Initialization, then dropout.
+    let random: RandomStream
+    /// The training batches' offsets.
+    var batches: RandomGenerator
+    /// Iterations (optimizer steps) done.
+    public private(set) var iteration = 0
+    /// Seconds spent in ``step()``, evaluations excluded.
+    public private(set) var trainSeconds = 0.0
+    /// Batches per split in ``estimateLosses()``: nanoGPT's eval_iters of its CPU run.
+    public static let evaluationBatches = 20
+
+    /// Builds the run. Errors name the value at fault.
+    public init(recipe: GPTRecipe, corpus: CharacterCorpus) throws {
+        try recipe.check(maximumContext: corpus.maximumContext)
+        self.recipe = recipe
+        self.corpus = corpus
+        random = RandomStream(seed: recipe.seed)
+        model = withRandomGenerator(random) { GPT(recipe.configuration(vocabularySize: corpus.vocabulary.count)) }
+        parameters = model.parameters()
+        optimizer = try recipe.optimizer.makeOptimizer(parameters, settings: recipe.optimizerOptions,
+                                                       excludingFromDecay: recipe.decayAll ? nil : .biasesAndNorms)
+        batches = RandomGenerator(seed: recipe.seed)
+    }
+
+    /// The learning rate of the next iteration.
+    public var learningRate: Double { recipe.learningRate(at: iteration) }
+
+    /// One iteration; returns the mean loss of its micro-batches (before the step).
+    @discardableResult
+    public func step() throws -> Double {
+        let start = monotonicSeconds()
+        defer { trainSeconds += monotonicSeconds() - start }
+        let rate = learningRate
+        for index in optimizer.groupSchedules.indices { optimizer.groupSchedules[index].lr = rate }
+        optimizer.zeroGrad()
+        var total = 0.0
+        try withRandomGenerator(random) {
+            for _ in 0..<recipe.accumulate {
+                let (inputs, targets) = corpus.batch(.train, batchSize: recipe.batchSize, context: recipe.context,
+                                                     using: &batches)
+                let loss = try model.loss(inputs, targets: targets)
+                try (recipe.accumulate == 1 ? loss : loss * (1 / Float(recipe.accumulate))).backward()
+                total += Double(try loss.item())
+            }
+        }
+        if let clipNorm = recipe.clipNorm { try clipGradNorm(parameters, maxNorm: clipNorm) }
+        try optimizer.step()
+        iteration += 1
+        return total / Double(recipe.accumulate)
+    }
+
+    /// nanoGPT's `estimate_loss`: the mean loss over the same ``evaluationBatches`` batches of each split at every
+    /// call (evaluation mode, no gradients).
+    public func estimateLosses() throws -> (train: Double, validation: Double) {
+        try evaluating {
+            var means: [Double] = []
+            for split in [CharacterCorpus.Split.train, .validation] {
+                var random = RandomGenerator(seed: recipe.seed &+ (split == .train ? 1 : 2))
+                var total = 0.0
+                for _ in 0..<Self.evaluationBatches {
+                    let (inputs, targets) = corpus.batch(split, batchSize: recipe.batchSize, context: recipe.context,
+                                                         using: &random)
+                    total += Double(try model.loss(inputs, targets: targets).item())
+                }
+                means.append(total / Double(Self.evaluationBatches))
+            }
+            return (means[0], means[1])
+        }
+    }
+
+    /// The mean loss over the whole validation split cut into consecutive, non-overlapping blocks of the context:
+    /// deterministic, and what is compared with PyTorch.
+    public func validationLoss() throws -> Double {
+        let tokens = Array(corpus.tokens(of: .validation))
+        let context = recipe.context
+        let blocks = (tokens.count - 1) / context
+        return try evaluating {
+            var total = 0.0, block = 0
+            while block < blocks {
+                let rows = min(64, blocks - block)
+                let starts = (block..<(block + rows)).map { $0 * context }
+                let inputs = starts.map { Array(tokens[$0..<($0 + context)]) }
+                let targets = starts.map { Array(tokens[($0 + 1)...($0 + context)]) }
+                total += Double(try model.loss(inputs, targets: targets).item()) * Double(rows)
+                block += rows
+            }
+            return total / Double(max(blocks, 1))
+        }
+    }
+
+    /// `characters` characters after `prompt` (nanoGPT's sample.py starts from a newline), temperature and top-k
+    /// as ``NN/GPT/generate(from:count:temperature:topK:using:)``, drawn from a generator seeded with `seed`.
+    public func sample(prompt: String = "\n", characters: Int, temperature: Double = 0.8, topK: Int? = 200,
+                       seed: UInt64) throws -> String {
+        let start = try corpus.encode(prompt)
+        var random = RandomGenerator(seed: seed)
+        return try evaluating {
+            corpus.decode(try model.generate(from: start, count: characters, temperature: temperature, topK: topK,
+                                             using: &random))
+        }
+    }
+
+    /// `body` in evaluation mode (dropout off) without gradients; training mode again after.
+    private func evaluating<R>(_ body: () throws -> R) throws -> R {
+        model.eval()
+        defer { model.train() }
+        return try withNoGrad { try body() }
+    }
+
+    // MARK: - Checkpoints
+
+    /// A fingerprint of the text trained on, so that a resume on another text is refused.
+    public var dataChecksum: String {
+        var crc = CRC32()
+        corpus.tokens.withUnsafeBytes { crc.update($0) }
+        crc.update(Array(corpus.characters.text.utf8))
+        return crc.hex
+    }
+
+    /// The run's whole state: the model as nanoGPT's (``GPTCheckpoint``), the optimizer under `optimizer.`, the
+    /// recipe, the iteration, both generators and the text's fingerprint. Nothing in it depends on time or
+    /// threads, so equal runs write equal bytes.
+    public func stateDict() throws -> StateDict {
+        var state = GPTCheckpoint.state(of: model, vocabulary: corpus.characters)
+            .merging(optimizer.stateDict(), prefix: "optimizer.")
+        state.metadata["job"] = "gpt"
+        state.metadata["recipe"] = try StateJSON.encode(recipe)
+        state.metadata["iteration"] = String(iteration)
+        state.metadata["rng"] = Self.text(random.state)
+        state.metadata["batch_rng"] = Self.text(batches.state)
+        state.metadata["data_crc32"] = dataChecksum
+        return state
+    }
+
+    /// The recipe a checkpoint holds, checked as the flags are (a crafted file with a valid checksum can hold any
+    /// number); nil when there is none or it cannot be read.
+    public static func recipe(in state: StateDict) throws -> GPTRecipe? {
+        guard state.metadata["job"] == "gpt", let text = state.metadata["recipe"],
+              let recipe = StateJSON.decode(GPTRecipe.self, from: text) else { return nil }
+        try recipe.check()
+        return recipe
+    }
+
+    /// Continues from a checkpoint of a run of the same recipe on the same text: all of it, or nothing.
+    /// - Throws: ``Optim/StateMismatch`` naming every part that does not fit; the run is left as it was.
+    public func load(_ state: StateDict) throws {
+        var problems: [String] = []
+        if state.metadata["data_crc32"] != dataChecksum {
+            problems.append("it was trained on another text (CRC-32 \(state.metadata["data_crc32"] ?? "missing"), this text's \(dataChecksum)): give the same --data")
+        }
+        if let saved = try? Self.recipe(in: state), saved != recipe { problems.append("its recipe differs from the run's") }
+        let iteration = state.metadata["iteration"].flatMap { Int($0) }.flatMap { (0...(1 << 40)).contains($0) ? $0 : nil }
+        if iteration == nil { problems.append("the iteration is missing, unreadable or out of range") }
+        let words = state.metadata["rng"].flatMap(Self.words), batchWords = state.metadata["batch_rng"].flatMap(Self.words)
+        let batchGenerator = batchWords.flatMap { RandomGenerator(state: $0) }
+        if words.flatMap({ RandomGenerator(state: $0) }) == nil || batchGenerator == nil {
+            problems.append("a random generator's state is missing or invalid")
+        }
+        guard problems.isEmpty, let iteration, let words, let batchGenerator else {
+            throw StateMismatch("checkpoint", problems: problems)
+        }
+        // The model is loaded before the optimizer is checked; if the optimizer refuses, the weights go back.
+        let before = model.stateDict()
+        try GPTCheckpoint.load(state, into: model)
+        do {
+            try optimizer.load(stateDict: state.scoped("optimizer."))
+        } catch {
+            try? model.load(stateDict: before)
+            throw error
+        }
+        random.restore(words)
+        batches = batchGenerator
+        self.iteration = iteration
+    }
+
+    private static func text(_ words: [UInt64]) -> String { words.map { String($0, radix: 16) }.joined(separator: ",") }
+
+    private static func words(_ text: String) -> [UInt64]? {
+        let words = text.split(separator: ",").compactMap { UInt64($0, radix: 16) }
+        return words.count == 4 ? words : nil
+    }
+}

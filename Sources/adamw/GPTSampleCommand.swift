@@ -1,0 +1,78 @@
+import ArgumentParser
+import Autograd
+import Checkpoints
+import Datasets
+import Experiments
+import NN
+
+/// `adamw gpt sample`: text from a checkpoint of `adamw gpt`, as nanoGPT's `sample.py`. The checkpoint holds the
+/// model's configuration and vocabulary, so nothing else is needed.
+struct GPTSampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Write text from a GPT checkpoint (adamw gpt --save): the prompt, then --tokens characters.",
+        discussion: """
+            Each character is drawn from the softmax of the logits divided by --temperature, keeping the --top-k \
+            most likely, with the context cropped to the model's block size. A prompt character outside the \
+            checkpoint's vocabulary is refused.
+            """
+    )
+
+    @Option(help: "The checkpoint (safetensors) written by adamw gpt --save.")
+    var checkpoint: String
+
+    @Option(help: "The text to continue (default: a newline, as nanoGPT's sample.py).")
+    var prompt = "\n"
+
+    @Option(parsing: .unconditional, help: "Characters to write after the prompt (default 500).")
+    var tokens = 500
+
+    @Option(parsing: .unconditional, help: "Divides the logits: below 1 is more conservative (default 0.8).")
+    var temperature = 0.8
+
+    @Option(parsing: .unconditional, help: "Keep only the this many most likely characters (default 200).")
+    var topK = 200
+
+    @Option(parsing: .unconditional, help: "Seed of the draws (default 1).")
+    var seed: UInt64 = 1
+
+    @Option(parsing: .unconditional, help: "Threads (default: every processor).")
+    var threads: Int?
+
+    func validate() throws {
+        guard (0...1_000_000).contains(tokens) else { throw ValidationError("--tokens must be between 0 and 1000000, got \(tokens)") }
+        guard temperature.isFinite, temperature > 0 else {
+            throw ValidationError("--temperature must be a positive number, got \(temperature)")
+        }
+        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1, got \(topK)") }
+        guard !prompt.isEmpty else { throw ValidationError("--prompt must hold at least one character") }
+        try ThreadsOption.check(threads)
+    }
+
+    func run() throws {
+        let state: StateDict
+        do {
+            state = try CheckpointFile.read(checkpoint)
+        } catch {
+            if case .io = error { throw Refusal("--checkpoint \(error)") }
+            throw Refusal("--checkpoint \(checkpoint): \(error)")
+        }
+        let (model, vocabulary): (GPT, CharacterVocabulary)
+        do {
+            (model, vocabulary) = try GPTCheckpoint.model(from: state)
+        } catch {
+            throw Refusal("--checkpoint \(checkpoint): \(error)")
+        }
+        let start: [Int]
+        do {
+            start = try vocabulary.encode(prompt)
+        } catch {
+            throw Refusal("--prompt: \(error) of this checkpoint")
+        }
+        var random = RandomGenerator(seed: seed)
+        let text = try ThreadsOption.run(threads) {
+            try model.generate(from: start, count: tokens, temperature: temperature, topK: topK, using: &random)
+        }
+        print(vocabulary.decode(text))
+    }
+}

@@ -1,0 +1,290 @@
+import ArgumentParser
+import Checkpoints
+import Datasets
+import Experiments
+import Foundation
+import NN
+import Optim
+
+/// `adamw gpt` (`adamw gpt train`): nanoGPT's character-level Tiny Shakespeare recipe (its README's CPU run) with
+/// the model, optimizer and schedule of this package: every option of the recipe, checkpoints that resume
+/// bit-exactly, a metrics log, evaluation lines, a sample and a summary.
+struct GPTTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train nanoGPT's character-level model on Tiny Shakespeare (its CPU recipe), then sample from it.",
+        discussion: """
+            The defaults are nanoGPT's CPU recipe: 4 layers, 4 heads, 128 wide, context 64, no bias, no dropout, \
+            tied embedding; batches of 12 at seeded offsets; AdamW lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on \
+            tensors of 2 or more dimensions; a linear warm-up over 100 iterations, then cosine to 1e-4 at \
+            --lr-decay-iters; gradients clipped to norm 1. Prints the train and validation loss every \
+            --eval-interval iterations (means over 20 fixed batches), a 300-character sample, and a summary whose \
+            val_loss is the mean over the whole validation split cut into consecutive blocks of the context. With \
+            --save it writes a checkpoint at every evaluation; --resume continues one, with its recipe, to --iters.
+            """
+    )
+
+    @Option(parsing: .unconditional, help: "Train until this many iterations are done (default 2000; with --resume, the saved --lr-decay-iters).")
+    var iters: Int?
+
+    @Option(parsing: .unconditional, help: "Transformer blocks (n_layer, default 4).")
+    var layers: Int?
+
+    @Option(parsing: .unconditional, help: "Attention heads (n_head, default 4).")
+    var heads: Int?
+
+    @Option(parsing: .unconditional, help: "Embedding width (n_embd, default 128; a multiple of --heads).")
+    var embedding: Int?
+
+    @Option(parsing: .unconditional, help: "Context length (block_size, default 64).")
+    var context: Int?
+
+    @Option(parsing: .unconditional, help: "Sequences per micro-batch (default 12).")
+    var batchSize: Int?
+
+    @Option(parsing: .unconditional, help: "Micro-batches per step (gradient_accumulation_steps, default 1).")
+    var accumulate: Int?
+
+    @Option(help: "The optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default adamw).")
+    var optimizer: OptimizerKind?
+
+    @OptionGroup(title: "Optimizer options (the recipe's: lr 0.001, betas 0.9,0.99, weight decay 0.1; the rest the optimizer's defaults)")
+    var optimizerFlags: OptimizerFlags
+
+    @Option(parsing: .unconditional, help: "Learning rate at the end of the cosine (default 0.0001).")
+    var minLR: Double?
+
+    @Option(parsing: .unconditional, help: "Iterations of linear warm-up (default 100).")
+    var warmup: Int?
+
+    @Option(parsing: .unconditional, help: "The iteration at which the cosine reaches --min-lr (lr_decay_iters; default --iters).")
+    var lrDecayIters: Int?
+
+    @Option(parsing: .unconditional, help: "Dropout on the embeddings, attention weights and residual projections (default 0).")
+    var dropout: Double?
+
+    @Flag(help: "Biases in the Linears and LayerNorms.")
+    var bias = false
+
+    @Flag(help: "An output layer of its own instead of the token embedding (untied).")
+    var noTie = false
+
+    @Flag(help: "Weight decay on every parameter, LayerNorm weights and biases included (for comparison).")
+    var decayAll = false
+
+    @Option(parsing: .unconditional, help: "Clip the gradients' total norm to this (default 1; 0: no clipping).")
+    var clipNorm: Double?
+
+    @Option(parsing: .unconditional, help: "Seed of initialization, dropout, batches and the sample (default 1337).")
+    var seed: UInt64?
+
+    @Option(parsing: .unconditional, help: "Evaluate (and save) every this many iterations (default 250).")
+    var evalInterval = 250
+
+    @Option(parsing: .unconditional, help: "Threads (default: every processor).")
+    var threads: Int?
+
+    @Option(help: "A UTF-8 text to train on instead of Tiny Shakespeare (its characters become the vocabulary).")
+    var data: String?
+
+    @Option(help: "Write a checkpoint (safetensors, loadable by name into nanoGPT) here at every evaluation, atomically.")
+    var save: String?
+
+    @Option(help: "Continue the run saved in this checkpoint, with its recipe, to --iters.")
+    var resume: String?
+
+    @Option(help: "Write one JSON object per evaluation to this file (JSON Lines).")
+    var metricsOut: String?
+
+    @Flag(help: "No progress bar.")
+    var noProgress = false
+
+    /// The flags that are not part of the recipe: how long, where it reads and writes, how it shows progress.
+    private static let runControls: Set<String> = ["iters", "evalInterval", "threads", "data", "save", "resume",
+                                                   "metricsOut", "noProgress"]
+    static let defaultIterations = 2000
+    static let sampleCharacters = 300
+
+    /// The recipe's flags given on the command line (refused with --resume).
+    private var givenRecipeFlags: [String] {
+        var given: [String] = []
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label?.drop(while: { $0 == "_" }), !Self.runControls.contains(String(label))
+            else { continue }
+            if let flags = child.value as? OptionGroup<OptimizerFlags> {
+                given += flags.wrappedValue.given.keys.sorted().map(OptimizerFlags.flag)
+            } else if (child.value as? GivenValue)?.isGiven == true {
+                given.append(TrainCommand.flag(ofProperty: String(label)))
+            }
+        }
+        return given
+    }
+
+    func validate() throws {
+        if let iters, !(1...(1 << 40)).contains(iters) {
+            throw ValidationError("--iters must be between 1 and \(1 << 40), got \(iters)")
+        }
+        guard evalInterval >= 1 else { throw ValidationError("--eval-interval must be at least 1, got \(evalInterval)") }
+        try ThreadsOption.check(threads)
+        if resume != nil {
+            if let first = givenRecipeFlags.first {
+                throw ValidationError("\(first) cannot be given with --resume: the run continues with the recipe saved in the checkpoint")
+            }
+            return
+        }
+        try Self.check(try recipe())
+    }
+
+    /// The recipe the flags make.
+    func recipe() throws -> GPTRecipe {
+        let kind = optimizer ?? .adamw
+        var recipe = GPTRecipe(optimizer: kind, given: try optimizerFlags.settings(for: kind))
+        recipe.layers = layers ?? recipe.layers
+        recipe.heads = heads ?? recipe.heads
+        recipe.embedding = embedding ?? recipe.embedding
+        recipe.context = context ?? recipe.context
+        recipe.batchSize = batchSize ?? recipe.batchSize
+        recipe.accumulate = accumulate ?? recipe.accumulate
+        recipe.minLR = minLR ?? recipe.minLR
+        recipe.warmup = warmup ?? recipe.warmup
+        recipe.decayIterations = lrDecayIters ?? iters ?? Self.defaultIterations
+        recipe.dropout = dropout ?? recipe.dropout
+        recipe.bias = bias
+        recipe.tiedEmbedding = !noTie
+        recipe.decayAll = decayAll
+        if let clipNorm {
+            guard clipNorm.isFinite, clipNorm >= 0 else {
+                throw ValidationError("--clip-norm must be a positive number (0: no clipping), got \(clipNorm)")
+            }
+            recipe.clipNorm = clipNorm == 0 ? nil : clipNorm
+        }
+        recipe.seed = seed ?? recipe.seed
+        return recipe
+    }
+
+    /// The recipe's values, from the flags or a checkpoint, each named by its flag with its range.
+    static func check(_ recipe: GPTRecipe, maximumContext: Int? = nil) throws {
+        do {
+            try recipe.optimizer.validate(settings: recipe.optimizerOptions)
+        } catch {
+            throw OptimizerFlags.validationError(error)
+        }
+        do {
+            try recipe.check(maximumContext: maximumContext)
+        } catch .invalidArgument(let name, let value, let reason) {
+            throw ValidationError("\(name) \(reason), got \(value)")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        // Weights, gradients and up to three state buffers; per micro-batch the activations of every layer and
+        // the attention weights (with their dropout masks), and the logits.
+        let vocabulary = 256
+        let weights = GPTCheckpoint.parameterCount(recipe.configuration(vocabularySize: vocabulary)).flatMap { MemoryLimit.product([$0, 20]) }
+        let perToken = MemoryLimit.product([recipe.embedding, 40]).flatMap { activations in
+            MemoryLimit.product([recipe.heads, recipe.context, 3]).map { activations + $0 }
+        }
+        let activations = perToken.flatMap { MemoryLimit.product([$0, recipe.layers, recipe.batchSize, recipe.context, 4]) }
+        let total = weights.flatMap { w in activations.map { w + $0 } }
+        try MemoryLimit.require("--layers/--embedding/--context/--batch-size",
+                                "\(recipe.layers)/\(recipe.embedding)/\(recipe.context)/\(recipe.batchSize)",
+                                needs: total, for: "the model, its optimizer state and one micro-batch's activations")
+    }
+
+    func run() throws {
+        try ThreadsOption.run(threads) { try train() }
+    }
+
+    private func train() throws {
+        let corpus: CharacterCorpus
+        do {
+            corpus = try CharacterCorpus(contentsOf: data ?? CharacterCorpus.tinyShakespeare)
+        } catch {
+            throw Refusal("\(error)")
+        }
+        var checkpoint: StateDict?
+        let recipe: GPTRecipe
+        if let resume {
+            do {
+                checkpoint = try CheckpointFile.read(resume)
+            } catch {
+                if case .io = error { throw Refusal("--resume \(error)") }
+                throw Refusal("--resume \(resume): \(error)")
+            }
+            let saved: GPTRecipe?
+            do {
+                saved = try checkpoint.flatMap(GPTRun.recipe(in:))
+            } catch {
+                throw Refusal("--resume \(resume): the saved recipe is invalid: \(error)")
+            }
+            guard let saved else { throw Refusal("--resume \(resume): the checkpoint holds no readable GPT recipe") }
+            do {
+                try Self.check(saved, maximumContext: corpus.maximumContext)
+            } catch {
+                throw Refusal("--resume \(resume): the saved recipe is invalid: \(error)")
+            }
+            recipe = saved
+        } else {
+            recipe = try self.recipe()
+            guard recipe.context <= corpus.maximumContext else {
+                throw Refusal("the text is too short for a context of \(recipe.context): each split needs "
+                              + "\(recipe.context + 1) characters (--context at most \(corpus.maximumContext))")
+            }
+        }
+        let iterations = iters ?? (resume != nil ? recipe.decayIterations : Self.defaultIterations)
+        let run = try GPTRun(recipe: recipe, corpus: corpus)
+        if let checkpoint, let resume {
+            do {
+                try run.load(checkpoint)
+            } catch {
+                throw Refusal("--resume \(resume): \(error)")
+            }
+            print("Resumed from \(resume) at iteration \(run.iteration)")
+        }
+        let savePath = save ?? resume
+        var outputs: [(flag: String, path: String)] = []
+        if let savePath { outputs.append((save != nil ? "--save" : "--resume", savePath)) }
+        if let metricsOut { outputs.append(("--metrics-out", metricsOut)) }
+        for output in outputs { try OutputFile.check(output.path, flag: output.flag) }
+        try OutputFile.checkDistinct(outputs)
+        let metrics = try metricsOut.map { try MetricsLog(path: $0, continuingAt: run.iteration, key: "iter") }
+        guard run.iteration < iterations else {
+            print("The checkpoint is already at iteration \(run.iteration); nothing to train for --iters \(iterations)")
+            return
+        }
+
+        let first = run.iteration
+        var bar = ProgressBar(total: iterations - first, label: "gpt", unit: "it", enabled: !noProgress)
+        var estimate = (train: Double.nan, validation: Double.nan)
+        while run.iteration < iterations {
+            let rate = run.learningRate
+            let loss = try run.step()
+            bar.update(done: run.iteration - first, detail: "loss \(format(loss, 4))")
+            guard run.iteration % evalInterval == 0 || run.iteration == iterations else { continue }
+            bar.finish()
+            estimate = try run.estimateLosses()
+            print("step \(run.iteration): train loss \(format(estimate.train, 4)), val loss \(format(estimate.validation, 4))")
+            try metrics?.append(["iter": run.iteration, "train_loss": estimate.train, "val_loss": estimate.validation,
+                                 "lr": rate, "skipped_steps": run.optimizer.skippedSteps,
+                                 "train_seconds": run.trainSeconds])
+            if let savePath {
+                do {
+                    try CheckpointFile.write(try run.stateDict(), to: savePath)
+                } catch {
+                    throw Refusal("cannot save the checkpoint: \(error)")
+                }
+            }
+        }
+        bar.finish()
+        // The characters after the newline the sample starts from (nanoGPT's sample.py start).
+        let sample = try run.sample(prompt: "\n", characters: Self.sampleCharacters, seed: recipe.seed &+ 3)
+        print(String(String.UnicodeScalarView(sample.unicodeScalars.dropFirst())))
+        let validationLoss = try run.validationLoss()
+        let trained = run.iteration - first
+        print("summary job=gpt iters=\(run.iteration) params=\(run.parameters.reduce(0) { $0 + $1.count }) "
+              + "train_s=\(format(run.trainSeconds, 2)) ms_per_iter=\(format(run.trainSeconds * 1000 / Double(trained), 1)) "
+              + "train_loss=\(format(estimate.train, 4)) val_loss=\(format(validationLoss, 4))")
+        if !estimate.train.isFinite || !validationLoss.isFinite {
+            throw Refusal("the run diverged: the loss is not finite (lower --lr, or --clip-norm)")
+        }
+    }
+}
