@@ -46,7 +46,8 @@ let package = Package(
         .target(name: "Charts"),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
-            exclude: ["against-yardstick.sh", "experiment-parallelism.sh", "gpt2-against-pytorch.sh"],
+            exclude: ["against-yardstick.sh", "experiment-parallelism.sh", "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
+                      "gpt_checkpoint_in_torch.py"],
             swiftSettings: fast),
         .executableTarget(
             name: "adamw",

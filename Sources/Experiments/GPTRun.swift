@@ -33,6 +33,12 @@ public final class GPTRun {
     public private(set) var iteration = 0
     /// Seconds spent in ``step()``, evaluations excluded.
     public private(set) var trainSeconds = 0.0
+    /// Where ``trainSeconds`` went.
+    public struct Timing: Sendable {
+        /// The losses (forward passes), their backward passes, and clipping plus the optimizer step.
+        public var forward = 0.0, backward = 0.0, step = 0.0
+    }
+    public private(set) var timing = Timing()
     /// Batches per split in ``estimateLosses()``: nanoGPT's eval_iters of its CPU run.
     public static let evaluationBatches = 20
 
@@ -65,15 +71,30 @@ public final class GPTRun {
             for _ in 0..<recipe.accumulate {
                 let (inputs, targets) = corpus.batch(.train, batchSize: recipe.batchSize, context: recipe.context,
                                                      using: &batches)
+                let forward = monotonicSeconds()
                 let loss = try model.loss(inputs, targets: targets)
+                let backward = monotonicSeconds()
+                timing.forward += backward - forward
                 try (recipe.accumulate == 1 ? loss : loss * (1 / Float(recipe.accumulate))).backward()
                 total += Double(try loss.item())
+                timing.backward += monotonicSeconds() - backward
             }
         }
+        let update = monotonicSeconds()
         if let clipNorm = recipe.clipNorm { try clipGradNorm(parameters, maxNorm: clipNorm) }
         try optimizer.step()
+        timing.step += monotonicSeconds() - update
         iteration += 1
         return total / Double(recipe.accumulate)
+    }
+
+    /// Floating-point operations of one iteration, forward and backward, as nanoGPT's `estimate_mfu` counts them:
+    /// 6 per weight (position embedding excluded) per token, plus 12·layers·context·embedding per token for the
+    /// attention's two products; the forward pass is a third of it.
+    public var flopsPerIteration: Double {
+        let weights = Double(parameters.reduce(0) { $0 + $1.count } - recipe.context * recipe.embedding)
+        let attention = 12 * Double(recipe.layers) * Double(recipe.context) * Double(recipe.embedding)
+        return (6 * weights + attention) * Double(recipe.context * recipe.batchSize * recipe.accumulate)
     }
 
     /// nanoGPT's `estimate_loss`: the mean loss over the same ``evaluationBatches`` batches of each split at every

@@ -280,6 +280,16 @@ struct GPTTrainCommand: ParsableCommand {
         print(String(String.UnicodeScalarView(sample.unicodeScalars.dropFirst())))
         let validationLoss = try run.validationLoss()
         let trained = run.iteration - first
+        // Where an iteration's time goes, and the FLOP/s of each pass (nanoGPT's count: the backward pass does
+        // twice the forward's work).
+        let perIteration = { (seconds: Double) in seconds * 1000 / Double(trained) }
+        let gflops = { (share: Double, seconds: Double) in share * run.flopsPerIteration * Double(trained) / seconds / 1e9 }
+        print("timing forward_ms=\(format(perIteration(run.timing.forward), 2)) "
+              + "backward_ms=\(format(perIteration(run.timing.backward), 2)) step_ms=\(format(perIteration(run.timing.step), 2)) "
+              + "step_share=\(format(100 * run.timing.step / run.trainSeconds, 1))% "
+              + "forward_gflops=\(format(gflops(1.0 / 3, run.timing.forward), 1)) "
+              + "backward_gflops=\(format(gflops(2.0 / 3, run.timing.backward), 1)) "
+              + "gflop_per_iter=\(format(run.flopsPerIteration / 1e9, 3))")
         print("summary job=gpt iters=\(run.iteration) params=\(run.parameters.reduce(0) { $0 + $1.count }) "
               + "train_s=\(format(run.trainSeconds, 2)) ms_per_iter=\(format(run.trainSeconds * 1000 / Double(trained), 1)) "
               + "train_loss=\(format(estimate.train, 4)) val_loss=\(format(validationLoss, 4))")
