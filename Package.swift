@@ -59,6 +59,8 @@ let package = Package(
         ),
         .executableTarget(name: "mnist-example", dependencies: ["NN", "Datasets"], path: "Examples/MNIST",
                           swiftSettings: fast),
+        .executableTarget(name: "gpt-example", dependencies: ["NN", "Datasets"], path: "Examples/GPT",
+                          swiftSettings: fast),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"], swiftSettings: fast),
