@@ -118,6 +118,18 @@ public final class ThreadPool: @unchecked Sendable {
             if start < end { body(start..<end) }
         }
     }
+
+    /// Cuts `0..<count` into consecutive ranges of `chunk` elements (the last may be shorter), the same ranges
+    /// whatever the thread count, and runs `body` on each range in parallel. For kernels whose rounding depends on
+    /// where a range starts or ends (a partial vector, a partial sum): their results do not depend on the pool.
+    public func forEachFixedChunk(count: Int, chunk: Int, _ body: (Range<Int>) -> Void) {
+        precondition(chunk > 0, "forEachFixedChunk: the chunk must be positive")
+        guard count > 0 else { return }
+        run(tasks: (count - 1) / chunk + 1) { task in
+            let start = task * chunk
+            body(start..<Swift.min(start + chunk, count))
+        }
+    }
 }
 
 /// The state the caller and the workers share. Workers wait on `generation`; the caller waits on `pending`.
