@@ -51,7 +51,7 @@ public enum GELUKernel {
 
     /// Runs `value(i, lanes)` and `store(vector, i, lanes)` over `range` 16 elements at a time, the last vector
     /// partial. `lanes` is 16 in the main loop, so the partial loads and stores there become whole ones.
-    @inline(__always)
+    @inline(always)
     static func map(
         _ range: Range<Int>, _ value: (Int, Int) -> SIMD16<Float>, store: (SIMD16<Float>, Int, Int) -> Void
     ) {
@@ -69,14 +69,14 @@ public enum GELUKernel {
     static let cubic: Float = 0.044_715
 
     /// ½x(1 + erf(x/√2)).
-    @inline(__always)
+    @inline(always)
     static func exact(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let half = 0.5 * x
         return half.addingProduct(half, VectorMath.erf(x * inverseRoot2))
     }
 
     /// Φ(x) + x·φ(x), with φ(x) = e^(−x²/2)/√(2π).
-    @inline(__always)
+    @inline(always)
     static func exactDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let cdf = SIMD16(repeating: 0.5).addingProduct(VectorMath.erf(x * inverseRoot2), 0.5)
         let pdf = VectorMath.exp(-0.5 * x * x) * inverseRoot2Pi
@@ -85,7 +85,7 @@ public enum GELUKernel {
 
     /// ½x(1 + tanh u) = x·σ(2u) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³): one exp, no tanh, and no
     /// cancellation for negative x.
-    @inline(__always)
+    @inline(always)
     static func tanhForm(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let twiceU = x * SIMD16(repeating: twiceRoot2OverPi).addingProduct(x * x, twiceRoot2OverPi * cubic)
         return x / (1 + VectorMath.exp(-twiceU))
@@ -94,7 +94,7 @@ public enum GELUKernel {
     /// d/dx x·σ(2u) = s + x·s(1 − s)·2u′ with s = σ(2u) and s(1 − s) = e·s², e = e^(−2u) (exact where s is near
     /// 1). x is clamped to ±20 and e^(−2u) to e⁸⁰ first, where the derivative is already 1 or 0 to Float
     /// precision, so that x² and e cannot overflow into ∞·0.
-    @inline(__always)
+    @inline(always)
     static func tanhDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let clamped = x.replacing(with: -20, where: x .< -20).replacing(with: 20, where: x .> 20)
         let square = clamped * clamped

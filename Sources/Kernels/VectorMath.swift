@@ -2,7 +2,8 @@
 /// no branch, only multiply-adds, a division and bit operations, so a loop of them stays in AVX-512 registers.
 ///
 /// Each is checked against Double libm over a dense range in `VectorMathTests`; the errors quoted are the largest
-/// measured there.
+/// measured there. Each is `@inline(always)` (SE-0496): a call passes a SIMD16 in four SSE registers, and the
+/// optimizer drops `@inline(__always)` in large callers such as the attention kernel.
 public enum VectorMath {
     /// eˣ, lane by lane. Relative error at most 1.2e-7 (about an ulp) where the result is a normal Float.
     ///
@@ -12,7 +13,7 @@ public enum VectorMath {
     /// as two factors 2^⌊n/2⌋·2^⌈n/2⌉, each a normal Float: results under the smallest normal Float underflow
     /// gradually (to 0 below −103.97) and results over the largest overflow to +∞ (above 88.72), as libm's do.
     /// NaN gives NaN.
-    @inlinable @inline(__always)
+    @inlinable @inline(always)
     public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let clamped = clamp(x, -104, 88.73)
         // Adding 1.5·2²³ rounds x/ln 2 to the nearest integer n and leaves n in the low mantissa bits:
@@ -43,7 +44,7 @@ public enum VectorMath {
     /// x², by Horner's rule with multiply-adds; exactly ±1 from |x| = 3.919206 on, where erf rounds to ±1 in
     /// Float (the rational function alone stays 2 ulp short of 1 there, which GELU would multiply by a large
     /// |x|). NaN gives NaN.
-    @inlinable @inline(__always)
+    @inlinable @inline(always)
     public static func erf(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let x2 = x * x
         var p = SIMD16<Float>(repeating: -2.726_142_3e-10)
@@ -62,9 +63,34 @@ public enum VectorMath {
         return (x * (p / q)).replacing(with: one, where: x .>= 3.919_206).replacing(with: -one, where: x .<= -3.919_206)
     }
 
+    /// The sum of the 16 lanes, halving pairwise (8 + 8, 4 + 4, 2 + 2, 1 + 1): a fixed order, in four adds.
+    @inlinable @inline(always)
+    public static func sum(_ x: SIMD16<Float>) -> Float {
+        let eight = x.lowHalf + x.highHalf
+        let four = eight.lowHalf + eight.highHalf
+        let two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
+    }
+
+    /// The largest of the 16 lanes, halving pairwise (NaN lanes are skipped unless all are NaN).
+    @inlinable @inline(always)
+    public static func maximum(_ x: SIMD16<Float>) -> Float {
+        let eight = larger(x.lowHalf, x.highHalf)
+        let four = larger(eight.lowHalf, eight.highHalf)
+        let two = larger(four.lowHalf, four.highHalf)
+        return Swift.max(two[0], two[1])
+    }
+
+    /// The lane-wise maximum, by a compare and a blend (the standard library's `pointwiseMax` goes lane by lane).
+    /// A NaN lane in `a` is replaced by b's lane.
+    @inlinable @inline(always)
+    public static func larger<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
+        a.replacing(with: b, where: a .< b)
+    }
+
     /// x limited to [low, high], NaN kept. (The standard library's `clamped` goes lane by lane through scalar
     /// `min`/`max`; two compares and blends stay in vector registers.)
-    @inlinable @inline(__always)
+    @inlinable @inline(always)
     static func clamp(_ x: SIMD16<Float>, _ low: Float, _ high: Float) -> SIMD16<Float> {
         x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
     }

@@ -178,3 +178,17 @@ extension GradientCheckTests {
         }
     }
 }
+
+extension GradientCheckTests {
+    /// Head sizes and lengths that are not whole vectors of 16 (hs 17 in T 19, hs 20), and dropout on the weights
+    /// (the same mask in every evaluation, through the check's seed).
+    @Test(arguments: [(1, 19, 2, 34, 0.0), (2, 6, 1, 20, 0.0), (2, 5, 2, 8, 0.3), (1, 19, 2, 34, 0.5)])
+    func causalSelfAttentionGradientsAtOddSizesAndWithDropout(
+        _ batch: Int, _ time: Int, _ heads: Int, _ channels: Int, _ dropout: Double
+    ) throws {
+        let qkv = try Self.tensor([batch, time, 3 * channels], seed: UInt64(31 + channels))
+        try Self.check("attention \(batch)x\(time)x\(heads)x\(channels) dropout \(dropout)", [qkv], seed: 11) {
+            try $0[0].causalSelfAttention(heads: heads, dropout: dropout)
+        }
+    }
+}
