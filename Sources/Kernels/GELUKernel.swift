@@ -22,13 +22,7 @@ public enum GELUKernel {
     public static func forward(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, tanh: Bool
     ) {
-        ThreadPool.current.forEachFixedChunk(count: count, chunk: chunk) { range in
-            if tanh {
-                map(range) { i, n in tanhForm(.load(x + i, count: n)) } store: { $0.store(to: y + $1, count: $2) }
-            } else {
-                map(range) { i, n in exact(.load(x + i, count: n)) } store: { $0.store(to: y + $1, count: $2) }
-            }
-        }
+        if tanh { forward(TanhForm.self, x, y, count: count) } else { forward(ExactForm.self, x, y, count: count) }
     }
 
     /// dx = g · GELU′(x), `count` elements.
@@ -36,73 +30,44 @@ public enum GELUKernel {
         _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int,
         tanh: Bool
     ) {
+        if tanh {
+            backward(TanhForm.self, g, x, dx, count: count)
+        } else {
+            backward(ExactForm.self, g, x, dx, count: count)
+        }
+    }
+
+    // Generic over the form, not over a closure: each loop is specialized and its form inlined.
+    static func forward<Form: GELUForm>(
+        _: Form.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int
+    ) {
         ThreadPool.current.forEachFixedChunk(count: count, chunk: chunk) { range in
-            if tanh {
-                map(range) { i, n in .load(g + i, count: n) * tanhDerivative(.load(x + i, count: n)) } store: {
-                    $0.store(to: dx + $1, count: $2)
-                }
-            } else {
-                map(range) { i, n in .load(g + i, count: n) * exactDerivative(.load(x + i, count: n)) } store: {
-                    $0.store(to: dx + $1, count: $2)
-                }
+            var i = range.lowerBound
+            while i + 16 <= range.upperBound {
+                Form.value(.load(x + i)).store(to: y + i)
+                i += 16
+            }
+            let lanes = range.upperBound - i
+            if lanes > 0 { Form.value(.load(x + i, count: lanes)).store(to: y + i, count: lanes) }
+        }
+    }
+
+    static func backward<Form: GELUForm>(
+        _: Form.Type, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
+        ThreadPool.current.forEachFixedChunk(count: count, chunk: chunk) { range in
+            var i = range.lowerBound
+            while i + 16 <= range.upperBound {
+                (SIMD16.load(g + i) * Form.derivative(.load(x + i))).store(to: dx + i)
+                i += 16
+            }
+            let lanes = range.upperBound - i
+            if lanes > 0 {
+                let gradient = SIMD16.load(g + i, count: lanes) * Form.derivative(.load(x + i, count: lanes))
+                gradient.store(to: dx + i, count: lanes)
             }
         }
-    }
-
-    /// Runs `value(i, lanes)` and `store(vector, i, lanes)` over `range` 16 elements at a time, the last vector
-    /// partial. `lanes` is 16 in the main loop, so the partial loads and stores there become whole ones.
-    @inline(always)
-    static func map(
-        _ range: Range<Int>, _ value: (Int, Int) -> SIMD16<Float>, store: (SIMD16<Float>, Int, Int) -> Void
-    ) {
-        var i = range.lowerBound
-        while i + 16 <= range.upperBound {
-            store(value(i, 16), i, 16)
-            i += 16
-        }
-        if i < range.upperBound { store(value(i, range.upperBound - i), i, range.upperBound - i) }
-    }
-
-    static let inverseRoot2: Float = 0.707_106_77          // 1/√2
-    static let inverseRoot2Pi: Float = 0.398_942_3         // 1/√(2π)
-    static let twiceRoot2OverPi: Float = 1.595_769_1       // 2√(2/π)
-    static let cubic: Float = 0.044_715
-
-    /// ½x(1 + erf(x/√2)).
-    @inline(always)
-    static func exact(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let half = 0.5 * x
-        return half.addingProduct(half, VectorMath.erf(x * inverseRoot2))
-    }
-
-    /// Φ(x) + x·φ(x), with φ(x) = e^(−x²/2)/√(2π).
-    @inline(always)
-    static func exactDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let cdf = SIMD16(repeating: 0.5).addingProduct(VectorMath.erf(x * inverseRoot2), 0.5)
-        let pdf = VectorMath.exp(-0.5 * x * x) * inverseRoot2Pi
-        return cdf.addingProduct(x, pdf)
-    }
-
-    /// ½x(1 + tanh u) = x·σ(2u) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³): one exp, no tanh, and no
-    /// cancellation for negative x.
-    @inline(always)
-    static func tanhForm(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let twiceU = x * SIMD16(repeating: twiceRoot2OverPi).addingProduct(x * x, twiceRoot2OverPi * cubic)
-        return x / (1 + VectorMath.exp(-twiceU))
-    }
-
-    /// d/dx x·σ(2u) = s + x·s(1 − s)·2u′ with s = σ(2u) and s(1 − s) = e·s², e = e^(−2u) (exact where s is near
-    /// 1). x is clamped to ±20 and e^(−2u) to e⁸⁰ first, where the derivative is already 1 or 0 to Float
-    /// precision, so that x² and e cannot overflow into ∞·0.
-    @inline(always)
-    static func tanhDerivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let clamped = x.replacing(with: -20, where: x .< -20).replacing(with: 20, where: x .> 20)
-        let square = clamped * clamped
-        let minusTwiceU = -clamped * SIMD16(repeating: twiceRoot2OverPi).addingProduct(square, twiceRoot2OverPi * cubic)
-        let e = VectorMath.exp(minusTwiceU.replacing(with: 80, where: minusTwiceU .> 80))
-        let s = 1 / (1 + e)
-        let slope = SIMD16(repeating: twiceRoot2OverPi).addingProduct(square, 3 * twiceRoot2OverPi * cubic)
-        return s.addingProduct(clamped, e * s * s * slope)
     }
 
     /// The Double reference of ``forward(_:_:count:tanh:)``, one element.
@@ -120,5 +85,58 @@ public enum GELUKernel {
             return Float(0.5 * (1 + t) + 0.5 * z * (1 - t * t) * 0.7978845608028654 * (1 + 3 * 0.044715 * z * z))
         }
         return Float(0.5 * (1 + erf(z * 0.7071067811865476)) + z * exp(-0.5 * z * z) * 0.3989422804014327)
+    }
+}
+
+/// One of GELU's two forms on 16 lanes: its value and its derivative.
+protocol GELUForm {
+    static func value(_ x: SIMD16<Float>) -> SIMD16<Float>
+    static func derivative(_ x: SIMD16<Float>) -> SIMD16<Float>
+}
+
+/// x·Φ(x) = ½x(1 + erf(x/√2)).
+enum ExactForm: GELUForm {
+    static let inverseRoot2: Float = 0.707_106_77          // 1/√2
+    static let inverseRoot2Pi: Float = 0.398_942_3         // 1/√(2π)
+
+    @inline(always)
+    static func value(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let half = 0.5 * x
+        return half.addingProduct(half, VectorMath.erf(x * inverseRoot2))
+    }
+
+    /// Φ(x) + x·φ(x), with φ(x) = e^(−x²/2)/√(2π).
+    @inline(always)
+    static func derivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let cdf = SIMD16(repeating: 0.5).addingProduct(VectorMath.erf(x * inverseRoot2), 0.5)
+        let pdf = VectorMath.exp(-0.5 * x * x) * inverseRoot2Pi
+        return cdf.addingProduct(x, pdf)
+    }
+}
+
+/// ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³).
+enum TanhForm: GELUForm {
+    static let twiceRoot2OverPi: Float = 1.595_769_1       // 2√(2/π)
+    static let cubic: Float = 0.044_715
+
+    /// ½x(1 + tanh u) = x·σ(2u) = x / (1 + e^(−2u)): one exp, no tanh, and no cancellation for negative x.
+    @inline(always)
+    static func value(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let twiceU = x * SIMD16(repeating: twiceRoot2OverPi).addingProduct(x * x, twiceRoot2OverPi * cubic)
+        return x / (1 + VectorMath.exp(-twiceU))
+    }
+
+    /// d/dx x·σ(2u) = s + x·s(1 − s)·2u′ with s = σ(2u) and s(1 − s) = e·s², e = e^(−2u) (exact where s is near
+    /// 1). x is clamped to ±20 and e^(−2u) to e⁸⁰ first, where the derivative is already 1 or 0 to Float
+    /// precision, so that x² and e cannot overflow into ∞·0.
+    @inline(always)
+    static func derivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let clamped = x.replacing(with: -20, where: x .< -20).replacing(with: 20, where: x .> 20)
+        let square = clamped * clamped
+        let minusTwiceU = -clamped * SIMD16(repeating: twiceRoot2OverPi).addingProduct(square, twiceRoot2OverPi * cubic)
+        let e = VectorMath.exp(minusTwiceU.replacing(with: 80, where: minusTwiceU .> 80))
+        let s = 1 / (1 + e)
+        let slope = SIMD16(repeating: twiceRoot2OverPi).addingProduct(square, 3 * twiceRoot2OverPi * cubic)
+        return s.addingProduct(clamped, e * s * s * slope)
     }
 }

@@ -161,6 +161,10 @@ struct GradientCheckTests {
         try Self.check("layerNorm without affine", [x], tolerance: 3e-2) {
             try $0[0].layerNorm(normalizedCount: 6, weight: nil, bias: nil, eps: 1e-5)
         }
+        let wide = try Self.tensor([3, 37], seed: 114), wideGamma = try Self.tensor([37], seed: 115)
+        try Self.check("layerNorm across a vector boundary", [wide, wideGamma], tolerance: 3e-2) {
+            try $0[0].layerNorm(normalizedCount: 37, weight: $0[1], bias: nil, eps: 1e-5)
+        }
         let table = try Self.tensor([5, 3], seed: 113)
         try Self.check("embedding with a repeated index", [table]) {
             try $0[0].embedding(indices: [4, 1, 4, 0], indexShape: [2, 2])
