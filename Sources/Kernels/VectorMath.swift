@@ -72,19 +72,20 @@ public enum VectorMath {
         return two[0] + two[1]
     }
 
-    /// The largest of the 16 lanes, halving pairwise (NaN lanes are skipped unless all are NaN).
+    /// The largest of the 16 lanes, halving pairwise (a NaN lane is skipped unless it is compared last).
     @inlinable @inline(always)
     public static func maximum(_ x: SIMD16<Float>) -> Float {
-        let eight = larger(x.lowHalf, x.highHalf)
-        let four = larger(eight.lowHalf, eight.highHalf)
-        let two = larger(four.lowHalf, four.highHalf)
+        // Concrete SIMD8/SIMD4/SIMD2 comparisons: in a generic over SIMD, `.<` is the lane-by-lane default.
+        let eight = x.lowHalf.replacing(with: x.highHalf, where: x.lowHalf .< x.highHalf)
+        let four = eight.lowHalf.replacing(with: eight.highHalf, where: eight.lowHalf .< eight.highHalf)
+        let two = four.lowHalf.replacing(with: four.highHalf, where: four.lowHalf .< four.highHalf)
         return Swift.max(two[0], two[1])
     }
 
     /// The lane-wise maximum, by a compare and a blend (the standard library's `pointwiseMax` goes lane by lane).
     /// A NaN lane in `a` is replaced by b's lane.
     @inlinable @inline(always)
-    public static func larger<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
+    public static func larger(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
         a.replacing(with: b, where: a .< b)
     }
 
