@@ -109,9 +109,10 @@ struct CausalAttention {
     func softmax(row: UnsafeMutablePointer<Float>, t: Int) {
         let vectors = t / 16 + 1
         let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        // The last vector's lanes past t are masked to −∞, so that their exponential is 0.
+        // The last vector's lanes past t are masked to −∞, so that their exponential is 0. (A vector on each side:
+        // comparing with a scalar goes lane by lane for integer vectors.)
         let last = Vector.load(row + 16 * (vectors - 1))
-            .replacing(with: -.infinity, where: lane .> Int32(t - 16 * (vectors - 1)))
+            .replacing(with: -.infinity, where: lane .> SIMD16(repeating: Int32(t - 16 * (vectors - 1))))
         last.store(to: row + 16 * (vectors - 1))
         var largest = last
         for j in 0..<(vectors - 1) { largest = VectorMath.larger(largest, Vector.load(row + 16 * j)) }
