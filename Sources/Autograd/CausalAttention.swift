@@ -108,11 +108,11 @@ struct CausalAttention {
     @inline(always)
     func softmax(row: UnsafeMutablePointer<Float>, t: Int) {
         let vectors = t / 16 + 1
-        let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        // The last vector's lanes past t are masked to −∞, so that their exponential is 0. (A vector on each side:
-        // comparing with a scalar goes lane by lane for integer vectors.)
+        // The last vector's lanes past t are masked to −∞, so that their exponential is 0. (Lane numbers as Floats:
+        // Swift compares integer vectors lane by lane, Float vectors in one instruction.)
+        let lane = Vector(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let last = Vector.load(row + 16 * (vectors - 1))
-            .replacing(with: -.infinity, where: lane .> SIMD16(repeating: Int32(t - 16 * (vectors - 1))))
+            .replacing(with: -.infinity, where: lane .> Float(t - 16 * (vectors - 1)))
         last.store(to: row + 16 * (vectors - 1))
         var largest = last
         for j in 0..<(vectors - 1) { largest = VectorMath.larger(largest, Vector.load(row + 16 * j)) }

@@ -114,13 +114,13 @@ public enum LayerNormKernel {
             j += 16
         }
         let mean = VectorMath.sum(total) / Float(n)
-        // A vector on each side: comparing with a scalar goes lane by lane for integer vectors.
-        let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        // Lane numbers as Floats: Swift compares integer vectors lane by lane, Float vectors in one instruction.
+        let lane = Vector(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         var squares = Vector()
         j = 0
         while j < n {
             let lanes = Swift.min(16, n - j)
-            let deviation = (load(row + j, lanes) - mean).replacing(with: 0, where: lane .>= SIMD16(repeating: Int32(lanes)))
+            let deviation = (load(row + j, lanes) - mean).replacing(with: 0, where: lane .>= Float(lanes))
             squares = squares.addingProduct(deviation, deviation)
             j += 16
         }
