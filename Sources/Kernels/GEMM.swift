@@ -258,10 +258,13 @@ public enum GEMM {
                     o[0] = r0[p]; o[1] = r1[p]; o[2] = r2[p]; o[3] = r3[p]; o[4] = r4[p]; o[5] = r5[p]
                 }
             } else if height == mr && a.rowStride == 1 {
-                // Transposed A: the mr rows of a column are contiguous.
+                // Transposed A: the mr rows of a column are contiguous. (Six assignments: `update(from:count:)`
+                // became a memmove call per column.)
                 for p in 0..<kc {
                     let source = a.base + firstRow + (column0 + p) * a.columnStride
-                    (out + p * mr).update(from: UnsafeMutablePointer(mutating: source), count: mr)
+                    let o = out + p * mr
+                    o[0] = source[0]; o[1] = source[1]; o[2] = source[2]
+                    o[3] = source[3]; o[4] = source[4]; o[5] = source[5]
                 }
             } else {
                 for p in 0..<kc {
