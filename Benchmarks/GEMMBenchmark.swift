@@ -24,6 +24,11 @@ public struct GEMMBenchmark {
             Shape(m: 128, n: 1024, k: 784, transposeB: true, label: "forward  X·Wᵀ"),
             Shape(m: 128, n: 784, k: 1024, label: "backward dY·W"),
             Shape(m: 1024, n: 784, k: 128, transposeA: true, label: "backward dYᵀ·X"),
+            // adamw gpt (B·T = 768 rows, C = 128): c_attn forward, the MLP's c_proj forward, c_fc's dX and dW.
+            Shape(m: 768, n: 384, k: 128, transposeB: true, label: "gpt c_attn X·Wᵀ"),
+            Shape(m: 768, n: 128, k: 512, transposeB: true, label: "gpt mlp c_proj X·Wᵀ"),
+            Shape(m: 768, n: 128, k: 512, label: "gpt c_fc dY·W"),
+            Shape(m: 512, n: 128, k: 768, transposeA: true, label: "gpt c_fc dYᵀ·X"),
         ]
 
     public var samples = 5

@@ -98,11 +98,27 @@ extension Tensor {
                 }
             }
         }
+        let sameShape = x.shape == y.shape
         return result(output, shape: broadcast.shape, inputs: [x, y]) { g in
             // Each output element adds its share into the operand element it was read from: summing over
-            // broadcast axes, in output order (deterministic).
-            func reduced(_ operand: Tensor, _ local: (Float, Float, Float) -> Float, readsX: Bool) -> FloatBuffer? {
+            // broadcast axes, in output order (deterministic). Without broadcasting, one pass writes each element.
+            // (Op's derivatives are called directly, not passed as closures, so that they inline.)
+            func reduced(_ operand: Tensor, readsX: Bool) -> FloatBuffer? {
                 guard operand.requiresGrad else { return nil }
+                @inline(__always) func local(_ g: Float, _ x: Float, _ y: Float) -> Float {
+                    readsX ? Op.gradientX(g, x, y) : Op.gradientY(g, x, y)
+                }
+                if sameShape {
+                    return FloatBuffer(unsafeUninitializedCount: count) { d in
+                        g.withUnsafeBufferPointer { gp in
+                            xValues.withUnsafeBufferPointer { xp in
+                                yValues.withUnsafeBufferPointer { yp in
+                                    for i in 0..<d.count { d[i] = local(gp[i], xp[i], yp[i]) }
+                                }
+                            }
+                        }
+                    }
+                }
                 var gradient = FloatBuffer(count: operand.count)
                 gradient.withUnsafeMutablePointer { d in
                     g.withUnsafePointer { gp in
@@ -120,7 +136,7 @@ extension Tensor {
                 }
                 return gradient
             }
-            return [reduced(x, Op.gradientX, readsX: true), reduced(y, Op.gradientY, readsX: false)]
+            return [reduced(x, readsX: true), reduced(y, readsX: false)]
         }
     }
 

@@ -42,25 +42,17 @@ extension Tensor {
         }
         let rows = count / normalizedCount, n = normalizedCount
         let x = values, gamma = weight?.values, beta = bias?.values
-        var normalized = FloatBuffer(count: count)          // x̂, kept for backward
-        var inverseDeviation = [Float](repeating: 0, count: rows)
-        let output = FloatBuffer(unsafeUninitializedCount: count) { y in
-            x.withUnsafePointer { x in
-                normalized.withUnsafeMutableBufferPointer { xhat in
-                    for r in 0..<rows {
-                        let row = x + r * n
-                        var mean = 0.0
-                        for j in 0..<n { mean += Double(row[j]) }
-                        mean /= Double(n)
-                        var variance = 0.0
-                        for j in 0..<n { let d = Double(row[j]) - mean; variance += d * d }
-                        variance /= Double(n)
-                        let inverse = 1 / (variance + eps).squareRoot()
-                        inverseDeviation[r] = Float(inverse)
-                        for j in 0..<n {
-                            let value = Float((Double(row[j]) - mean) * inverse)
-                            xhat[r * n + j] = value
-                            y[r * n + j] = value * (gamma?[j] ?? 1) + (beta?[j] ?? 0)
+        // Each row's mean and 1/σ, kept for backward (which recomputes x̂ from them, as llm.c does).
+        var mean = FloatBuffer(unsafeUninitializedCount: rows) { _ in }
+        var inverseDeviation = FloatBuffer(unsafeUninitializedCount: rows) { _ in }
+        var output = FloatBuffer(unsafeUninitializedCount: count) { _ in }
+        output.withUnsafeMutablePointer { y in
+            mean.withUnsafeMutablePointer { mean in
+                inverseDeviation.withUnsafeMutablePointer { rstd in
+                    x.withUnsafePointer { x in
+                        Tensor.withOptionalPointers(gamma, beta) { gamma, beta in
+                            LayerNormKernel.forward(x, weight: gamma, bias: beta, y, mean: mean, rstd: rstd,
+                                                    rows: rows, n: n, eps: eps)
                         }
                     }
                 }
@@ -70,35 +62,50 @@ extension Tensor {
         let needsInput = requiresGrad, needsWeight = weight?.requiresGrad ?? false, needsBias = bias?.requiresGrad ?? false
         return Tensor.result(output, shape: shape, inputs: inputs) { g in
             var gradX: FloatBuffer?, gradWeight: FloatBuffer?, gradBias: FloatBuffer?
-            if needsWeight { gradWeight = FloatBuffer(count: n) }
-            if needsBias { gradBias = FloatBuffer(count: n) }
-            if needsInput { gradX = FloatBuffer(count: rows * n) }
-            g.withUnsafeBufferPointer { g in
-                normalized.withUnsafeBufferPointer { xhat in
-                    for r in 0..<rows {
-                        // dx̂ = g·γ;  dx = (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
-                        var meanGrad: Float = 0, meanGradXhat: Float = 0
-                        for j in 0..<n {
-                            let at = r * n + j
-                            let dxhat = g[at] * (gamma?[j] ?? 1)
-                            meanGrad += dxhat
-                            meanGradXhat += dxhat * xhat[at]
-                            gradWeight?[j] += g[at] * xhat[at]
-                            gradBias?[j] += g[at]
-                        }
-                        guard gradX != nil else { continue }
-                        meanGrad /= Float(n)
-                        meanGradXhat /= Float(n)
-                        for j in 0..<n {
-                            let at = r * n + j
-                            let dxhat = g[at] * (gamma?[j] ?? 1)
-                            gradX?[at] = inverseDeviation[r] * (dxhat - meanGrad - xhat[at] * meanGradXhat)
+            if needsWeight { gradWeight = FloatBuffer(unsafeUninitializedCount: n) { _ in } }
+            if needsBias { gradBias = FloatBuffer(unsafeUninitializedCount: n) { _ in } }
+            if needsInput { gradX = FloatBuffer(unsafeUninitializedCount: rows * n) { _ in } }
+            g.withUnsafePointer { g in
+                x.withUnsafePointer { x in
+                    mean.withUnsafePointer { mean in
+                        inverseDeviation.withUnsafePointer { rstd in
+                            Tensor.withOptionalPointers(gamma, nil) { gamma, _ in
+                                Tensor.withOptionalMutablePointers(&gradX, &gradWeight, &gradBias) { dx, dWeight, dBias in
+                                    LayerNormKernel.backward(g, x, weight: gamma, mean: mean, rstd: rstd, dx: dx,
+                                                             dWeight: dWeight, dBias: dBias, rows: rows, n: n)
+                                }
+                            }
                         }
                     }
                 }
             }
             return [gradX] + (weight != nil ? [gradWeight] : []) + (bias != nil ? [gradBias] : [])
         }
+    }
+
+    /// Calls `body` with the memory of two optional buffers (nil for a nil buffer).
+    static func withOptionalPointers<R>(
+        _ a: FloatBuffer?, _ b: FloatBuffer?, _ body: (UnsafePointer<Float>?, UnsafePointer<Float>?) -> R
+    ) -> R {
+        func withPointer<T>(_ buffer: FloatBuffer?, _ body: (UnsafePointer<Float>?) -> T) -> T {
+            guard let buffer else { return body(nil) }
+            return buffer.withUnsafePointer { body($0) }
+        }
+        return withPointer(a) { a in withPointer(b) { b in body(a, b) } }
+    }
+
+    /// Calls `body` with the writable memory of three optional buffers (nil for a nil buffer).
+    static func withOptionalMutablePointers<R>(
+        _ a: inout FloatBuffer?, _ b: inout FloatBuffer?, _ c: inout FloatBuffer?,
+        _ body: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> R
+    ) -> R {
+        func withPointer<T>(_ buffer: inout FloatBuffer?, _ body: (UnsafeMutablePointer<Float>?) -> T) -> T {
+            guard var unwrapped = buffer else { return body(nil) }
+            buffer = nil  // so that the buffer is uniquely referenced and written in place
+            defer { buffer = unwrapped }
+            return unwrapped.withUnsafeMutablePointer { body($0) }
+        }
+        return withPointer(&a) { a in withPointer(&b) { b in withPointer(&c) { c in body(a, b, c) } } }
     }
 
     /// Rows of this [count, dimension] table picked by `indices`: the result has shape `indexShape + [dimension]`.

@@ -43,38 +43,6 @@ enum Logarithm: UnaryOperation {
     @inline(__always) static func gradient(_ g: Float, _ x: Float, _ y: Float) -> Float { g / x }
 }
 
-/// GELU with the exact Gaussian CDF, PyTorch's default: x·Φ(x) = ½x(1 + erf(x/√2)).
-enum GaussianErrorLinearUnit: UnaryOperation {
-    @inline(__always) static func apply(_ x: Float) -> Float {
-        Float(0.5 * Double(x) * (1 + erf(Double(x) * 0.7071067811865476)))
-    }
-    /// Φ(x) + x·φ(x).
-    @inline(__always) static func gradient(_ g: Float, _ x: Float, _ y: Float) -> Float {
-        let z = Double(x)
-        let cdf = 0.5 * (1 + erf(z * 0.7071067811865476))
-        let pdf = exp(-0.5 * z * z) * 0.3989422804014327
-        return Float(Double(g) * (cdf + z * pdf))
-    }
-}
-
-/// GELU's tanh approximation, as `torch.nn.functional.gelu(x, approximate="tanh")` (GPT-2's):
-/// ½x(1 + tanh(√(2/π)(x + 0.044715x³))), computed in Double.
-enum TanhApproximateGELU: UnaryOperation {
-    static let root2OverPi = 0.7978845608028654
-
-    @inline(__always) static func apply(_ x: Float) -> Float {
-        let z = Double(x)
-        return Float(0.5 * z * (1 + tanh(root2OverPi * (z + 0.044715 * z * z * z))))
-    }
-    /// ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t = tanh(√(2/π)(x + 0.044715x³)).
-    @inline(__always) static func gradient(_ g: Float, _ x: Float, _ y: Float) -> Float {
-        let z = Double(x)
-        let t = tanh(root2OverPi * (z + 0.044715 * z * z * z))
-        let derivative = 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * root2OverPi * (1 + 3 * 0.044715 * z * z)
-        return Float(Double(g) * derivative)
-    }
-}
-
 /// How GELU is computed: exactly (with erf) or with GPT-2's tanh approximation, PyTorch's `approximate`.
 public enum GELUApproximation: String, Sendable, CaseIterable, Codable {
     case none, tanh
@@ -105,10 +73,25 @@ extension Tensor {
     /// max(x, 0), element-wise.
     public func relu() -> Tensor { unary(Rectifier.self) }
     /// GELU (exact, with erf), element-wise.
-    public func gelu() -> Tensor { unary(GaussianErrorLinearUnit.self) }
-    /// GELU, exact or with the tanh approximation, element-wise.
+    public func gelu() -> Tensor { gelu(approximate: .none) }
+
+    /// GELU, exact or with the tanh approximation, element-wise, on the vectorized, threaded ``GELUKernel``.
     public func gelu(approximate: GELUApproximation) -> Tensor {
-        approximate == .tanh ? unary(TanhApproximateGELU.self) : gelu()
+        let tanh = approximate == .tanh
+        let input = values, count = count
+        var output = FloatBuffer(unsafeUninitializedCount: count) { _ in }
+        output.withUnsafeMutablePointer { y in
+            input.withUnsafePointer { x in GELUKernel.forward(x, y, count: count, tanh: tanh) }
+        }
+        return Tensor.result(output, shape: shape, inputs: [self]) { g in
+            var grad = FloatBuffer(unsafeUninitializedCount: count) { _ in }
+            grad.withUnsafeMutablePointer { dx in
+                g.withUnsafePointer { g in
+                    input.withUnsafePointer { x in GELUKernel.backward(g, x, dx, count: count, tanh: tanh) }
+                }
+            }
+            return [grad]
+        }
     }
     /// tanh(x), element-wise.
     public func tanh() -> Tensor { unary(HyperbolicTangent.self) }

@@ -79,7 +79,8 @@ public enum GEMM {
                 var pc = 0
                 while pc < k {
                     let kcCurrent = min(kc, k - pc)
-                    packB(b, rows: pc, kcCurrent, columns: jc, ncCurrent, into: packedB, pool: pool)
+                    packB(b, rows: pc, kcCurrent, columns: jc, ncCurrent, into: packedB, pool: pool,
+                          wakesWorkers: threads > 1 && rowBlocks > 1)
                     let overwrite = !accumulate && pc == 0
                     let panel = UncheckedPointer(packedB)
                     let run = { (block: Int) in
@@ -180,9 +181,14 @@ public enum GEMM {
 
     /// Packs B[rows, columns] into strips of nr columns: strip s holds kc rows of nr contiguous floats,
     /// zero-padded past the last column.
+    ///
+    /// The strips are packed on the pool when there are many, or when the product that follows runs on the pool
+    /// anyway (`wakesWorkers`): sleeping workers then wake while B is packed, not during the first tiles. A wake
+    /// takes tens of µs here, as long as a whole 768×384×128 product on one thread; issued late, it left the
+    /// caller doing most of the tiles alone.
     static func packB(
         _ b: Operand, rows row0: Int, _ kc: Int, columns column0: Int, _ nc: Int,
-        into packed: UnsafeMutablePointer<Float>, pool: ThreadPool
+        into packed: UnsafeMutablePointer<Float>, pool: ThreadPool, wakesWorkers: Bool = false
     ) {
         let strips = (nc + nr - 1) / nr
         let destination = UncheckedPointer(packed)
@@ -224,7 +230,7 @@ public enum GEMM {
                 }
             }
         }
-        if strips >= 4 && kc * nc >= 1 << 16 {
+        if strips >= 2 && (wakesWorkers || (strips >= 4 && kc * nc >= 1 << 16)) {
             pool.run(tasks: strips, packStrip)
         } else {
             for strip in 0..<strips { packStrip(strip) }
@@ -252,10 +258,13 @@ public enum GEMM {
                     o[0] = r0[p]; o[1] = r1[p]; o[2] = r2[p]; o[3] = r3[p]; o[4] = r4[p]; o[5] = r5[p]
                 }
             } else if height == mr && a.rowStride == 1 {
-                // Transposed A: the mr rows of a column are contiguous.
+                // Transposed A: the mr rows of a column are contiguous. (Six assignments: `update(from:count:)`
+                // became a memmove call per column.)
                 for p in 0..<kc {
                     let source = a.base + firstRow + (column0 + p) * a.columnStride
-                    (out + p * mr).update(from: UnsafeMutablePointer(mutating: source), count: mr)
+                    let o = out + p * mr
+                    o[0] = source[0]; o[1] = source[1]; o[2] = source[2]
+                    o[3] = source[3]; o[4] = source[4]; o[5] = source[5]
                 }
             } else {
                 for p in 0..<kc {

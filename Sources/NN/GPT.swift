@@ -75,23 +75,29 @@ public final class GPT: Module {
         }
     }
 
-    /// Multi-head causal self-attention: c_attn (C → 3C), the fused attention, c_proj (C → C), dropout.
+    /// Multi-head causal self-attention: c_attn (C → 3C), the fused attention (with dropout on its weights),
+    /// c_proj (C → C), dropout.
     public final class CausalSelfAttention: Module {
         public let c_attn: Linear
         public let c_proj: Linear
+        /// Dropout on the attention weights, applied inside the fused attention; a module of its own so that
+        /// ``Module/train()`` and ``Module/eval()`` switch it like the others.
+        public let attn_dropout: Dropout
         public let resid_dropout: Dropout
         let heads: Int
 
         init(_ c: Configuration) {
             c_attn = Linear(c.embedding, 3 * c.embedding, bias: c.bias)
             c_proj = Linear(c.embedding, c.embedding, bias: c.bias)
+            attn_dropout = Dropout(p: c.dropout)
             resid_dropout = Dropout(p: c.dropout)
             heads = c.heads
         }
 
         /// x is (B, T, C).
         public func forward(_ x: Tensor) throws(TensorError) -> Tensor {
-            try resid_dropout(c_proj(c_attn(x).causalSelfAttention(heads: heads)))
+            let p = attn_dropout.isTraining ? attn_dropout.p : 0
+            return try resid_dropout(c_proj(c_attn(x).causalSelfAttention(heads: heads, dropout: p)))
         }
     }
 

@@ -161,6 +161,10 @@ struct GradientCheckTests {
         try Self.check("layerNorm without affine", [x], tolerance: 3e-2) {
             try $0[0].layerNorm(normalizedCount: 6, weight: nil, bias: nil, eps: 1e-5)
         }
+        let wide = try Self.tensor([3, 37], seed: 114), wideGamma = try Self.tensor([37], seed: 115)
+        try Self.check("layerNorm across a vector boundary", [wide, wideGamma], tolerance: 3e-2) {
+            try $0[0].layerNorm(normalizedCount: 37, weight: $0[1], bias: nil, eps: 1e-5)
+        }
         let table = try Self.tensor([5, 3], seed: 113)
         try Self.check("embedding with a repeated index", [table]) {
             try $0[0].embedding(indices: [4, 1, 4, 0], indexShape: [2, 2])
@@ -175,6 +179,20 @@ extension GradientCheckTests {
         let qkv = try Self.tensor([batch, time, 3 * channels], seed: UInt64(97 + time))
         try Self.check("attention \(batch)x\(time)x\(heads)x\(channels)", [qkv]) {
             try $0[0].causalSelfAttention(heads: heads)
+        }
+    }
+}
+
+extension GradientCheckTests {
+    /// Head sizes and lengths that are not whole vectors of 16 (hs 17 in T 19, hs 20), and dropout on the weights
+    /// (the same mask in every evaluation, through the check's seed).
+    @Test(arguments: [(1, 19, 2, 34, 0.0), (2, 6, 1, 20, 0.0), (2, 5, 2, 8, 0.3), (1, 19, 2, 34, 0.5)])
+    func causalSelfAttentionGradientsAtOddSizesAndWithDropout(
+        _ batch: Int, _ time: Int, _ heads: Int, _ channels: Int, _ dropout: Double
+    ) throws {
+        let qkv = try Self.tensor([batch, time, 3 * channels], seed: UInt64(31 + channels))
+        try Self.check("attention \(batch)x\(time)x\(heads)x\(channels) dropout \(dropout)", [qkv], seed: 11) {
+            try $0[0].causalSelfAttention(heads: heads, dropout: dropout)
         }
     }
 }

@@ -187,3 +187,74 @@ extension TensorBehaviourTests {
         #expect(one.0 == two.0 && one.1 == two.1)
     }
 }
+
+extension TensorBehaviourTests {
+    static func attentionInput(_ batch: Int, _ time: Int, _ channels: Int) throws -> Tensor {
+        let count = batch * time * 3 * channels
+        return try Tensor((0..<count).map { Float(Foundation.sin(0.23 * Double($0))) },
+                          shape: [batch, time, 3 * channels], requiresGrad: true)
+    }
+
+    /// The output and qkv's gradient, as bit patterns, and the generator's state afterwards.
+    static func attention(
+        _ qkv: Tensor, heads: Int, dropout: Double?, seed: UInt64 = 5
+    ) throws -> (output: [UInt32], grad: [UInt32], state: [UInt64]) {
+        qkv.grad = nil
+        return try withRandomGenerator(seed: seed) {
+            let y = try dropout.map { try qkv.causalSelfAttention(heads: heads, dropout: $0) }
+                ?? qkv.causalSelfAttention(heads: heads)
+            try (y * y).sum().backward()
+            return (y.values.map(\.bitPattern), try #require(qkv.grad).map(\.bitPattern), GlobalRandom.state)
+        }
+    }
+
+    /// Masks come from one seed per (batch row, head) drawn before the tasks run: 1 and 2 threads agree.
+    @Test func causalAttentionWithDropoutIsTheSameOnOneAndTwoThreads() throws {
+        let qkv = try Self.attentionInput(3, 21, 40)
+        func run(threads: Int) throws -> (output: [UInt32], grad: [UInt32], state: [UInt64]) {
+            try ThreadPool.$current.withValue(try ThreadPool(threadCount: threads)) {
+                try Self.attention(qkv, heads: 2, dropout: 0.25)
+            }
+        }
+        let (one, two) = (try run(threads: 1), try run(threads: 2))
+        #expect(one.output == two.output && one.grad == two.grad && one.state == two.state)
+        #expect(one.output != (try Self.attention(qkv, heads: 2, dropout: 0.25, seed: 6)).output,
+                "another seed, other masks")
+    }
+
+    @Test func causalAttentionWithZeroDropoutIsTheNoDropoutPathAndDrawsNothing() throws {
+        let qkv = try Self.attentionInput(2, 9, 24)
+        let plain = try Self.attention(qkv, heads: 3, dropout: nil)
+        let zero = try Self.attention(qkv, heads: 3, dropout: 0)
+        #expect(plain.output == zero.output && plain.grad == zero.grad)
+        #expect(zero.state == RandomGenerator(seed: 5).state, "p = 0 draws no seed")
+        let dropped = try Self.attention(qkv, heads: 3, dropout: 0.1)
+        #expect(dropped.state != zero.state && dropped.output != zero.output)
+    }
+
+    /// Position 0 attends only to itself with weight 1: with dropout its output is 0 or v₀/(1 − p), per head.
+    @Test func causalAttentionDropoutZeroesOrScalesWholeWeights() throws {
+        let (time, channels, heads, p) = (3, 8, 2, 0.5)
+        let qkv = try Self.attentionInput(16, time, channels)
+        let y = try withRandomGenerator(seed: 9) { try qkv.causalSelfAttention(heads: heads, dropout: p) }
+        var seen = Set<Bool>()
+        for b in 0..<16 {
+            for h in 0..<heads {
+                let columns = (h * channels / heads)..<((h + 1) * channels / heads)
+                let out = columns.map { y.values[b * time * channels + $0] }
+                let v = columns.map { qkv.values[b * time * 3 * channels + 2 * channels + $0] }
+                let kept = zip(out, v).allSatisfy { abs($0 - $1 / Float(1 - p)) <= 1e-6 }
+                #expect(kept || out.allSatisfy { $0 == 0 }, "batch \(b) head \(h): \(out) from v \(v)")
+                seen.insert(kept)
+            }
+        }
+        #expect(seen == [true, false], "32 draws at p = ½ both keep and drop")
+    }
+
+    @Test func causalAttentionRefusesADropoutOutsideZeroToOne() throws {
+        let qkv = try Self.attentionInput(1, 2, 4)
+        for p in [-0.1, 1, 1.5, .nan] {
+            #expect(throws: TensorError.self) { try qkv.causalSelfAttention(heads: 2, dropout: p) }
+        }
+    }
+}
