@@ -28,8 +28,12 @@ struct GPTCommandTests {
         let summary = CLI.summary(result)
         #expect(summary["iters"] == "200" && summary["params"] == "804096", "\(summary)")
         #expect((Double(summary["val_loss"] ?? "") ?? .nan) < 2.55, "\(summary)")
-        // The 300-character sample sits between the last evaluation and the summary.
-        let sample = result.output.components(separatedBy: step + "\n").last?.components(separatedBy: "\nsummary ").first ?? ""
+        // The 300-character sample sits between the last evaluation and the timing line.
+        let sample = result.output.components(separatedBy: step + "\n").last?.components(separatedBy: "\ntiming ").first ?? ""
+        let timing = try #require(result.lines.first { $0.hasPrefix("timing ") })
+        for key in ["forward_ms=", "backward_ms=", "step_ms=", "step_share=", "forward_gflops=", "backward_gflops=", "gflop_per_iter=3.97"] {
+            #expect(timing.contains(key), "\(timing)")
+        }
         #expect(sample.unicodeScalars.count == 300, "\(sample.unicodeScalars.count) characters: \(sample)")
     }
 
@@ -43,7 +47,7 @@ struct GPTCommandTests {
                                       "--threads", threads, "--save", path, "--no-progress"])
             #expect(result.status == 0, "\(result.error)")
             checkpoints.append(try Data(contentsOf: URL(fileURLWithPath: path)))
-            outputs.append(result.lines.filter { !$0.hasPrefix("summary ") })
+            outputs.append(result.lines.filter { !$0.hasPrefix("summary ") && !$0.hasPrefix("timing ") })
         }
         #expect(checkpoints[0] == checkpoints[1], "the checkpoints differ between 1 and 2 threads")
         #expect(outputs[0] == outputs[1])
