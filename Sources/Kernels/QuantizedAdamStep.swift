@@ -11,7 +11,8 @@ import Darwin
 ///
 ///     θ ← θ − (lr·λ)·θ (AdamW)   or   g ← g + λ·θ (Adam)          all in float32, each operation rounded
 ///     m ← lerp(m, g, 1 − β1);  v ← lerp(v, g², 1 − β2);  v̂max ← max(v̂max, v) (amsgrad)
-///     θ ← θ − lr·(m / bc1) / (√v / √bc2 + ε),  bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ in float32
+///     θ ← θ − lr·(m / bc1) / (√v / √bc2 + ε),  bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ in float32 (the divisions by bc1 and
+///                                              √bc2 as products by reciprocals: the same to an ulp of the update)
 ///
 /// A block belongs to the range that holds its first element, so that any split of a tensor between threads
 /// covers every block once and gives the same bits. A NaN in a block's new state makes its scale NaN (torch's
@@ -22,9 +23,8 @@ struct QuantizedAdamStep {
     let l2: Float             // λ, Adam's coupled L2
     let beta1Weight: Float    // 1 − β1, rounded from Double
     let beta2Weight: Float    // 1 − β2
-    let lr: Float
-    let biasCorrection1: Float
-    let biasCorrection2Sqrt: Float
+    let stepSize: Float                   // lr / (1 − β1ᵗ), bias correction in float32
+    let inverseBiasCorrection2Sqrt: Float // 1 / √(1 − β2ᵗ)
     let eps: Float
     let maximize: Bool
     let amsgrad: Bool
@@ -36,9 +36,8 @@ struct QuantizedAdamStep {
         l2 = step.l2
         beta1Weight = step.beta1Weight
         beta2Weight = step.oneMinusBeta2
-        lr = step.blockLR
-        biasCorrection1 = step.blockBiasCorrection1
-        biasCorrection2Sqrt = step.blockBiasCorrection2Sqrt
+        stepSize = step.blockLR / step.blockBiasCorrection1
+        inverseBiasCorrection2Sqrt = 1 / step.blockBiasCorrection2Sqrt
         eps = step.eps
         maximize = step.maximize
         amsgrad = step.amsgrad
@@ -51,15 +50,15 @@ struct QuantizedAdamStep {
         let block = signed.blockSize
         let first = (range.lowerBound + block - 1) / block, end = (range.upperBound + block - 1) / block
         guard first < end else { return }
-        let signedTables = signed.tables, unsignedTables = unsigned.tables
+        let signedTables = signed.tables, unsignedTables = unsigned.tables, linearV = unsigned == .int4Unsigned
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * block) { scratch in
             guard let m = scratch.baseAddress else { return }
             let v = m + block, maximum = m + 2 * block
             for index in first..<end {
                 let base = index * block
-                decode(p.expAvg, at: base, count: block, bits: signed.bits, table: signedTables.values, into: m)
-                decode(p.expAvgSq, at: base, count: block, bits: unsigned.bits, table: unsignedTables.values, into: v)
-                if amsgrad, let codes = p.maxExpAvgSq { decode(codes, at: base, count: block, bits: unsigned.bits, table: unsignedTables.values, into: maximum) }
+                decode(p.expAvg, at: base, count: block, bits: signed.bits, table: signedTables.values, linear: false, into: m)
+                decode(p.expAvgSq, at: base, count: block, bits: unsigned.bits, table: unsignedTables.values, linear: linearV, into: v)
+                if amsgrad, let codes = p.maxExpAvgSq { decode(codes, at: base, count: block, bits: unsigned.bits, table: unsignedTables.values, linear: linearV, into: maximum) }
                 let scales = update(p, at: base, count: block, m: m, v: v, maximum: maximum,
                                     oldScales: (mScales[index], vScales[index], p.maxExpAvgSqScales?[index] ?? 0))
                 mScales[index] = scales.m
@@ -101,8 +100,11 @@ struct QuantizedAdamStep {
                 second.store(to: maximum + i)
                 maxLargest = Self.larger(maxLargest, Self.magnitudeBits(second))
             }
-            let denominator = second.squareRoot() / biasCorrection2Sqrt + eps
-            theta = theta - lr * (mm / biasCorrection1) / denominator
+            // torchao divides by √bc2 and by bc1 and then by the denominator; one division and two products by
+            // reciprocals computed once differ from that by an ulp of the update (within the reference
+            // tolerance), and the states, which decide the codes, are computed exactly as torchao does.
+            let denominator = second.squareRoot() * inverseBiasCorrection2Sqrt + eps
+            theta = theta - stepSize * mm / denominator
             theta.store(to: p.param + base + i)
             mm.store(to: m + i)
             vv.store(to: v + i)
@@ -143,6 +145,52 @@ struct QuantizedAdamStep {
 
     // MARK: - Codes
 
+    /// Ordered keys of sixteen floats: negative ones with every bit flipped, positive ones with the sign bit set
+    /// (no masks: Swift runs masked selects lane by lane; the arithmetic shift spreads the sign bit).
+    @inline(__always)
+    static func orderedKeys(_ y: Vector) -> SIMD16<UInt32> {
+        let bits = unsafeBitCast(y, to: SIMD16<Int32>.self)
+        return unsafeBitCast(bits ^ ((bits &>> 31) | Int32(bitPattern: 0x8000_0000)), to: SIMD16<UInt32>.self)
+    }
+
+    /// All ones where a ≥ b, zeros elsewhere, for keys within ±2³⁰ of each other (no overflow).
+    @inline(__always)
+    static func atLeast(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> { ~((a &- b) &>> 31) }
+
+    /// Bitwise select: `high` where `mask` is all ones, `low` where it is zeros.
+    @inline(__always)
+    static func pick(_ low: SIMD16<Int32>, _ high: SIMD16<Int32>, _ mask: SIMD16<Int32>) -> SIMD16<Int32> {
+        (low & ~mask) | (high & mask)
+    }
+
+    /// The 4-bit codes of y ∈ [−1, 1]: the number of thresholds at or below each, by a four-level binary search
+    /// whose thresholds are picked per lane by the bits found so far (about 30 operations for sixteen lanes,
+    /// against 45 for counting all fifteen). Keys of y and the thresholds lie within ±0x3F800000 of zero as signed
+    /// integers, so no difference overflows.
+    @inline(__always)
+    static func searchedCode(_ y: Vector, _ thresholds: UnsafePointer<UInt32>) -> SIMD16<Int32> {
+        @inline(__always) func t(_ k: Int) -> SIMD16<Int32> { SIMD16(repeating: Int32(bitPattern: thresholds[k] ^ 0x8000_0000)) }
+        let key = unsafeBitCast(orderedKeys(y) ^ 0x8000_0000, to: SIMD16<Int32>.self)
+        let b3 = atLeast(key, t(7))
+        let b2 = atLeast(key, pick(t(3), t(11), b3))
+        let b1 = atLeast(key, pick(pick(t(1), t(5), b2), pick(t(9), t(13), b2), b3))
+        let b0 = atLeast(key, pick(pick(pick(t(0), t(2), b1), pick(t(4), t(6), b1), b2),
+                                   pick(pick(t(8), t(10), b1), pick(t(12), t(14), b1), b2), b3))
+        return (b3 & 8) | (b2 & 4) | (b1 & 2) | (b0 & 1)
+    }
+
+    /// The codes of y ∈ [0, 1] in the linear map (k + 1)/16 (4-bit v), by arithmetic: with x = 16y (exact), the
+    /// largest k with (k + 1)/16 ≤ y is ⌊x⌋ − 1, and the rule rounds up when x − ⌊x⌋ ≥ ½ (every difference here is
+    /// exact), so the code is ⌊x + ½⌋ − 1 clamped to 0…15 (x + ½ rounds, but never across an integer).
+    @inline(__always)
+    static func linearCode(_ y: Vector) -> SIMD16<Int32> {
+        let rounded = (y * 16 + 0.5).rounded(.down) + 8_388_608  // 2²³: the integer lands in the low bits
+        let code = (unsafeBitCast(rounded, to: SIMD16<Int32>.self) & 0xFF) &- 1
+        let nonNegative = code & ~(code &>> 31)
+        let excess = nonNegative &- 15
+        return nonNegative &- (excess & ~(excess &>> 31))
+    }
+
     /// Lane e of sixteen 4-bit codes read as two 32-bit words (lanes 0–7 the first): its nibble's position.
     static let nibbleShifts = SIMD16<UInt32>(4, 0, 12, 8, 20, 16, 28, 24, 4, 0, 12, 8, 20, 16, 28, 24)
     /// Where each of eight packed bytes goes in its 32-bit word.
@@ -173,7 +221,7 @@ struct QuantizedAdamStep {
     /// into `out`.
     @inline(__always)
     private func decode(_ codes: UnsafeMutablePointer<Float>, at base: Int, count: Int, bits: Int,
-                        table: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                        table: UnsafePointer<Float>, linear: Bool, into out: UnsafeMutablePointer<Float>) {
         let bytes = UnsafeRawPointer(codes).assumingMemoryBound(to: UInt8.self)
         if bits == 8 {
             // One load from a 1 KB table per element: Swift has no vector gather, and a scalar lookup stays in L1.
@@ -188,7 +236,13 @@ struct QuantizedAdamStep {
                 let pair = UnsafeRawPointer(bytes + (base + j) / 2).loadUnaligned(as: SIMD2<UInt32>.self)
                 let words = SIMD16<UInt32>(lowHalf: SIMD8(repeating: pair[0]), highHalf: SIMD8(repeating: pair[1]))
                 let codes = (words &>> Self.nibbleShifts) & 15
-                Self.select(codes, table).store(to: out + j)
+                if linear {
+                    // (k + 1)/16: the integer k + 1 in a float's low bits above 2²³, minus 2²³, is exact.
+                    let value = unsafeBitCast((codes &+ 1) | 0x4B00_0000, to: Vector.self) - 8_388_608
+                    (value * 0.0625).store(to: out + j)
+                } else {
+                    Self.select(codes, table).store(to: out + j)
+                }
                 j += 16
             }
         }
@@ -214,46 +268,33 @@ struct QuantizedAdamStep {
             }
             return
         }
-        // y = x / scale, then each y's ordered key (in place of x): as integers, keys compare as the floats do.
-        var i = 0
-        while i < count {
-            let y = Vector.load(x + i) / scale
-            let bits = unsafeBitCast(y, to: SIMD16<Int32>.self)
-            // Negative: every bit flipped; positive: the sign bit set. No masks (Swift runs masked selects lane by
-            // lane): the arithmetic shift spreads the sign bit.
-            let key = bits ^ ((bits &>> 31) | Int32(bitPattern: 0x8000_0000))
-            UnsafeMutableRawPointer(x + i).storeBytes(of: key, as: SIMD16<Int32>.self)
-            i += Vector.scalarCount
-        }
-        let keys = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
         if map.bits == 8 {
+            // y = x / scale, then each y's ordered key in place of x (as integers, keys compare as the floats do),
+            // then one bucket lookup and one compare per element.
+            var i = 0
+            while i < count {
+                let y = Vector.load(x + i) / scale
+                UnsafeMutableRawPointer(x + i).storeBytes(of: Self.orderedKeys(y), as: SIMD16<UInt32>.self)
+                i += Vector.scalarCount
+            }
+            let keys = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
             let target = bytes + base, buckets = UnsafePointer(tables.buckets)
             for j in 0..<count { target[j] = UInt8(truncatingIfNeeded: QuantizationMap.code(ofKey: keys[j], buckets: buckets)) }
-        } else {
-            // The code is the count of thresholds at or below the key: fifteen subtractions whose sign bit says
-            // "below". Keys are compared as signed integers (top bit flipped); every y is in [−1, 1], whose keys
-            // are within ±0x3F800000 of zero, so no difference overflows.
-            do {
-                let t = tables.thresholdKeys
-                var j = 0
-                while j < count {
-                    let key = UnsafeRawPointer(keys + j).loadUnaligned(as: SIMD16<UInt32>.self)
-                    let signedKey = unsafeBitCast(key ^ 0x8000_0000, to: SIMD16<Int32>.self)
-                    var code = SIMD16<Int32>(repeating: 15)
-                    for k in 0..<15 {
-                        let threshold = Int32(bitPattern: t[k] ^ 0x8000_0000)
-                        code &+= (signedKey &- threshold) &>> 31
-                    }
-                    // Pack: byte = first << 4 | second, four bytes a word, two words for the sixteen.
-                    let unsignedCode = unsafeBitCast(code, to: SIMD16<UInt32>.self)
-                    let bytePairs = (unsignedCode.evenHalf &<< 4) | unsignedCode.oddHalf
-                    let placed = bytePairs &<< Self.byteShifts
-                    let halves = placed.evenHalf | placed.oddHalf
-                    let packed = halves.evenHalf | halves.oddHalf
-                    UnsafeMutableRawPointer(bytes + (base + j) / 2).storeBytes(of: packed, as: SIMD2<UInt32>.self)
-                    j += 16
-                }
-            }
+            return
+        }
+        let linear = map == .int4Unsigned, thresholds = tables.thresholdKeys
+        var j = 0
+        while j < count {
+            let y = Vector.load(x + j) / scale
+            let code = linear ? Self.linearCode(y) : Self.searchedCode(y, thresholds)
+            // Pack: byte = first << 4 | second, four bytes a word, two words for the sixteen.
+            let unsignedCode = unsafeBitCast(code, to: SIMD16<UInt32>.self)
+            let bytePairs = (unsignedCode.evenHalf &<< 4) | unsignedCode.oddHalf
+            let placed = bytePairs &<< Self.byteShifts
+            let halves = placed.evenHalf | placed.oddHalf
+            let packed = halves.evenHalf | halves.oddHalf
+            UnsafeMutableRawPointer(bytes + (base + j) / 2).storeBytes(of: packed, as: SIMD2<UInt32>.self)
+            j += 16
         }
     }
 }
