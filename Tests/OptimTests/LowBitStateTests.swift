@@ -164,6 +164,40 @@ struct LowBitStateTests {
         }
     }
 
+    /// The fused kernel's codes follow the rule at every threshold: with β1 = β2 = 0 a step stores m = g and
+    /// v = g², so gradients at each threshold ±2 ulps (one element of each block set to 1, making the scale 1)
+    /// must be coded as the rule codes them.
+    @Test(arguments: [StateStorage.int8, .int4])
+    func theKernelCodesEveryThresholdAsTheRuleDoes(_ storage: StateStorage) throws {
+        let signed = try #require(storage.signedMap), unsigned = try #require(storage.unsignedMap)
+        let block = signed.blockSize
+        var gradient: [Float] = []
+        for threshold in signed.thresholds + unsigned.thresholds.map({ $0.squareRoot() }) {
+            var y = threshold.nextDown.nextDown
+            for _ in 0..<5 { gradient.append(y); y = y.nextUp }
+        }
+        // Whole blocks, each starting with 1 (the scale); at least 4096 elements, so the tensor is quantized.
+        var values: [Float] = []
+        for (index, g) in gradient.enumerated() {
+            if values.count % block == 0 { values.append(1) }
+            values.append(index % 2 == 0 ? g : -g)
+        }
+        while values.count % block != 0 || values.count < StateStorage.minimumQuantizedCount { values.append(0.5) }
+        let parameter = try Parameter(name: "w", shape: [values.count], values: [Float](repeating: 0, count: values.count))
+        let optimizer = try AdamW([parameter], lr: 0, betas: (0, 0), weightDecay: 0, states: storage)
+        parameter.grad = FloatBuffer(values)
+        try optimizer.step()
+        let saved = optimizer.stateDict()
+        let m = Self.codes(try #require(saved.tensors["state.w.exp_avg"]), count: values.count, storage: storage)
+        let v = Self.codes(try #require(saved.tensors["state.w.exp_avg_sq"]), count: values.count, storage: storage)
+        let mScales = try #require(saved.tensors["state.w.exp_avg.scales"]).values.array
+        let vScales = try #require(saved.tensors["state.w.exp_avg_sq.scales"]).values.array
+        for (i, g) in values.enumerated() {
+            #expect(m[i] == signed.referenceCode(of: g / mScales[i / block]), "m at \(g)")
+            #expect(v[i] == unsigned.referenceCode(of: (g * g) / vScales[i / block]), "v at \(g * g)")
+        }
+    }
+
     /// Edge blocks round-trip as the rule says: all zeros, one huge element, denormals; a tensor a quantized
     /// storage cannot take (a partial last block, or too small) stays float32.
     @Test(arguments: [StateStorage.int8, .int4])
