@@ -11,6 +11,11 @@ public enum BenchmarkModel: String, CaseIterable, Sendable {
     public struct Tensor: Sendable {
         public let name: String
         public let shape: [Int]
+
+        public init(name: String, shape: [Int]) {
+            self.name = name
+            self.shape = shape
+        }
     }
 
     /// The model's parameter tensors, in order.

@@ -96,6 +96,41 @@ public struct OptimizerBenchmark {
         }
     }
 
+    /// AdamW with `storage` states next to AdamW with float32 states, each on its own parameter of `parameters`
+    /// elements with the same gradient, on `threads` threads, alternating sample by sample; billions of parameters
+    /// a second (medians) of each.
+    public func measure(states storage: StateStorage, parameters: Int, threads: Int) throws
+        -> (gigaParametersPerSecond: Double, float32GigaParametersPerSecond: Double)
+    {
+        let pool = try ThreadPool(threadCount: threads)
+        return try ThreadPool.$current.withValue(pool) {
+            let params = try makeParameters([BenchmarkModel.Tensor(name: "low", shape: [parameters]),
+                                             BenchmarkModel.Tensor(name: "fp32", shape: [parameters])])
+            var grad = FloatBuffer(count: parameters)
+            grad.withUnsafeMutableBufferPointer { g in
+                var state: UInt32 = 0x2545_F491
+                for i in 0..<parameters {
+                    state = state &* 1_664_525 &+ 1_013_904_223
+                    g[i] = (Float(state >> 8) / Float(1 << 24) - 0.5) * 2e-3
+                }
+            }
+            for parameter in params { parameter.grad = grad }
+            let low = try AdamW([params[0]], lr: 1e-3, weightDecay: 0.01, states: storage)
+            let full = try AdamW([params[1]], lr: 1e-3, weightDecay: 0.01)
+            for optimizer in [low, full] as [any Optimizer] {
+                optimizer.nonFiniteGradients = nonFiniteGradients
+                try optimizer.step()  // creates the state: not part of a steady-state step
+            }
+            let lowRepeats = repeatsFor { try? low.step() }, fullRepeats = repeatsFor { try? full.step() }
+            var lowRates: [Double] = [], fullRates: [Double] = []
+            for _ in 0..<samples {
+                lowRates.append(Double(parameters * lowRepeats) / seconds(lowRepeats) { try? low.step() })
+                fullRates.append(Double(parameters * fullRepeats) / seconds(fullRepeats) { try? full.step() })
+            }
+            return (median(lowRates) / 1e9, median(fullRates) / 1e9)
+        }
+    }
+
     /// The benchmark's parameters, one a tensor, values 1 and no gradient, gathered in one ``ParameterArena``
     /// block as a model's are. Every parameter the benchmark steps is made here.
     func makeParameters(_ tensors: [BenchmarkModel.Tensor]) throws -> [Parameter] {

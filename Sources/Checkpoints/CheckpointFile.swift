@@ -34,7 +34,7 @@ public enum CheckpointFile {
         var crc = CRC32()
         crc.update(canonicalHeader(tensors: state.tensors, metadata: metadata))
         for name in state.tensors.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-            state.tensors[name]?.values.withUnsafeBufferPointer { crc.update(UnsafeRawBufferPointer($0)) }
+            state.tensors[name]?.withUnsafeBytes { crc.update($0) }
         }
         metadata["crc32"] = crc.hex
         return try SafeTensors.encode(state.tensors, metadata: metadata)
@@ -58,7 +58,8 @@ public enum CheckpointFile {
         let header = SafeTensors.headerObject(
             names: parsed.entries.sorted { $0.begin < $1.begin }.map(\.name),
             tensors: Dictionary(uniqueKeysWithValues: parsed.entries.map {
-                ($0.name, StateDict.TensorData(shape: $0.shape, values: FloatBuffer(count: ($0.end - $0.begin) / 4)))
+                ($0.name, StateDict.TensorData(shape: $0.shape, values: FloatBuffer(count: ($0.end - $0.begin + 3) / 4),
+                                               elementType: $0.elementType))
             }),
             metadata: withoutChecksum)
         var headerBytes: [UInt8] = []

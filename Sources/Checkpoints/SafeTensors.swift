@@ -1,6 +1,6 @@
 import Optim
 
-/// The safetensors format of Hugging Face (the Python ecosystem's weights format), for Float32 tensors: an 8-byte
+/// The safetensors format of Hugging Face (the Python ecosystem's weights format), for F32, BF16 and U8 tensors: an 8-byte
 /// little-endian header length, a JSON header — `__metadata__` (string to string) and, for each tensor, its dtype,
 /// shape and `data_offsets` — padded with spaces to a multiple of 8 bytes, then the tensors' little-endian bytes.
 ///
@@ -16,15 +16,16 @@ public enum SafeTensors {
 
     /// The file's bytes.
     /// - Throws: ``SafeTensorsError/invalidHeader(_:)`` for a tensor named `__metadata__`, and
-    ///   ``SafeTensorsError/shapeMismatch(tensor:shape:bytes:)`` for a shape that does not fit its values: what the
+    ///   ``SafeTensorsError/shapeMismatch(tensor:shape:dtype:bytes:)`` for a shape that does not fit its values: what the
     ///   reader would refuse is never written.
     public static func encode(_ tensors: [String: StateDict.TensorData], metadata: [String: String])
         throws(SafeTensorsError) -> [UInt8]
     {
         for (name, tensor) in tensors {
             guard name != "__metadata__" else { throw .invalidHeader("a tensor cannot be named __metadata__") }
-            guard Parameter.elementCount(of: tensor.shape) == tensor.values.count else {
-                throw .shapeMismatch(tensor: name, shape: tensor.shape, bytes: tensor.values.count * 4)
+            guard tensor.isConsistent else {
+                throw .shapeMismatch(tensor: name, shape: tensor.shape, dtype: tensor.elementType.rawValue,
+                                     bytes: tensor.values.count * 4)
             }
         }
         let names = tensors.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
@@ -33,19 +34,23 @@ public enum SafeTensors {
         header.write(to: &headerBytes)
         while headerBytes.count % 8 != 0 { headerBytes.append(UInt8(ascii: " ")) }
         var bytes: [UInt8] = []
-        let dataBytes = names.reduce(0) { $0 + (tensors[$1]?.values.count ?? 0) * 4 }
+        let dataBytes = names.reduce(0) { $0 + (tensors[$1]?.byteCount ?? 0) }
         bytes.reserveCapacity(8 + headerBytes.count + dataBytes)
         withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { bytes += $0 }
         bytes += headerBytes
         for name in names {
             guard let tensor = tensors[name] else { continue }
-            tensor.values.withUnsafeBufferPointer { values in
-                #if _endian(little)
-                bytes += UnsafeRawBufferPointer(values)
-                #else
-                for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
-                #endif
+            #if _endian(little)
+            tensor.withUnsafeBytes { bytes += $0 }
+            #else
+            if tensor.elementType == .float32 {
+                tensor.values.withUnsafeBufferPointer { values in
+                    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
+                }
+            } else {
+                tensor.withUnsafeBytes { bytes += $0 }  // bfloat16 and codes are kept in little-endian order
             }
+            #endif
         }
         return bytes
     }
@@ -62,7 +67,7 @@ public enum SafeTensors {
         var offset = 0
         for name in names {
             guard let tensor = tensors[name] else { continue }
-            let end = offset + tensor.values.count * 4
+            let end = offset + (tensor.byteCount ?? 0)
             members.append((name, .object([
                 ("dtype", .string(tensor.elementType.rawValue)),
                 ("shape", .array(tensor.shape.map { .integer($0) })),
@@ -83,19 +88,22 @@ public enum SafeTensors {
         let parsed = try parse(bytes)
         var tensors: [String: StateDict.TensorData] = [:]
         for entry in parsed.entries {
-            let count = entry.shape.reduce(1, *)
-            let values = FloatBuffer(unsafeUninitializedCount: count) { out in
-                let base = parsed.dataStart + entry.begin
-                #if _endian(little)
-                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[base..<(base + 4 * count)]))
-                #else
-                for i in 0..<count {
-                    out[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(
-                        fromByteOffset: base + 4 * i, as: UInt32.self)))
+            let base = parsed.dataStart + entry.begin
+            let stored = UnsafeRawBufferPointer(rebasing: bytes[base..<(parsed.dataStart + entry.end)])
+            #if _endian(little)
+            tensors[entry.name] = .init(shape: entry.shape, bytes: stored, elementType: entry.elementType)
+            #else
+            if entry.elementType == .float32 {
+                let values = FloatBuffer(unsafeUninitializedCount: stored.count / 4) { out in
+                    for i in out.indices {
+                        out[i] = Float(bitPattern: UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    }
                 }
-                #endif
+                tensors[entry.name] = .init(shape: entry.shape, values: values)
+            } else {
+                tensors[entry.name] = .init(shape: entry.shape, bytes: stored, elementType: entry.elementType)
             }
-            tensors[entry.name] = .init(shape: entry.shape, values: values)
+            #endif
         }
         return (tensors, parsed.metadata)
     }
@@ -103,6 +111,7 @@ public enum SafeTensors {
     struct Entry {
         let name: String
         let shape: [Int]
+        let elementType: StateElementType
         let begin: Int
         let end: Int
     }
@@ -188,14 +197,14 @@ public enum SafeTensors {
             throw .invalidHeader("tensor '\(name)' needs dtype, shape and two data_offsets")
         }
         guard knownDtypes.contains(dtype) else { throw .unknownDtype(tensor: name, dtype: dtype) }
-        guard StateElementType(rawValue: dtype) == .float32 else { throw .unsupportedDtype(tensor: name, dtype: dtype) }
+        guard let elementType = StateElementType(rawValue: dtype) else { throw .unsupportedDtype(tensor: name, dtype: dtype) }
         let (begin, end) = (offsets[0], offsets[1])
         guard begin <= end else { throw .invalidOffsets("tensor '\(name)' begins at \(begin) after its end \(end)") }
         let elements = Parameter.elementCount(of: shape)
-        let (byteCount, overflowBytes) = (elements ?? 0).multipliedReportingOverflow(by: 4)
+        let (byteCount, overflowBytes) = (elements ?? 0).multipliedReportingOverflow(by: elementType.byteSize)
         guard elements != nil, !overflowBytes, byteCount == end - begin else {
-            throw .shapeMismatch(tensor: name, shape: shape, bytes: end - begin)
+            throw .shapeMismatch(tensor: name, shape: shape, dtype: dtype, bytes: end - begin)
         }
-        return Entry(name: name, shape: shape, begin: begin, end: end)
+        return Entry(name: name, shape: shape, elementType: elementType, begin: begin, end: end)
     }
 }

@@ -196,7 +196,11 @@ public final class GPTRun {
         if state.metadata["data_crc32"] != dataChecksum {
             problems.append("it was trained on another text (CRC-32 \(state.metadata["data_crc32"] ?? "missing"), this text's \(dataChecksum)): give the same --data")
         }
-        if let saved = try? Self.recipe(in: state), saved != recipe { problems.append("its recipe differs from the run's") }
+        // How the optimizer stores its state is not part of the recipe's identity: a resume may convert it.
+        if var saved = try? Self.recipe(in: state) {
+            saved.optimizerOptions["states"] = recipe.optimizerOptions["states"]
+            if saved != recipe { problems.append("its recipe differs from the run's") }
+        }
         let iteration = state.metadata["iteration"].flatMap { Int($0) }.flatMap { (0...(1 << 40)).contains($0) ? $0 : nil }
         if iteration == nil { problems.append("the iteration is missing, unreadable or out of range") }
         let words = state.metadata["rng"].flatMap(Self.words), batchWords = state.metadata["batch_rng"].flatMap(Self.words)

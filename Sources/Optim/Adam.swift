@@ -28,6 +28,9 @@ public struct AdamOptions: OptimizerOptions {
     public var decoupledWeightDecay = false
     /// How decoupled decay scales with the learning rate; see ``WeightDecayConvention``.
     public var decayConvention = WeightDecayConvention.learningRateScaled
+    /// How m and v (and v̂max) are stored: float32 (PyTorch's), bfloat16, or torchao's 8-bit or 4-bit block-wise
+    /// quantized states (``Kernels/StateStorage``). Not a PyTorch option.
+    public var states = StateStorage.float32
 
     public init() {}
 
@@ -48,6 +51,8 @@ public struct AdamOptions: OptimizerOptions {
         .choice("decay_convention", \.decayConvention,
                 help: "Decoupled decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
             .requiring("decoupled_weight_decay"),
+        .choice("states", \.states,
+                help: "How m and v are stored: fp32, bf16, int8 or int4 (torchao's AdamW8bit and AdamW4bit)."),
     ]
 
     public func validate(initialLR: Double) throws(OptimError) {
@@ -77,6 +82,8 @@ public enum AdamRule: UpdateRule {
         step > 0 ? [0, 1] : []
     }
 
+    public static func storage(_ options: AdamOptions) -> StateStorage { options.states }
+
     public static func kernel(_ options: AdamOptions, initialLR: Double, step: Int, freshState: Bool) -> AdamStep {
         let decoupled = options.decoupledWeightDecay && options.weightDecay != 0
         return AdamStep(
@@ -94,7 +101,8 @@ public enum AdamRule: UpdateRule {
     ) -> AdamStep.Streams {
         // Both moments are always in use; the optimizer has created them before it asks.
         AdamStep.Streams(param: param, grad: grad, expAvg: state[0] ?? param, expAvgSq: state[1] ?? param,
-                         maxExpAvgSq: state[2])
+                         maxExpAvgSq: state[2], storage: state.storage, expAvgScales: state.scales(0),
+                         expAvgSqScales: state.scales(1), maxExpAvgSqScales: state.scales(2))
     }
 }
 
@@ -104,11 +112,11 @@ extension RuleOptimizer where Rule == AdamRule {
     public convenience init(
         _ groups: [ParamGroup<AdamOptions>], lr: Double? = nil, betas: (Double, Double)? = nil,
         eps: Double? = nil, weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
-        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil
+        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil, states: StateStorage? = nil
     ) throws(OptimError) {
         let defaults = AdamRule.defaults.replacing(
             lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
-            decoupledWeightDecay: decoupledWeightDecay, decayConvention: decayConvention)
+            decoupledWeightDecay: decoupledWeightDecay, decayConvention: decayConvention, states: states)
         try self.init(groups: groups, defaults: defaults)
     }
 
@@ -116,12 +124,12 @@ extension RuleOptimizer where Rule == AdamRule {
     public convenience init(
         _ params: [Parameter], lr: Double? = nil, betas: (Double, Double)? = nil, eps: Double? = nil,
         weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
-        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil
+        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil, states: StateStorage? = nil
     ) throws(OptimError) {
         try self.init(
             [ParamGroup(params: params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
             amsgrad: amsgrad, maximize: maximize, decoupledWeightDecay: decoupledWeightDecay,
-            decayConvention: decayConvention)
+            decayConvention: decayConvention, states: states)
     }
 }
 
@@ -129,7 +137,7 @@ extension AdamOptions {
     /// These options with each value given replacing the one here (the convenience initializers' defaults).
     func replacing(
         lr: Double?, betas: (Double, Double)?, eps: Double?, weightDecay: Double?, amsgrad: Bool?, maximize: Bool?,
-        decoupledWeightDecay: Bool?, decayConvention: WeightDecayConvention?
+        decoupledWeightDecay: Bool?, decayConvention: WeightDecayConvention?, states: StateStorage? = nil
     ) -> AdamOptions {
         var options = self
         options.lr = lr ?? options.lr
@@ -140,6 +148,7 @@ extension AdamOptions {
         options.maximize = maximize ?? options.maximize
         options.decoupledWeightDecay = decoupledWeightDecay ?? options.decoupledWeightDecay
         options.decayConvention = decayConvention ?? options.decayConvention
+        options.states = states ?? options.states
         return options
     }
 }

@@ -30,6 +30,8 @@ public enum AdamWRule: UpdateRule {
         AdamRule.requiredBuffers(step: step, options: options)
     }
 
+    public static func storage(_ options: AdamOptions) -> StateStorage { options.states }
+
     public static func kernel(_ options: AdamOptions, initialLR: Double, step: Int, freshState: Bool) -> AdamStep {
         AdamRule.kernel(options, initialLR: initialLR, step: step, freshState: freshState)
     }
@@ -47,11 +49,11 @@ extension RuleOptimizer where Rule == AdamWRule {
     public convenience init(
         _ groups: [ParamGroup<AdamOptions>], lr: Double? = nil, betas: (Double, Double)? = nil,
         eps: Double? = nil, weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
-        decayConvention: WeightDecayConvention? = nil
+        decayConvention: WeightDecayConvention? = nil, states: StateStorage? = nil
     ) throws(OptimError) {
         let defaults = AdamWRule.defaults.replacing(
             lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
-            decoupledWeightDecay: nil, decayConvention: decayConvention)
+            decoupledWeightDecay: nil, decayConvention: decayConvention, states: states)
         try self.init(groups: groups, defaults: defaults)
     }
 
@@ -59,10 +61,10 @@ extension RuleOptimizer where Rule == AdamWRule {
     public convenience init(
         _ params: [Parameter], lr: Double? = nil, betas: (Double, Double)? = nil, eps: Double? = nil,
         weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
-        decayConvention: WeightDecayConvention? = nil
+        decayConvention: WeightDecayConvention? = nil, states: StateStorage? = nil
     ) throws(OptimError) {
         try self.init(
             [ParamGroup(params: params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
-            amsgrad: amsgrad, maximize: maximize, decayConvention: decayConvention)
+            amsgrad: amsgrad, maximize: maximize, decayConvention: decayConvention, states: states)
     }
 }

@@ -25,16 +25,27 @@ public final class ParameterState {
         slots = Array(repeating: nil, count: names.count)
     }
 
-    /// Makes `buffer` buffer `slot`. Its storage must be new and held by nothing but the caller's temporaries
+    /// How the buffers are stored: every buffer of one parameter is stored alike (float32 for a rule that keeps
+    /// nothing else, and for tensors a quantized storage does not take).
+    public internal(set) var storage: StateStorage = .float32
+
+    /// Makes `buffer` buffer `slot`. Its memory must be new and held by nothing but the caller's temporaries
     /// (an arena view just allocated): it is written through ``pointers`` from now on.
     func setBuffer(_ buffer: StateBuffer, at slot: Int) {
         slots[slot] = buffer
-        pointers[slot] = UnsafeMutablePointer(mutating: buffer.values.basePointer)
+        storage = buffer.storage
+        pointers.storage = buffer.storage
+        pointers[slot] = UnsafeMutablePointer(mutating: buffer.words.basePointer)
+        pointers.setScales(buffer.scales.map { UnsafeMutablePointer(mutating: $0.basePointer) }, at: slot)
     }
 
-    /// A copy of the elements of the buffer `name`, or nil when this state has none.
+    /// The buffer in `slot`, if any (the optimizer's own, not a copy).
+    func slot(_ slot: Int) -> StateBuffer? { slots[slot] }
+
+    /// A copy of the elements of the buffer `name` as float32 (decoded from its storage), or nil when this state
+    /// has none.
     public subscript(name: StateBufferName) -> FloatBuffer? {
-        buffer(name)?.values
+        names.firstIndex(of: name).flatMap { slots[$0]?.values }
     }
 
     /// A copy of the buffer `name` with its element type, or nil when this state has none.
@@ -45,7 +56,7 @@ public final class ParameterState {
     /// For each buffer that exists, the block of memory it lives in (a ``ParameterArena``-style block of the
     /// optimizer's), or nil for a buffer in memory of its own: buffers created by one step share one block.
     public var blocks: [ObjectIdentifier?] {
-        slots.compactMap { $0.map { slot in slot.values.arena.map(ObjectIdentifier.init) } }
+        slots.compactMap { $0.map { slot in slot.words.arena.map(ObjectIdentifier.init) } }
     }
 
     /// Copies of the buffers that exist, in the rule's order.

@@ -1,16 +1,23 @@
 /// Saving and restoring an optimizer by parameter *name*, so that a checkpoint survives a model whose parameters
 /// are listed in another order.
 ///
-/// The state holds the optimizer's name (`type`), the format version (`format`, 2), every group's parameter
+/// The state holds the optimizer's name (`type`), the format version (`format`, 3), every group's parameter
 /// names and options (`groups`, JSON, each option as the text its ``OptionField`` reads and writes), each stepped
 /// parameter's step count (`state.<name>.step`) and buffers (`state.<name>.exp_avg`, …, with their element type),
 /// and the count of skipped steps. Doubles are written as Swift prints them, which reads back to the same bits.
 ///
-/// Version 1 (written before options were declared per optimizer: one record with every optimizer's fields) is
-/// read too, converted on loading; any other version is refused by number.
+/// Buffers are kept as they are stored: float32 or bfloat16 values in the parameter's shape, or quantized codes
+/// (U8, one element a byte for 8-bit, two for 4-bit, the first in the high half) with their block scales
+/// (`state.<name>.exp_avg.scales`, F32), the map's name (`state.<name>.exp_avg.map`) and, once per state, every
+/// map used with its block size and values (`quantization_maps`, JSON); `state.<name>.storage` says which
+/// (absent: float32). A state loads into an optimizer of another storage converted to it (decoded, then encoded
+/// as a step stores it); within one storage, as it is.
+///
+/// Versions 1 (written before options were declared per optimizer: one record with every optimizer's fields) and
+/// 2 (float32 buffers only) are read too, converted on loading; any other version is refused by number.
 extension RuleOptimizer {
     /// The state-dict format this build writes.
-    public static var stateFormat: Int { 2 }
+    public static var stateFormat: Int { 3 }
 
     public func stateDict() -> StateDict {
         var state = StateDict()
@@ -22,15 +29,24 @@ extension RuleOptimizer {
                         initialLR: String(group.initialLR), initialLRClaimed: group.initialLRClaimed)
         }
         state.metadata["groups"] = (try? StateJSON.encode(records)) ?? "[]"
+        var maps: [String: StoredMap] = [:]
         for parameter in parameters {
             guard let own = self.state(for: parameter) else { continue }
             let prefix = "state.\(parameter.name)."
             state.metadata[prefix + "step"] = String(own.step)
+            if own.storage != .float32 { state.metadata[prefix + "storage"] = own.storage.rawValue }
             for (name, buffer) in own.buffers {
-                state.tensors[prefix + name.rawValue] = .init(shape: parameter.shape, values: buffer.values,
-                                                              elementType: buffer.elementType)
+                let key = prefix + name.rawValue
+                state.tensors[key] = .init(shape: Self.storedShape(of: buffer, parameter: parameter), values: buffer.words,
+                                           elementType: buffer.elementType)
+                if let map = buffer.map, let scales = buffer.scales {
+                    state.tensors[key + ".scales"] = .init(shape: [scales.count], values: scales)
+                    state.metadata[key + ".map"] = map.name
+                    maps[map.name] = StoredMap(blockSize: map.blockSize, values: map.values.map { String($0) })
+                }
             }
         }
+        if !maps.isEmpty { state.metadata["quantization_maps"] = (try? StateJSON.encode(maps)) ?? "{}" }
         return state
     }
 
@@ -68,7 +84,7 @@ extension RuleOptimizer {
         let skipped = state.metadata["skipped_steps"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         if skipped == nil { problems.append("the count of skipped steps is missing, unreadable or negative") }
 
-        var restored: [(Parameter, ParameterState, [(slot: Int, values: FloatBuffer)])] = []
+        var restored: [(Parameter, ParameterState, [(slot: Int, buffer: StateBuffer)])] = []
         let groupOfParameter = Dictionary(
             paramGroups.enumerated().flatMap { index, group in group.params.map { ($0.name, index) } },
             uniquingKeysWith: { first, _ in first })
@@ -90,37 +106,56 @@ extension RuleOptimizer {
             where state.tensors[prefix + Rule.stateBuffers[slot].rawValue] == nil {
                 problems.append("parameter '\(name)' has taken \(step) steps, but '\(prefix)\(Rule.stateBuffers[slot])' is missing")
             }
-            var buffers: [(slot: Int, values: FloatBuffer)] = []
-            for (slot, buffer) in Rule.stateBuffers.enumerated() {
-                guard let tensor = state.tensors[prefix + buffer.rawValue] else { continue }
-                guard tensor.shape == parameter.shape, tensor.values.count == parameter.count else {
-                    problems.append("'\(prefix)\(buffer)' has shape \(tensor.shape), parameter '\(name)' has \(parameter.shape)")
-                    continue
+            let storedStorage = state.metadata[prefix + "storage"].map { StateStorage(rawValue: $0) } ?? .float32
+            guard let storage = storedStorage, storage.storage(forCount: parameter.count) == storage else {
+                problems.append("parameter '\(name)' has a storage '\(state.metadata[prefix + "storage"] ?? "")' that "
+                                + "its \(parameter.count) elements cannot have (fp32, bf16, or int8/int4 for at least "
+                                + "\(StateStorage.minimumQuantizedCount) elements in whole blocks)")
+                continue
+            }
+            var buffers: [(slot: Int, buffer: StateBuffer)] = []
+            for (slot, bufferName) in Rule.stateBuffers.enumerated() {
+                let key = prefix + bufferName.rawValue
+                guard let tensor = state.tensors[key] else { continue }
+                if let buffer = Self.storedBuffer(tensor, key: key, name: bufferName, storage: storage,
+                                                  parameter: parameter, state: state, problems: &problems) {
+                    buffers.append((slot, buffer))
                 }
-                guard tensor.elementType == .float32 else {
-                    problems.append("'\(prefix)\(buffer)' is stored as \(tensor.elementType.rawValue), this optimizer keeps F32")
-                    continue
-                }
-                buffers.append((slot, tensor.values))
             }
             let own = ParameterState(names: Rule.stateBuffers)
             own.step = step
             restored.append((parameter, own, buffers))
         }
-        let knownKeys = Set(byName.keys.flatMap { name in Rule.stateBuffers.map { "state.\(name).\($0)" } })
+        let knownKeys = Set(byName.keys.flatMap { name in
+            Rule.stateBuffers.flatMap { ["state.\(name).\($0)", "state.\(name).\($0).scales"] }
+        })
         for key in state.tensors.keys.sorted() where !knownKeys.contains(key) {
             problems.append("the checkpoint's tensor '\(key)' belongs to no parameter")
         }
-        let knownMetadata = Set(["type", "format", "skipped_steps", "groups"] + byName.keys.map { "state.\($0).step" })
+        let knownMetadata = Set(["type", "format", "skipped_steps", "groups", "quantization_maps"]
+            + byName.keys.flatMap { name in
+                ["state.\(name).step", "state.\(name).storage"] + Rule.stateBuffers.map { "state.\(name).\($0).map" }
+            })
         for key in state.metadata.keys.sorted() where !knownMetadata.contains(key) {
             problems.append("the checkpoint's entry '\(key)' is not part of \(Rule.name)'s state")
         }
-        // The buffers are copied into one arena block, as new state is made.
-        let sources = restored.flatMap { $0.2.map(\.values) }
+        if let text = state.metadata["quantization_maps"] {
+            let maps: [String: StoredMap]? = StateJSON.decode(from: text)
+            for (mapName, stored) in (maps ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let ours = QuantizationMap.all.first { $0.name == mapName }
+                if ours == nil || ours?.blockSize != stored.blockSize || ours?.values.map({ String($0) }) != stored.values {
+                    problems.append("the checkpoint's quantization map '\(mapName)' is not this build's")
+                }
+            }
+            if maps == nil { problems.append("the quantization maps are unreadable") }
+        }
+        // The buffers are copied into one arena block, as new state is made: words, then scales.
+        let sources = restored.flatMap { $0.2.map(\.buffer) }
         let copies: [FloatBuffer]
         do {
-            copies = try FloatArena.buffers(counts: sources.map(\.count)) { index, memory in
-                sources[index].withUnsafeBufferPointer { source in
+            let words = sources.map(\.words), scales = sources.compactMap(\.scales)
+            copies = try FloatArena.buffers(counts: (words + scales).map(\.count)) { index, memory in
+                (index < words.count ? words[index] : scales[index - words.count]).withUnsafeBufferPointer { source in
                     if let base = source.baseAddress { memory.baseAddress?.update(from: base, count: source.count) }
                 }
             }
@@ -130,11 +165,27 @@ extension RuleOptimizer {
         }
         guard problems.isEmpty, records != nil, let skipped else { throw StateMismatch("optimizer state", problems: problems) }
 
-        var next = 0
-        for (_, own, buffers) in restored {
-            for (slot, _) in buffers {
-                own.setBuffer(StateBuffer(float32: copies[next]), at: slot)
-                next += 1
+        // A group keeps its own storage (how this optimizer stores is not part of the run): a state saved in
+        // another is converted.
+        let storageField = Options.field(named: "states")
+        for (index, group) in paramGroups.enumerated() where index < restoredGroups.count {
+            storageField?.copy(from: group.options, to: &restoredGroups[index].options)
+        }
+        var nextWords = 0, nextScales = sources.count
+        for (parameter, own, buffers) in restored {
+            let options = groupOfParameter[parameter.name].flatMap { $0 < restoredGroups.count ? restoredGroups[$0].options : nil }
+                ?? defaults
+            let target = Rule.storage(options)
+            for (slot, stored) in buffers {
+                var scales: FloatBuffer?
+                if stored.scales != nil {
+                    scales = copies[nextScales]
+                    nextScales += 1
+                }
+                let copy = StateBuffer(storage: stored.storage, map: stored.map, count: stored.count,
+                                       words: copies[nextWords], scales: scales)
+                nextWords += 1
+                own.setBuffer(copy.converted(to: target, name: Rule.stateBuffers[slot]), at: slot)
             }
         }
         for (index, group) in restoredGroups.enumerated() {
@@ -146,7 +197,47 @@ extension RuleOptimizer {
         skippedSteps = skipped
     }
 
-    /// The groups of `state` in the current format: read as they are (version 2) or converted (version 1).
+    /// The shape a buffer is saved in: the parameter's for float32 and bfloat16 values, one dimension of bytes for
+    /// codes.
+    static func storedShape(of buffer: StateBuffer, parameter: Parameter) -> [Int] {
+        switch buffer.storage {
+        case .float32, .bfloat16: parameter.shape
+        case .int8: [buffer.count]
+        case .int4: [buffer.count / 2]
+        }
+    }
+
+    /// The buffer a checkpoint's tensor holds in `storage`, checked against the parameter, or nil with the
+    /// reasons in `problems`.
+    static func storedBuffer(
+        _ tensor: StateDict.TensorData, key: String, name: StateBufferName, storage: StateStorage,
+        parameter: Parameter, state: StateDict, problems: inout [String]
+    ) -> StateBuffer? {
+        let map = StateBuffer.map(for: name, in: storage)
+        let expected = StateBuffer(storage: storage, map: map, count: parameter.count, words: FloatBuffer(count: 0), scales: nil)
+        let shape = storedShape(of: expected, parameter: parameter)
+        guard tensor.elementType == expected.elementType, tensor.shape == shape, tensor.isConsistent else {
+            problems.append("'\(key)' is \(tensor.elementType.rawValue) of shape \(tensor.shape); parameter "
+                            + "'\(parameter.name)' in \(storage.rawValue) needs \(expected.elementType.rawValue) of shape \(shape)")
+            return nil
+        }
+        guard let map else {
+            return StateBuffer(storage: storage, map: nil, count: parameter.count, words: tensor.values, scales: nil)
+        }
+        let blocks = storage.scaleCount(forCount: parameter.count)
+        guard let scales = state.tensors[key + ".scales"], scales.elementType == .float32, scales.shape == [blocks],
+              scales.isConsistent else {
+            problems.append("'\(key).scales' is missing or not F32 of shape [\(blocks)]")
+            return nil
+        }
+        guard state.metadata[key + ".map"] == map.name else {
+            problems.append("'\(key).map' is '\(state.metadata[key + ".map"] ?? "missing")', expected '\(map.name)'")
+            return nil
+        }
+        return StateBuffer(storage: storage, map: map, count: parameter.count, words: tensor.values, scales: scales.values)
+    }
+
+    /// The groups of `state` in the current format: read as they are (versions 2 and 3) or converted (version 1).
     private static func groupRecords(_ state: StateDict, problems: inout [String]) -> [StoredGroup]? {
         let format = state.metadata["format"] ?? "1"
         guard let text = state.metadata["groups"] else {
@@ -154,7 +245,7 @@ extension RuleOptimizer {
             return nil
         }
         switch format {
-        case "2":
+        case "2", "3":
             guard let records = StateJSON.decode([StoredGroup].self, from: text) else {
                 problems.append("the parameter groups are unreadable")
                 return nil
@@ -167,7 +258,7 @@ extension RuleOptimizer {
             }
             return records.map { $0.converted(keeping: Set(Options.fields.map(\.name))) }
         default:
-            problems.append("the optimizer state is format version \(format); this build reads versions 1 and \(stateFormat)")
+            problems.append("the optimizer state is format version \(format); this build reads versions 1 to \(stateFormat)")
             return nil
         }
     }
@@ -180,6 +271,8 @@ extension RuleOptimizer {
         var fine = true
         for field in Options.fields {
             guard let text = record.options[field.name] else {
+                // Options declared after format 2 (Adam's `states`) keep their defaults in older states.
+                if optionsAfterFormat2.contains(field.name) { continue }
                 problems.append("group \(index) has no option '\(field.name)'")
                 fine = false
                 continue
@@ -209,7 +302,18 @@ extension RuleOptimizer {
     }
 }
 
-/// The options of one group as a checkpoint stores them (format 2).
+/// Options declared after state-dict format 2: an older state does not hold them.
+let optionsAfterFormat2: Set<String> = ["states"]
+
+/// A quantization map as a checkpoint records it: its block size and values (as Swift prints them).
+struct StoredMap: Codable, Equatable {
+    var blockSize: Int
+    var values: [String]
+
+    enum CodingKeys: String, CodingKey { case blockSize = "block_size", values }
+}
+
+/// The options of one group as a checkpoint stores them (formats 2 and 3).
 struct StoredGroup: Codable, Equatable {
     var params: [String]
     var options: [String: String]

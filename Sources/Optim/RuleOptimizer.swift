@@ -35,7 +35,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
     private var orderedStates: [ParameterState?] = []
     /// The groups' used-buffer masks at the last step after which every parameter had all its buffers; nil when
     /// some parameter lacks some (or the membership changed since).
-    private var completeStateMasks: [UInt8]?
+    private var completeStateMasks: [UInt16]?
     /// The groups laid end to end, as a step's sweep splits them; rebuilt when the membership changes.
     private var layout = SweepLayout()
 
@@ -150,57 +150,88 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
     /// new buffers in one arena block, and returns the positions (in group order) of the states that are new or
     /// grew. Allocates before anything changes, so a failure leaves the optimizer as it was.
     private func createMissingState() throws(OptimError) -> Set<Int> {
-        // When every parameter had all the buffers its group's options use at the last check, and neither the
-        // membership nor those options have changed since, nothing can be missing: no pass over the parameters.
+        // When every parameter had all the buffers its group's options use, in its group's storage, at the last
+        // check, and neither the membership nor those options have changed since, nothing can be missing: no pass
+        // over the parameters.
         let masks = paramGroups.map { group in
-            Rule.stateBuffers.indices.reduce(UInt8(0)) { mask, slot in
+            Rule.stateBuffers.indices.reduce(UInt16(0)) { mask, slot in
                 Rule.uses(buffer: slot, options: group.options) ? mask | 1 << slot : mask
-            }
+            } | UInt16(StateStorage.allCases.firstIndex(of: Rule.storage(group.options)) ?? 0) << 8
         }
         if masks == completeStateMasks { return [] }
-        var wanted: [(position: Int, slot: Int, count: Int, initial: Float)] = []
+        var wanted: [(position: Int, slot: Int, count: Int, storage: StateStorage)] = []
         var stateless: [Int] = []
+        // States whose group now asks for another storage: their buffers are re-encoded before the step.
+        var restored: [(position: Int, storage: StateStorage)] = []
         // One pass finds what is missing (usually nothing: every object is touched once per step).
         var position = 0
         for group in paramGroups {
             let used = Rule.stateBuffers.indices.filter { Rule.uses(buffer: $0, options: group.options) }
+            let groupStorage = Rule.storage(group.options)
             for parameter in group.params {
                 defer { position += 1 }
                 guard parameter.hasGradient else { continue }
+                let storage = groupStorage.storage(forCount: parameter.count)
                 guard let state = orderedStates[position] else {
                     stateless.append(position)
-                    for slot in used { wanted.append((position, slot, parameter.count, 0)) }
+                    for slot in used { wanted.append((position, slot, parameter.count, storage)) }
                     continue
                 }
-                for slot in used where state.slots[slot] == nil { wanted.append((position, slot, parameter.count, 0)) }
+                if state.storage != storage && state.slots.contains(where: { $0 != nil }) {
+                    restored.append((position, storage))
+                }
+                for slot in used where state.slots[slot] == nil {
+                    wanted.append((position, slot, parameter.count, storage))
+                }
             }
         }
         // Buffer by buffer (every exp_avg, then every exp_avg_sq), each in parameter order: so each of a kernel's
         // streams runs on through the block from one tensor to the next, as through one large tensor, and the
         // hardware prefetchers never restart (interleaved, a model of 1,000-element tensors steps 30% slower).
         wanted.sort { ($0.slot, $0.position) < ($1.slot, $1.position) }
-        for index in wanted.indices { wanted[index].initial = Rule.initialValue(ofBuffer: wanted[index].slot, options: defaults) }
+        let initial = wanted.map { $0.storage == .float32 ? Rule.initialValue(ofBuffer: $0.slot, options: defaults) : 0 }
         // Complete after this step when every parameter, with a gradient now or not, has its buffers.
         let complete = orderedStates.indices.allSatisfy { position in
             orderedStates[position] != nil || stateless.contains(position)
         } && orderedStates.count == checkedMembership.count
-        guard !wanted.isEmpty || !stateless.isEmpty else {
+        guard !wanted.isEmpty || !stateless.isEmpty || !restored.isEmpty else {
             if complete { completeStateMasks = masks }
             return []
         }
-        let buffers: [FloatBuffer]
+        // Each buffer's words (values, bfloat16 pairs or codes), then the scales of the quantized ones, in one
+        // arena block; zeros are the empty state in every storage (a zero scale decodes any code to 0).
+        let scaled = wanted.indices.filter { wanted[$0].storage.isQuantized }
+        let counts = wanted.map { $0.storage.codeWords(forCount: $0.count) }
+            + scaled.map { wanted[$0].storage.scaleCount(forCount: wanted[$0].count) }
+        let memory: [FloatBuffer]
         do {
-            buffers = try FloatArena.buffers(counts: wanted.map(\.count)) { index, memory in
-                if wanted[index].initial != 0 { memory.update(repeating: wanted[index].initial) }
+            memory = try FloatArena.buffers(counts: counts) { index, memory in
+                if index < initial.count, initial[index] != 0 { memory.update(repeating: initial[index]) }
             }
         } catch {
-            throw .outOfMemory(elements: wanted.reduce(0) { $0 &+ $1.count })
+            throw .outOfMemory(elements: counts.reduce(0) { $0 &+ $1 })
+        }
+        // Conversions are computed before anything changes too.
+        let conversions = restored.map { request in
+            (request.position, Rule.stateBuffers.indices.compactMap { slot in
+                orderedStates[request.position]?.slot(slot).map {
+                    (slot, $0.converted(to: request.storage, name: Rule.stateBuffers[slot]))
+                }
+            })
         }
         if complete { completeStateMasks = masks }
         var fresh = Set<Int>()
         for position in stateless { state(at: position) }
-        for (request, buffer) in zip(wanted, buffers) {
-            state(at: request.position).setBuffer(StateBuffer(float32: buffer), at: request.slot)
+        for (position, buffers) in conversions {
+            for (slot, buffer) in buffers { state(at: position).setBuffer(buffer, at: slot) }
+        }
+        var scales = [Int: FloatBuffer]()
+        for (offset, index) in scaled.enumerated() { scales[index] = memory[wanted.count + offset] }
+        for (index, request) in wanted.enumerated() {
+            let buffer = StateBuffer(storage: request.storage,
+                                     map: StateBuffer.map(for: Rule.stateBuffers[request.slot], in: request.storage),
+                                     count: request.count, words: memory[index], scales: scales[index])
+            state(at: request.position).setBuffer(buffer, at: request.slot)
             fresh.insert(request.position)
         }
         return fresh

@@ -5,6 +5,9 @@
 /// another under a prefix.
 public struct StateDict: Equatable, Sendable {
     /// A tensor's shape, values (row-major) and the element type it is stored as (its safetensors dtype).
+    ///
+    /// For float32 `values` holds the elements. For the other element types (bfloat16 values, 8-bit codes) it
+    /// holds their little-endian bytes, padded with zeros to whole 4-byte words: ``byteCount`` of them count.
     public struct TensorData: Equatable, Sendable {
         public var shape: [Int]
         public var values: FloatBuffer
@@ -14,6 +17,45 @@ public struct StateDict: Equatable, Sendable {
             self.shape = shape
             self.values = values
             self.elementType = elementType
+        }
+
+        /// A tensor of `elementType` whose elements are the bytes `bytes` (copied, padded to whole words).
+        public init(shape: [Int], bytes: UnsafeRawBufferPointer, elementType: StateElementType) {
+            self.shape = shape
+            self.elementType = elementType
+            values = FloatBuffer(count: (bytes.count + 3) / 4)
+            values.withUnsafeMutableBufferPointer { words in
+                UnsafeMutableRawBufferPointer(words).copyMemory(from: bytes)
+            }
+        }
+
+        /// The bytes the elements take (nil when the shape's product overflows).
+        public var byteCount: Int? {
+            Parameter.elementCount(of: shape).flatMap { count in
+                let (bytes, overflow) = count.multipliedReportingOverflow(by: elementType.byteSize)
+                return overflow ? nil : bytes
+            }
+        }
+
+        /// Whether ``values`` holds exactly the words the shape's elements need.
+        public var isConsistent: Bool {
+            guard let byteCount else { return false }
+            return values.count == (elementType == .float32 ? byteCount / 4 : (byteCount + 3) / 4)
+        }
+
+        /// Equal shapes, element types and elements; bfloat16 values and codes compare by their bytes (codes read
+        /// as floats can look like NaNs, which never compare equal).
+        public static func == (a: TensorData, b: TensorData) -> Bool {
+            guard a.shape == b.shape, a.elementType == b.elementType else { return false }
+            if a.elementType == .float32 { return a.values == b.values }
+            return a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
+        }
+
+        /// Runs `body` with the elements' bytes, exactly ``byteCount`` of them (the tensor must be consistent).
+        public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            try values.withUnsafeBufferPointer { words in
+                try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(words).prefix(byteCount ?? 0)))
+            }
         }
     }
 

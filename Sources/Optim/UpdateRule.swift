@@ -26,6 +26,9 @@ public protocol UpdateRule: Sendable {
     static func initialValue(ofBuffer index: Int, options: Options) -> Float
     /// The buffers a checkpoint must hold for a parameter that has taken `step` steps.
     static func requiredBuffers(step: Int, options: Options) -> [Int]
+    /// How a group with `options` stores its state (float32 unless the rule has a storage option, as Adam's
+    /// `states`); a tensor a quantized storage does not take keeps float32.
+    static func storage(_ options: Options) -> StateStorage
 
     /// The kernel of a step: `step` is the parameter's step count after this step (1-based; 0 when the rule does
     /// not count), `freshState` whether its buffers were created for this step.
@@ -53,6 +56,7 @@ public protocol UpdateRule: Sendable {
 extension UpdateRule {
     public static var countsSteps: Bool { true }
     public static func initialValue(ofBuffer index: Int, options: Options) -> Float { 0 }
+    public static func storage(_ options: Options) -> StateStorage { .float32 }
 
     public static func sweep(
         _ groups: [ParamGroup<Options>], layout: SweepLayout, states: [ParameterState?], fresh: Set<Int>,
@@ -123,14 +127,40 @@ extension UpdateRule {
     }
 }
 
-/// The state buffers of one parameter, as pointers for a kernel, in its rule's order.
+/// The state buffers of one parameter, as pointers for a kernel, in its rule's order: each buffer's memory (its
+/// values, or in another ``storage`` its bfloat16 values or codes) and, when quantized, its block scales.
 public struct StatePointers {
     private var pointers: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
                            UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) = (nil, nil, nil, nil)
+    private var scales: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
+                         UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) = (nil, nil, nil, nil)
+    /// How the buffers are stored (all of one parameter's alike).
+    public var storage: StateStorage = .float32
     /// The most buffers a rule may declare.
     public static let capacity = 4
 
     init() {}
+
+    /// The block scales of buffer `index` (quantized storage), or nil.
+    public func scales(_ index: Int) -> UnsafeMutablePointer<Float>? {
+        switch index {
+        case 0: scales.0
+        case 1: scales.1
+        case 2: scales.2
+        case 3: scales.3
+        default: nil
+        }
+    }
+
+    mutating func setScales(_ pointer: UnsafeMutablePointer<Float>?, at index: Int) {
+        switch index {
+        case 0: scales.0 = pointer
+        case 1: scales.1 = pointer
+        case 2: scales.2 = pointer
+        case 3: scales.3 = pointer
+        default: break
+        }
+    }
 
     public subscript(index: Int) -> UnsafeMutablePointer<Float>? {
         get {

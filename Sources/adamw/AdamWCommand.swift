@@ -12,7 +12,7 @@ struct AdamWCommand: ParsableCommand {
         abstract: "AdamW, verified against PyTorch, at the speed of the memory bus.",
         discussion: "Without a subcommand, `adamw` runs `train`: the MNIST example with its defaults.",
         subcommands: [TrainCommand.self, GPTCommand.self, DecayReportCommand.self, CompareCommand.self, SweepCommand.self,
-                      BenchCommand.self],
+                      BenchCommand.self, MemoryCommand.self],
         defaultSubcommand: TrainCommand.self
     )
 

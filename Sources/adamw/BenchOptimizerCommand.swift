@@ -34,6 +34,20 @@ struct BenchOptimizerCommand: ParsableCommand {
     @Option(help: "Policy for non-finite gradients: propagate (PyTorch), skip or throw.")
     var nonFinite: NonFiniteGradientPolicy = .propagate
 
+    @Option(help: "Time AdamW with these states (bf16, int8 or int4; comma-separated) next to float32 states instead (default parameters 32M, every processor).")
+    var states: String?
+
+    /// The storages --states names.
+    private func storages() throws -> [StateStorage]? {
+        guard let states else { return nil }
+        return try states.split(separator: ",").map { name in
+            guard let storage = StateStorage(rawValue: String(name)), storage != .float32 else {
+                throw ValidationError("--states must list bf16, int8 or int4, got '\(name)'")
+            }
+            return storage
+        }
+    }
+
     func validate() throws {
         if model != nil && parameters != nil {
             // One line, without the usage text a ValidationError adds: the two options do not combine.
@@ -49,10 +63,34 @@ struct BenchOptimizerCommand: ParsableCommand {
         }
         try ThreadsOption.check(threads)
         if samples < 1 { throw ValidationError("--samples must be at least 1, got \(samples)") }
+        if try storages() != nil, model != nil { throw ValidationError("--states and --model cannot be combined") }
     }
 
     func run() throws {
         let benchmark = makeBenchmark()
+        if let storages = try storages() {
+            // Traffic per parameter: θ read and written, g read, m and v read and written in their storage.
+            let bytes: [StateStorage: Double] = [.float32: 28, .bfloat16: 20, .int8: 12 + 4 + 16.0 / 256,
+                                                 .int4: 12 + 2 + 16.0 / 128]
+            let widths = [6, 10, 7, 8, 8, 5, 6]
+            print(tableRow(["states", "parameters", "threads", "Gparam/s", "fp32", "ratio", "B/param"], widths: widths))
+            var lines: [String] = []
+            let threadCount = threads ?? ThreadPool.machine.threadCount
+            for size in parameters.map({ [$0] }) ?? [1 << 25] {
+                for storage in storages {
+                    let result = try benchmark.measure(states: storage, parameters: size, threads: threadCount)
+                    print(tableRow([storage.rawValue, "\(size)", "\(threadCount)", format(result.gigaParametersPerSecond, 3),
+                                    format(result.float32GigaParametersPerSecond, 3),
+                                    format(result.gigaParametersPerSecond / result.float32GigaParametersPerSecond, 2),
+                                    format(bytes[storage] ?? 0, 1)], widths: widths))
+                    lines.append("summary optimizer=adamw states=\(storage.rawValue) parameters=\(size) threads=\(threadCount) "
+                                 + "gparams_per_s=\(format(result.gigaParametersPerSecond, 3)) "
+                                 + "fp32_gparams_per_s=\(format(result.float32GigaParametersPerSecond, 3))")
+                }
+            }
+            for line in lines { print(line) }
+            return
+        }
         if let model {
             let result = try benchmark.measure(model, threads: threads ?? 2)
             print("\(model.rawValue): \(result.tensors) tensors, \(result.parameters) parameters")

@@ -112,7 +112,8 @@ struct GPTTrainCommand: ParsableCommand {
             guard let label = child.label?.drop(while: { $0 == "_" }), !Self.runControls.contains(String(label))
             else { continue }
             if let flags = child.value as? OptionGroup<OptimizerFlags> {
-                given += flags.wrappedValue.given.keys.sorted().map(OptimizerFlags.flag)
+                given += flags.wrappedValue.given.keys.sorted().filter { resume == nil || !OptimizerFlags.resumable.contains($0) }
+                    .map(OptimizerFlags.flag)
             } else if (child.value as? GivenValue)?.isGiven == true {
                 given.append(TrainCommand.flag(ofProperty: String(label)))
             }
@@ -222,7 +223,15 @@ struct GPTTrainCommand: ParsableCommand {
             } catch {
                 throw Refusal("--resume \(resume): the saved recipe is invalid: \(error)")
             }
-            recipe = saved
+            var resumed = saved
+            // The one optimizer option a resume may change: how the state is stored (converted on loading).
+            if let states = optimizerFlags.states {
+                guard saved.optimizer.option(named: "states") != nil else {
+                    throw Refusal("--states applies only to --optimizer adamw or adam; the checkpoint's is \(saved.optimizer.rawValue)")
+                }
+                resumed.optimizerOptions["states"] = states.rawValue
+            }
+            recipe = resumed
         } else {
             recipe = try self.recipe()
             guard recipe.context <= corpus.maximumContext else {

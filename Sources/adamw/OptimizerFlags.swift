@@ -53,6 +53,9 @@ struct OptimizerFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: Self.help("initial_accumulator_value"))
     var initialAccumulatorValue: Double?
 
+    @Option(help: Self.help("states", extra: "allowed with --resume: the state is converted"))
+    var states: StateStorage?
+
     /// The options given, by PyTorch's name, as text (a switch that is on reads "true").
     var given: [String: String] {
         var given: [String: String] = [:]
@@ -62,6 +65,10 @@ struct OptimizerFlags: ParsableArguments {
         }
         return given
     }
+
+    /// The options that may be given with --resume: how the state is stored is not part of the run (a state
+    /// saved in one storage resumes converted to another).
+    static let resumable: Set<String> = ["states"]
 
     /// The flag of an option: `weight_decay` → `--weight-decay`.
     static func flag(_ name: String) -> String { "--" + name.replacingOccurrences(of: "_", with: "-") }
@@ -125,6 +132,7 @@ struct OptimizerFlags: ParsableArguments {
         case let option as Option<Double?>: option.wrappedValue.map { String($0) }
         case let option as Option<String?>: option.wrappedValue
         case let option as Option<WeightDecayConvention?>: option.wrappedValue?.rawValue
+        case let option as Option<StateStorage?>: option.wrappedValue?.rawValue
         case let flag as Flag<Bool>: flag.wrappedValue ? "true" : nil
         default: nil
         }
@@ -138,4 +146,5 @@ func listed(_ items: [String]) -> String {
 }
 
 extension WeightDecayConvention: ExpressibleByArgument {}
+extension StateStorage: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}

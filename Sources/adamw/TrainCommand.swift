@@ -105,7 +105,8 @@ struct TrainCommand: ParsableCommand {
             guard let label = child.label?.drop(while: { $0 == "_" }), !Self.runControls.contains(String(label))
             else { continue }
             if let flags = child.value as? OptionGroup<OptimizerFlags> {
-                given += flags.wrappedValue.given.keys.sorted().map { (OptimizerFlags.flag($0), $0) }
+                given += flags.wrappedValue.given.keys.sorted().filter { resume == nil || !OptimizerFlags.resumable.contains($0) }
+                    .map { (OptimizerFlags.flag($0), $0) }
             } else if (child.value as? GivenValue)?.isGiven == true {
                 given.append((Self.flag(ofProperty: String(label)), String(label)))
             }
@@ -265,6 +266,13 @@ struct TrainCommand: ParsableCommand {
                 throw Refusal("--resume \(resume): the saved options are invalid: \(error)")
             }
             options = saved
+            // The one optimizer option a resume may change: how the state is stored (converted on loading).
+            if let states = optimizerFlags.states {
+                guard options.optimizer.option(named: "states") != nil else {
+                    throw Refusal("--states applies only to --optimizer adamw or adam; the checkpoint's is \(options.optimizer.rawValue)")
+                }
+                options.optimizerOptions["states"] = states.rawValue
+            }
         } else {
             options = try trainingOptions()
         }

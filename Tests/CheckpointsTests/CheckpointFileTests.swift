@@ -36,6 +36,39 @@ struct CheckpointFileTests {
         }
     }
 
+    /// A low-precision optimizer state (BF16 values, U8 codes of an odd byte count, F32 scales) goes through a
+    /// checkpoint file as it is stored, in safetensors' layout: each tensor's bytes exactly (no padding), the dtype
+    /// in the header, so Python's safetensors reads it too.
+    @Test func lowPrecisionStatesRoundTripAsStored() throws {
+        let parameter = try Parameter(name: "w", shape: [64, 128], values: (0..<8192).map { Float($0 % 13) * 0.1 })
+        var state = StateDict()
+        for storage in [StateStorage.bfloat16, .int8, .int4] {
+            let optimizer = try AdamW([parameter], states: storage)
+            parameter.grad = FloatBuffer((0..<8192).map { Float(sin(Double($0))) })
+            try optimizer.step()
+            state = state.merging(optimizer.stateDict(), prefix: "\(storage.rawValue).")
+        }
+        let odd: [UInt8] = [1, 2, 3, 4, 5]
+        odd.withUnsafeBytes { state.tensors["odd"] = .init(shape: [5], bytes: $0, elementType: .uint8) }
+        let bytes = try CheckpointFile.encode(state)
+        let decoded = try bytes.withUnsafeBytes { try CheckpointFile.decode($0) }
+        #expect(decoded == state)
+        #expect(decoded.tensors["odd"]?.withUnsafeBytes { Array($0) } == odd)
+        #expect(decoded.tensors["bf16.state.w.exp_avg"]?.elementType == .bfloat16)
+        #expect(decoded.tensors["int8.state.w.exp_avg"]?.shape == [8192])
+        #expect(decoded.tensors["int4.state.w.exp_avg"]?.shape == [4096])
+        #expect(decoded.tensors["int4.state.w.exp_avg.scales"]?.shape == [64])
+        // The header as Python reads it: dtype and offsets of whole bytes.
+        let headerLength = bytes.withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self)) }
+        let header = try #require(JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)])) as? [String: Any])
+        let entry = try #require(header["odd"] as? [String: Any])
+        #expect(entry["dtype"] as? String == "U8")
+        let offsets = try #require(entry["data_offsets"] as? [Int])
+        #expect(offsets[1] - offsets[0] == 5)
+        let bf16 = try #require(header["bf16.state.w.exp_avg"] as? [String: Any])
+        #expect(bf16["dtype"] as? String == "BF16" && (bf16["data_offsets"] as? [Int]).map { $0[1] - $0[0] } == 16384)
+    }
+
     /// Every prefix of a checkpoint, at 128 offsets across the header and the data, is refused.
     @Test func everyTruncationIsRefused() throws {
         let bytes = try CheckpointFile.encode(Self.sampleState())

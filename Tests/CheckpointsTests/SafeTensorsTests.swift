@@ -65,7 +65,7 @@ struct SafeTensorsTests {
         ("unknown dtype", file(#"{"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
          "tensor 'a' has an unknown dtype 'F33'"),
         ("unsupported dtype", file(#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-         "tensor 'a' has dtype F16; only F32 is supported"),
+         "tensor 'a' has dtype F16; only F32, BF16 and U8 are supported"),
         ("shape disagrees with bytes", file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
          "tensor 'a' of shape [2] needs 8 bytes, its offsets give 4"),
         ("offsets outside the data", file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0]),
@@ -86,11 +86,11 @@ struct SafeTensorsTests {
     /// What the reader would refuse is never written (an atomic write of it would replace a good checkpoint).
     @Test func refusesToWriteWhatItCouldNotRead() {
         let wrongShape = ["w": StateDict.TensorData(shape: [2, 3], values: FloatBuffer([1, 2, 3]))]
-        #expect(throws: SafeTensorsError.shapeMismatch(tensor: "w", shape: [2, 3], bytes: 12)) {
+        #expect(throws: SafeTensorsError.shapeMismatch(tensor: "w", shape: [2, 3], dtype: "F32", bytes: 12)) {
             try SafeTensors.encode(wrongShape, metadata: [:])
         }
         let negative = ["w": StateDict.TensorData(shape: [-1, 0], values: FloatBuffer([]))]
-        #expect(throws: SafeTensorsError.shapeMismatch(tensor: "w", shape: [-1, 0], bytes: 0)) {
+        #expect(throws: SafeTensorsError.shapeMismatch(tensor: "w", shape: [-1, 0], dtype: "F32", bytes: 0)) {
             try SafeTensors.encode(negative, metadata: [:])
         }
         let reserved = ["__metadata__": StateDict.TensorData(shape: [1], values: FloatBuffer([1]))]

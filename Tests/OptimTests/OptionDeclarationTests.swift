@@ -39,7 +39,7 @@ struct OptionDeclarationTests {
         let restored = try kind.makeOptimizer([try Self.parameter("w")])
         try restored.load(stateDict: saved)
         #expect(restored.stateDict() == saved, "\(kind)")
-        #expect(saved.metadata["type"] == kind.className && saved.metadata["format"] == "2")
+        #expect(saved.metadata["type"] == kind.className && saved.metadata["format"] == "3")
     }
 
     @Test func textThatDoesNotParseOrAnUnknownNameIsRefusedByName() throws {
@@ -87,9 +87,9 @@ struct OptionDeclarationTests {
         try restored.step()
         #expect(a.values == b.values)
 
-        old.metadata["format"] = "3"
+        old.metadata["format"] = "4"
         #expect { try restored.load(stateDict: old) } throws: { error in
-            "\(error)".contains("the optimizer state is format version 3; this build reads versions 1 and 2")
+            "\(error)".contains("the optimizer state is format version 4; this build reads versions 1 to 3")
         }
     }
 

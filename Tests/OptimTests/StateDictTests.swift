@@ -53,7 +53,7 @@ struct StateDictTests {
         let params = try Self.model()
         let adamw = try AdamW([ParamGroup(params: [params[0]]), ParamGroup(params: [params[1]])])
         let adamwProblems = Self.problems { () throws(StateMismatch) in try adamw.load(stateDict: state) }
-        #expect(adamwProblems.contains { $0.contains("'state.fc.weight.exp_avg' has shape [6], parameter 'fc.weight' has [2, 3]") })
+        #expect(adamwProblems.contains { $0.contains("'state.fc.weight.exp_avg' is F32 of shape [6]; parameter 'fc.weight' in fp32 needs F32 of shape [2, 3]") })
         #expect(adamw.state(for: params[0]) == nil, "nothing was loaded")
     }
 

@@ -1,0 +1,300 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One Adam/AdamW step over block-wise quantized moments, as torchao's `AdamW8bit`/`AdamW4bit` compute it (its
+/// `single_param_adam`), fused into one pass over memory a block at a time: decode a block of m and v (and v̂max),
+/// update θ in float32, find each buffer's new scale, encode. No float32 copy of a state exists beyond one block
+/// of scratch on the stack.
+///
+///     θ ← θ − (lr·λ)·θ (AdamW)   or   g ← g + λ·θ (Adam)          all in float32, each operation rounded
+///     m ← lerp(m, g, 1 − β1);  v ← lerp(v, g², 1 − β2);  v̂max ← max(v̂max, v) (amsgrad)
+///     θ ← θ − lr·(m / bc1) / (√v / √bc2 + ε),  bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ in float32 (the divisions by bc1 and
+///                                              √bc2 as products by reciprocals: the same to an ulp of the update)
+///
+/// A block belongs to the range that holds its first element, so that any split of a tensor between threads
+/// covers every block once and gives the same bits. A NaN in a block's new state makes its scale NaN (torch's
+/// `amax`), so the whole block decodes to NaN; an infinity makes the scale infinite. The non-finite-gradient policy
+/// decides before any of this runs.
+struct QuantizedAdamStep {
+    let decay: Float          // lr·λ, AdamW
+    let l2: Float             // λ, Adam's coupled L2
+    let beta1Weight: Float    // 1 − β1, rounded from Double
+    let beta2Weight: Float    // 1 − β2
+    let stepSize: Float                   // lr / (1 − β1ᵗ), bias correction in float32
+    let inverseBiasCorrection2Sqrt: Float // 1 / √(1 − β2ᵗ)
+    let eps: Float
+    let maximize: Bool
+    let amsgrad: Bool
+
+    typealias Vector = SIMD16<Float>
+
+    init(_ step: AdamStep) {
+        decay = step.blockDecay
+        l2 = step.l2
+        beta1Weight = step.beta1Weight
+        beta2Weight = step.oneMinusBeta2
+        stepSize = step.blockLR / step.blockBiasCorrection1
+        inverseBiasCorrection2Sqrt = 1 / step.blockBiasCorrection2Sqrt
+        eps = step.eps
+        maximize = step.maximize
+        amsgrad = step.amsgrad
+    }
+
+    /// The blocks whose first element is in `range`.
+    func run(_ p: AdamStep.Streams, _ range: Range<Int>, storage: StateStorage) {
+        guard let signed = storage.signedMap, let unsigned = storage.unsignedMap,
+              let mScales = p.expAvgScales, let vScales = p.expAvgSqScales else { return }
+        let block = signed.blockSize
+        let first = (range.lowerBound + block - 1) / block, end = (range.upperBound + block - 1) / block
+        guard first < end else { return }
+        let signedTables = signed.tables, unsignedTables = unsigned.tables, linearV = unsigned == .int4Unsigned
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * block) { scratch in
+            guard let m = scratch.baseAddress else { return }
+            let v = m + block, maximum = m + 2 * block
+            for index in first..<end {
+                let base = index * block
+                decode(p.expAvg, at: base, count: block, bits: signed.bits, table: signedTables.values, linear: false, into: m)
+                decode(p.expAvgSq, at: base, count: block, bits: unsigned.bits, table: unsignedTables.values, linear: linearV, into: v)
+                if amsgrad, let codes = p.maxExpAvgSq { decode(codes, at: base, count: block, bits: unsigned.bits, table: unsignedTables.values, linear: linearV, into: maximum) }
+                let scales = update(p, at: base, count: block, m: m, v: v, maximum: maximum,
+                                    oldScales: (mScales[index], vScales[index], p.maxExpAvgSqScales?[index] ?? 0))
+                mScales[index] = scales.m
+                vScales[index] = scales.v
+                encode(m, scale: scales.m, count: block, map: signed, tables: signedTables, into: p.expAvg, at: base)
+                encode(v, scale: scales.v, count: block, map: unsigned, tables: unsignedTables, into: p.expAvgSq, at: base)
+                if amsgrad, let codes = p.maxExpAvgSq, let maxScales = p.maxExpAvgSqScales {
+                    maxScales[index] = scales.maximum
+                    encode(maximum, scale: scales.maximum, count: block, map: unsigned, tables: unsignedTables, into: codes, at: base)
+                }
+            }
+        }
+    }
+
+    /// The update of one block: `m`, `v` (and `maximum`) hold map values on entry (times `oldScales` gives the
+    /// state) and the new float32 state on exit; θ is written. Returns the new scales.
+    @inline(__always)
+    private func update(
+        _ p: AdamStep.Streams, at base: Int, count: Int, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+        maximum: UnsafeMutablePointer<Float>, oldScales: (m: Float, v: Float, maximum: Float)
+    ) -> (m: Float, v: Float, maximum: Float) {
+        // Largest magnitudes as integer bit patterns: for non-negative floats the integer order is the numeric
+        // order, and a NaN's pattern is above every number's, so it propagates as torch's amax does.
+        var mLargest = SIMD16<Int32>(), vLargest = SIMD16<Int32>(), maxLargest = SIMD16<Int32>()
+        var i = 0
+        while i < count {
+            var g = Vector.load(p.grad + base + i)
+            var theta = Vector.load(p.param + base + i)
+            var mm = Vector.load(m + i) * oldScales.m
+            var vv = Vector.load(v + i) * oldScales.v
+            if maximize { g = -g }
+            if decay != 0 { theta = theta - decay * theta }
+            if l2 != 0 { g = g + l2 * theta }
+            mm = lerp(mm, g, beta1Weight)
+            vv = lerp(vv, g * g, beta2Weight)
+            var second = vv
+            if amsgrad {
+                second = (Vector.load(maximum + i) * oldScales.maximum).nanPropagatingMax(vv)
+                second.store(to: maximum + i)
+                maxLargest = Self.larger(maxLargest, Self.magnitudeBits(second))
+            }
+            // torchao divides by √bc2 and by bc1 and then by the denominator; one division and two products by
+            // reciprocals computed once differ from that by an ulp of the update (within the reference
+            // tolerance), and the states, which decide the codes, are computed exactly as torchao does.
+            let denominator = second.squareRoot() * inverseBiasCorrection2Sqrt + eps
+            theta = theta - stepSize * mm / denominator
+            theta.store(to: p.param + base + i)
+            mm.store(to: m + i)
+            vv.store(to: v + i)
+            mLargest = Self.larger(mLargest, Self.magnitudeBits(mm))
+            vLargest = Self.larger(vLargest, Self.magnitudeBits(vv))
+            i += Vector.scalarCount
+        }
+        return (Self.scale(mLargest), Self.scale(vLargest), amsgrad ? Self.scale(maxLargest) : 0)
+    }
+
+    /// PyTorch's lerp: start + w(end − start) for w < ½, else end − (end − start)(1 − w), each step rounded.
+    @inline(__always)
+    private func lerp(_ start: Vector, _ end: Vector, _ weight: Float) -> Vector {
+        weight < 0.5 ? start + weight * (end - start) : end - (end - start) * (1 - weight)
+    }
+
+    @inline(__always)
+    static func magnitudeBits(_ x: Vector) -> SIMD16<Int32> {
+        unsafeBitCast(x, to: SIMD16<Int32>.self) & 0x7FFF_FFFF
+    }
+
+    /// The larger of two non-negative vectors, lane by lane: a + max(b − a, 0), the sign of the difference masking
+    /// it (`pointwiseMax` on integer vectors is an out-of-line call).
+    @inline(__always)
+    static func larger(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
+        let difference = b &- a
+        return a &+ (difference & ~(difference &>> 31))
+    }
+
+    /// max(largest, 1e-12), or NaN when the block held one.
+    @inline(__always)
+    static func scale(_ largest: SIMD16<Int32>) -> Float {
+        var widest: Int32 = 0
+        for lane in 0..<16 { widest = Swift.max(widest, largest[lane]) }
+        let value = Float(bitPattern: UInt32(widest))
+        return value.isNaN ? value : Swift.max(value, 1e-12)
+    }
+
+    // MARK: - Codes
+
+    /// Ordered keys of sixteen floats: negative ones with every bit flipped, positive ones with the sign bit set
+    /// (no masks: Swift runs masked selects lane by lane; the arithmetic shift spreads the sign bit).
+    @inline(__always)
+    static func orderedKeys(_ y: Vector) -> SIMD16<UInt32> {
+        let bits = unsafeBitCast(y, to: SIMD16<Int32>.self)
+        return unsafeBitCast(bits ^ ((bits &>> 31) | Int32(bitPattern: 0x8000_0000)), to: SIMD16<UInt32>.self)
+    }
+
+    /// All ones where a ≥ b, zeros elsewhere, for keys within ±2³⁰ of each other (no overflow).
+    @inline(__always)
+    static func atLeast(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> { ~((a &- b) &>> 31) }
+
+    /// Bitwise select: `high` where `mask` is all ones, `low` where it is zeros.
+    @inline(__always)
+    static func pick(_ low: SIMD16<Int32>, _ high: SIMD16<Int32>, _ mask: SIMD16<Int32>) -> SIMD16<Int32> {
+        (low & ~mask) | (high & mask)
+    }
+
+    /// The 4-bit codes of y ∈ [−1, 1]: the number of thresholds at or below each, by a four-level binary search
+    /// whose thresholds are picked per lane by the bits found so far (about 30 operations for sixteen lanes,
+    /// against 45 for counting all fifteen). Keys of y and the thresholds lie within ±0x3F800000 of zero as signed
+    /// integers, so no difference overflows.
+    @inline(__always)
+    static func searchedCode(_ y: Vector, _ thresholds: UnsafePointer<UInt32>) -> SIMD16<Int32> {
+        @inline(__always) func t(_ k: Int) -> SIMD16<Int32> { SIMD16(repeating: Int32(bitPattern: thresholds[k] ^ 0x8000_0000)) }
+        let key = unsafeBitCast(orderedKeys(y) ^ 0x8000_0000, to: SIMD16<Int32>.self)
+        let b3 = atLeast(key, t(7))
+        let b2 = atLeast(key, pick(t(3), t(11), b3))
+        let b1 = atLeast(key, pick(pick(t(1), t(5), b2), pick(t(9), t(13), b2), b3))
+        let b0 = atLeast(key, pick(pick(pick(t(0), t(2), b1), pick(t(4), t(6), b1), b2),
+                                   pick(pick(t(8), t(10), b1), pick(t(12), t(14), b1), b2), b3))
+        return (b3 & 8) | (b2 & 4) | (b1 & 2) | (b0 & 1)
+    }
+
+    /// The codes of y ∈ [0, 1] in the linear map (k + 1)/16 (4-bit v), by arithmetic: with x = 16y (exact), the
+    /// largest k with (k + 1)/16 ≤ y is ⌊x⌋ − 1, and the rule rounds up when x − ⌊x⌋ ≥ ½ (every difference here is
+    /// exact), so the code is ⌊x + ½⌋ − 1 clamped to 0…15 (x + ½ rounds, but never across an integer).
+    @inline(__always)
+    static func linearCode(_ y: Vector) -> SIMD16<Int32> {
+        let rounded = (y * 16 + 0.5).rounded(.down) + 8_388_608  // 2²³: the integer lands in the low bits
+        let code = (unsafeBitCast(rounded, to: SIMD16<Int32>.self) & 0xFF) &- 1
+        let nonNegative = code & ~(code &>> 31)
+        let excess = nonNegative &- 15
+        return nonNegative &- (excess & ~(excess &>> 31))
+    }
+
+    /// Lane e of sixteen 4-bit codes read as two 32-bit words (lanes 0–7 the first): its nibble's position.
+    static let nibbleShifts = SIMD16<UInt32>(4, 0, 12, 8, 20, 16, 28, 24, 4, 0, 12, 8, 20, 16, 28, 24)
+    /// Where each of eight packed bytes goes in its 32-bit word.
+    static let byteShifts = SIMD8<UInt32>(0, 8, 16, 24, 0, 8, 16, 24)
+
+    /// table[code] for sixteen codes below 16: a tree of bitwise selects on the code's bits, lowest bit first
+    /// (written out: an array here would allocate in the loop).
+    @inline(__always)
+    static func select(_ codes: SIMD16<UInt32>, _ table: UnsafePointer<Float>) -> Vector {
+        @inline(__always) func mask(_ bit: UInt32) -> SIMD16<UInt32> {
+            unsafeBitCast(unsafeBitCast(codes &<< (31 - bit), to: SIMD16<Int32>.self) &>> 31, to: SIMD16<UInt32>.self)
+        }
+        @inline(__always) func value(_ index: Int) -> SIMD16<UInt32> { SIMD16(repeating: table[index].bitPattern) }
+        @inline(__always) func pick(_ low: SIMD16<UInt32>, _ high: SIMD16<UInt32>, _ mask: SIMD16<UInt32>) -> SIMD16<UInt32> {
+            (low & ~mask) | (high & mask)
+        }
+        let m0 = mask(0), m1 = mask(1), m2 = mask(2), m3 = mask(3)
+        let a0 = pick(value(0), value(1), m0), a1 = pick(value(2), value(3), m0)
+        let a2 = pick(value(4), value(5), m0), a3 = pick(value(6), value(7), m0)
+        let a4 = pick(value(8), value(9), m0), a5 = pick(value(10), value(11), m0)
+        let a6 = pick(value(12), value(13), m0), a7 = pick(value(14), value(15), m0)
+        let b0 = pick(a0, a1, m1), b1 = pick(a2, a3, m1), b2 = pick(a4, a5, m1), b3 = pick(a6, a7, m1)
+        let c0 = pick(b0, b1, m2), c1 = pick(b2, b3, m2)
+        return unsafeBitCast(pick(c0, c1, m3), to: Vector.self)
+    }
+
+    /// The map values (`table`) of `count` `bits`-bit codes starting at element `base` of the code memory `codes`,
+    /// into `out`.
+    @inline(__always)
+    private func decode(_ codes: UnsafeMutablePointer<Float>, at base: Int, count: Int, bits: Int,
+                        table: UnsafePointer<Float>, linear: Bool, into out: UnsafeMutablePointer<Float>) {
+        let bytes = UnsafeRawPointer(codes).assumingMemoryBound(to: UInt8.self)
+        if bits == 8 {
+            // One load from a 1 KB table per element: Swift has no vector gather, and a scalar lookup stays in L1.
+            let source = bytes + base
+            for j in 0..<count { out[j] = table[Int(source[j])] }
+        } else {
+            // Two 4-bit codes a byte, the first element in the high half (torchao's packing). Sixteen codes are
+            // eight bytes: each lane shifts its nibble down from its half of the eight (variable shifts), and
+            // four levels of bitwise selects pick its value among the sixteen, all in registers.
+            var j = 0
+            while j < count {
+                let pair = UnsafeRawPointer(bytes + (base + j) / 2).loadUnaligned(as: SIMD2<UInt32>.self)
+                let words = SIMD16<UInt32>(lowHalf: SIMD8(repeating: pair[0]), highHalf: SIMD8(repeating: pair[1]))
+                let codes = (words &>> Self.nibbleShifts) & 15
+                if linear {
+                    // (k + 1)/16: the integer k + 1 in a float's low bits above 2²³, minus 2²³, is exact.
+                    let value = unsafeBitCast((codes &+ 1) | 0x4B00_0000, to: Vector.self) - 8_388_608
+                    (value * 0.0625).store(to: out + j)
+                } else {
+                    Self.select(codes, table).store(to: out + j)
+                }
+                j += 16
+            }
+        }
+    }
+
+    /// Encodes `count` values of `x` divided by `scale` with `map`, into the code memory at element `base`.
+    @inline(__always)
+    private func encode(_ x: UnsafeMutablePointer<Float>, scale: Float, count: Int, map: QuantizationMap,
+                        tables: QuantizationMap.Tables, into codes: UnsafeMutablePointer<Float>, at base: Int) {
+        let bytes = UnsafeMutableRawPointer(codes).assumingMemoryBound(to: UInt8.self)
+        // A non-finite scale (the block held a NaN or an infinity): y may be NaN, whose code is 0 (torchao's search
+        // finds nothing at or below a NaN). Rare, so one element at a time by the reference rule. Otherwise every
+        // y is in [−1, 1], which the vector code below relies on.
+        guard scale.isFinite else {
+            for j in 0..<count {
+                let code = UInt8(map.code(of: x[j] / scale))
+                if map.bits == 8 {
+                    bytes[base + j] = code
+                } else {
+                    let byte = bytes + (base + j) / 2
+                    byte.pointee = j % 2 == 0 ? (byte.pointee & 0x0F) | code << 4 : (byte.pointee & 0xF0) | code
+                }
+            }
+            return
+        }
+        if map.bits == 8 {
+            // y = x / scale, then each y's ordered key in place of x (as integers, keys compare as the floats do),
+            // then one bucket lookup and one compare per element.
+            var i = 0
+            while i < count {
+                let y = Vector.load(x + i) / scale
+                UnsafeMutableRawPointer(x + i).storeBytes(of: Self.orderedKeys(y), as: SIMD16<UInt32>.self)
+                i += Vector.scalarCount
+            }
+            let keys = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
+            let target = bytes + base, buckets = UnsafePointer(tables.buckets)
+            for j in 0..<count { target[j] = UInt8(truncatingIfNeeded: QuantizationMap.code(ofKey: keys[j], buckets: buckets)) }
+            return
+        }
+        let linear = map == .int4Unsigned, thresholds = tables.thresholdKeys
+        var j = 0
+        while j < count {
+            let y = Vector.load(x + j) / scale
+            let code = linear ? Self.linearCode(y) : Self.searchedCode(y, thresholds)
+            // Pack: byte = first << 4 | second, four bytes a word, two words for the sixteen.
+            let unsignedCode = unsafeBitCast(code, to: SIMD16<UInt32>.self)
+            let bytePairs = (unsignedCode.evenHalf &<< 4) | unsignedCode.oddHalf
+            let placed = bytePairs &<< Self.byteShifts
+            let halves = placed.evenHalf | placed.oddHalf
+            let packed = halves.evenHalf | halves.oddHalf
+            UnsafeMutableRawPointer(bytes + (base + j) / 2).storeBytes(of: packed, as: SIMD2<UInt32>.self)
+            j += 16
+        }
+    }
+}
