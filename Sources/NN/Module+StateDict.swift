@@ -16,7 +16,9 @@ extension Module {
         let named = namedParameters()
         for (name, parameter) in named {
             guard let tensor = state.tensors[name] else { problems.append("'\(name)' is missing"); continue }
-            if tensor.shape != parameter.shape || tensor.values.count != parameter.count {
+            if tensor.elementType != .float32 {
+                problems.append("'\(name)' is stored as \(tensor.elementType.rawValue); a model's weights are F32")
+            } else if tensor.shape != parameter.shape || tensor.values.count != parameter.count {
                 problems.append("'\(name)' has shape \(tensor.shape) in the state, \(parameter.shape) in the model")
             }
         }

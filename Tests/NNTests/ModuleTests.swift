@@ -52,6 +52,13 @@ struct ModuleTests {
             "'extra' is not a parameter of the model",
         ])) { try fresh.load(stateDict: state) }
         #expect(fresh.parameters().map(\.values) == before, "nothing was loaded")
+        // A weight stored as another dtype (a crafted file) is named, not read as floats.
+        var bf16 = source.stateDict()
+        let bytes = [UInt8](repeating: 0, count: 12)
+        bytes.withUnsafeBytes { bf16.tensors["fc2.weight"] = .init(shape: [2, 3], bytes: $0, elementType: .bfloat16) }
+        #expect(throws: StateMismatch("model state", problems: ["'fc2.weight' is stored as BF16; a model's weights are F32"])) {
+            try fresh.load(stateDict: bf16)
+        }
     }
 
     @Test func trainAndEvalSwitchDropout() throws {
