@@ -23,21 +23,19 @@ public enum LayerNormKernel {
         _ y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
         rows: Int, n: Int, eps: Double
     ) {
-        ThreadPool.current.forEachFixedChunk(count: rows, chunk: rowsPerTask) { block in
-            for r in block {
-                let row = x + r * n, out = y + r * n
-                let (rowMean, variance) = moments(row, n)
-                let inverse = Float(1 / (Double(variance) + eps).squareRoot())
-                mean[r] = rowMean
-                rstd[r] = inverse
-                var j = 0
-                while j < n {
-                    let lanes = Swift.min(16, n - j)
-                    let xhat = (load(row + j, lanes) - rowMean) * inverse
-                    let gamma = weight.map { load($0 + j, lanes) } ?? Vector(repeating: 1)
-                    let beta = bias.map { load($0 + j, lanes) } ?? Vector()
-                    store(beta.addingProduct(xhat, gamma), to: out + j, lanes)
-                    j += 16
+        withAffine(weight, bias, n) { gamma, beta in
+            ThreadPool.current.forEachFixedChunk(count: rows, chunk: rowsPerTask) { block in
+                for r in block {
+                    let row = x + r * n, out = y + r * n
+                    let (rowMean, variance) = moments(row, n)
+                    let inverse = Float(1 / (Double(variance) + eps).squareRoot())
+                    mean[r] = rowMean
+                    rstd[r] = inverse
+                    @inline(always) func normalize(_ j: Int, _ lanes: Int) {
+                        let xhat = (load(row + j, lanes) - rowMean) * inverse
+                        store(load(beta + j, lanes).addingProduct(xhat, load(gamma + j, lanes)), to: out + j, lanes)
+                    }
+                    forEachVector(n, normalize)
                 }
             }
         }
@@ -51,56 +49,75 @@ public enum LayerNormKernel {
         dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?, rows: Int, n: Int
     ) {
         let blocks = (rows + rowsPerTask - 1) / rowsPerTask
-        let needsSums = dWeight != nil || dBias != nil
         // Per block: Σ g·x̂ in row 2·block and Σ g in row 2·block + 1 of the scratch.
-        ThreadPool.current.withScratch(floats: needsSums ? 2 * blocks * n : 0) { partials in
-            ThreadPool.current.forEachFixedChunk(count: rows, chunk: rowsPerTask) { block in
-                let sums = partials + 2 * (block.lowerBound / rowsPerTask) * n
-                if needsSums { sums.update(repeating: 0, count: 2 * n) }
-                for r in block {
-                    let row = x + r * n, gradient = g + r * n
-                    let (rowMean, inverse) = (mean[r], rstd[r])
-                    var sumGrad = Vector(), sumGradXhat = Vector()
-                    var j = 0
-                    while j < n {
-                        let lanes = Swift.min(16, n - j)
-                        let xhat = (load(row + j, lanes) - rowMean) * inverse
-                        let gj = load(gradient + j, lanes)
-                        let dxhat = weight.map { gj * load($0 + j, lanes) } ?? gj
-                        sumGrad += dxhat
-                        sumGradXhat = sumGradXhat.addingProduct(dxhat, xhat)
-                        if needsSums {
+        withAffine(weight, nil, n) { gamma, _ in
+            ThreadPool.current.withScratch(floats: 2 * blocks * n) { partials in
+                ThreadPool.current.forEachFixedChunk(count: rows, chunk: rowsPerTask) { block in
+                    let sums = partials + 2 * (block.lowerBound / rowsPerTask) * n
+                    sums.update(repeating: 0, count: 2 * n)
+                    for r in block {
+                        let row = x + r * n, gradient = g + r * n
+                        let (rowMean, inverse) = (mean[r], rstd[r])
+                        var sumGrad = Vector(), sumGradXhat = Vector()
+                        @inline(always) func accumulate(_ j: Int, _ lanes: Int) {
+                            let xhat = (load(row + j, lanes) - rowMean) * inverse
+                            let gj = load(gradient + j, lanes)
+                            let dxhat = gj * load(gamma + j, lanes)
+                            sumGrad += dxhat
+                            sumGradXhat = sumGradXhat.addingProduct(dxhat, xhat)
                             store(load(sums + j, lanes).addingProduct(gj, xhat), to: sums + j, lanes)
                             store(load(sums + n + j, lanes) + gj, to: sums + n + j, lanes)
                         }
-                        j += 16
-                    }
-                    guard let dx else { continue }
-                    let meanGrad = VectorMath.sum(sumGrad) / Float(n)
-                    let meanGradXhat = VectorMath.sum(sumGradXhat) / Float(n)
-                    j = 0
-                    while j < n {
-                        let lanes = Swift.min(16, n - j)
-                        let xhat = (load(row + j, lanes) - rowMean) * inverse
-                        let gj = load(gradient + j, lanes)
-                        let dxhat = weight.map { gj * load($0 + j, lanes) } ?? gj
-                        store((dxhat - meanGrad).addingProduct(-xhat, meanGradXhat) * inverse, to: dx + r * n + j, lanes)
-                        j += 16
+                        forEachVector(n, accumulate)
+                        guard let dx else { continue }
+                        let meanGrad = VectorMath.sum(sumGrad) / Float(n)
+                        let meanGradXhat = VectorMath.sum(sumGradXhat) / Float(n)
+                        @inline(always) func gradientOfInput(_ j: Int, _ lanes: Int) {
+                            let xhat = (load(row + j, lanes) - rowMean) * inverse
+                            let dxhat = load(gradient + j, lanes) * load(gamma + j, lanes)
+                            store((dxhat - meanGrad).addingProduct(-xhat, meanGradXhat) * inverse, to: dx + r * n + j,
+                                  lanes)
+                        }
+                        forEachVector(n, gradientOfInput)
                     }
                 }
-            }
-            guard needsSums else { return }
-            for j in Swift.stride(from: 0, to: n, by: 16) {
-                let lanes = Swift.min(16, n - j)
-                var weightSum = Vector(), biasSum = Vector()
-                for b in 0..<blocks {
-                    weightSum += load(partials + 2 * b * n + j, lanes)
-                    biasSum += load(partials + (2 * b + 1) * n + j, lanes)
+                for j in Swift.stride(from: 0, to: n, by: 16) {
+                    let lanes = Swift.min(16, n - j)
+                    var weightSum = Vector(), biasSum = Vector()
+                    for b in 0..<blocks {
+                        weightSum += load(partials + 2 * b * n + j, lanes)
+                        biasSum += load(partials + (2 * b + 1) * n + j, lanes)
+                    }
+                    if let dWeight { store(weightSum, to: dWeight + j, lanes) }
+                    if let dBias { store(biasSum, to: dBias + j, lanes) }
                 }
-                if let dWeight { store(weightSum, to: dWeight + j, lanes) }
-                if let dBias { store(biasSum, to: dBias + j, lanes) }
             }
         }
+    }
+
+    /// Calls `body` with γ and β, rows of n ones and zeros from scratch memory where they are nil, so that the
+    /// loops have no optional (an optional SIMD16 in the loop split it into 128-bit pieces).
+    static func withAffine(
+        _ weight: UnsafePointer<Float>?, _ bias: UnsafePointer<Float>?, _ n: Int,
+        _ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> Void
+    ) {
+        ThreadPool.current.withScratch(floats: 2 * n) { scratch in
+            if weight == nil { scratch.update(repeating: 1, count: n) }
+            if bias == nil { (scratch + n).update(repeating: 0, count: n) }
+            body(weight ?? UnsafePointer(scratch), bias ?? UnsafePointer(scratch + n))
+        }
+    }
+
+    /// Calls `body(j, 16)` for each whole vector of a row of n and `body(j, lanes)` for the last, partial one:
+    /// with `body` inlined, the main loop's loads and stores are whole vectors.
+    @inline(always)
+    static func forEachVector(_ n: Int, _ body: (Int, Int) -> Void) {
+        var j = 0
+        while j + 16 <= n {
+            body(j, 16)
+            j += 16
+        }
+        if j < n { body(j, n - j) }
     }
 
     /// The row's mean, then its (biased) variance as the mean of the squared deviations (a second pass: no
