@@ -69,15 +69,8 @@ public struct OptimizerBenchmark {
             let tensors = model.tensors
             let params = try makeParameters(tensors)
             let total = params.reduce(0) { $0 + $1.count }
-            // A fixed pseudo-random gradient (32-bit LCG, values in ±1e-3); each parameter's gradient is its slice.
-            var grad = FloatBuffer(count: total)
-            grad.withUnsafeMutableBufferPointer { g in
-                var state: UInt32 = 0x2545_F491
-                for i in 0..<total {
-                    state = state &* 1_664_525 &+ 1_013_904_223
-                    g[i] = (Float(state >> 8) / Float(1 << 24) - 0.5) * 2e-3
-                }
-            }
+            // Each parameter's gradient is its slice of one pseudo-random gradient.
+            let grad = Self.pseudoRandomGradient(count: total)
             try grad.withUnsafeBufferPointer { g in
                 var offset = 0
                 for parameter in params {
@@ -106,14 +99,7 @@ public struct OptimizerBenchmark {
         return try ThreadPool.$current.withValue(pool) {
             let params = try makeParameters([BenchmarkModel.Tensor(name: "low", shape: [parameters]),
                                              BenchmarkModel.Tensor(name: "fp32", shape: [parameters])])
-            var grad = FloatBuffer(count: parameters)
-            grad.withUnsafeMutableBufferPointer { g in
-                var state: UInt32 = 0x2545_F491
-                for i in 0..<parameters {
-                    state = state &* 1_664_525 &+ 1_013_904_223
-                    g[i] = (Float(state >> 8) / Float(1 << 24) - 0.5) * 2e-3
-                }
-            }
+            let grad = Self.pseudoRandomGradient(count: parameters)
             for parameter in params { parameter.grad = grad }
             let low = try AdamW([params[0]], lr: 1e-3, weightDecay: 0.01, states: storage)
             let full = try AdamW([params[1]], lr: 1e-3, weightDecay: 0.01)
@@ -129,6 +115,19 @@ public struct OptimizerBenchmark {
             }
             return (median(lowRates) / 1e9, median(fullRates) / 1e9)
         }
+    }
+
+    /// A fixed pseudo-random gradient: a 32-bit LCG's values in ±1e-3.
+    static func pseudoRandomGradient(count: Int) -> FloatBuffer {
+        var grad = FloatBuffer(count: count)
+        grad.withUnsafeMutableBufferPointer { g in
+            var state: UInt32 = 0x2545_F491
+            for i in 0..<count {
+                state = state &* 1_664_525 &+ 1_013_904_223
+                g[i] = (Float(state >> 8) / Float(1 << 24) - 0.5) * 2e-3
+            }
+        }
+        return grad
     }
 
     /// The benchmark's parameters, one a tensor, values 1 and no gradient, gathered in one ``ParameterArena``

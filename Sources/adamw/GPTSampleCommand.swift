@@ -50,13 +50,7 @@ struct GPTSampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        let state: StateDict
-        do {
-            state = try CheckpointFile.read(checkpoint)
-        } catch {
-            if case .io = error { throw Refusal("--checkpoint \(error)") }
-            throw Refusal("--checkpoint \(checkpoint): \(error)")
-        }
+        let state = try RunFlags.readCheckpoint(checkpoint, flag: "--checkpoint")
         let (model, vocabulary): (GPT, CharacterVocabulary)
         do {
             (model, vocabulary) = try GPTCheckpoint.model(from: state)

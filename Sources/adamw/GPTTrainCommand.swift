@@ -107,18 +107,7 @@ struct GPTTrainCommand: ParsableCommand {
 
     /// The recipe's flags given on the command line (refused with --resume).
     private var givenRecipeFlags: [String] {
-        var given: [String] = []
-        for child in Mirror(reflecting: self).children {
-            guard let label = child.label?.drop(while: { $0 == "_" }), !Self.runControls.contains(String(label))
-            else { continue }
-            if let flags = child.value as? OptionGroup<OptimizerFlags> {
-                given += flags.wrappedValue.given.keys.sorted().filter { resume == nil || !OptimizerFlags.resumable.contains($0) }
-                    .map(OptimizerFlags.flag)
-            } else if (child.value as? GivenValue)?.isGiven == true {
-                given.append(TrainCommand.flag(ofProperty: String(label)))
-            }
-        }
-        return given
+        RunFlags.given(in: self, runControls: Self.runControls, resuming: resume != nil).map(\.flag)
     }
 
     func validate() throws {
@@ -205,12 +194,7 @@ struct GPTTrainCommand: ParsableCommand {
         var checkpoint: StateDict?
         let recipe: GPTRecipe
         if let resume {
-            do {
-                checkpoint = try CheckpointFile.read(resume)
-            } catch {
-                if case .io = error { throw Refusal("--resume \(error)") }
-                throw Refusal("--resume \(resume): \(error)")
-            }
+            checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume")
             let saved: GPTRecipe?
             do {
                 saved = try checkpoint.flatMap(GPTRun.recipe(in:))
@@ -224,13 +208,7 @@ struct GPTTrainCommand: ParsableCommand {
                 throw Refusal("--resume \(resume): the saved recipe is invalid: \(error)")
             }
             var resumed = saved
-            // The one optimizer option a resume may change: how the state is stored (converted on loading).
-            if let states = optimizerFlags.states {
-                guard saved.optimizer.option(named: "states") != nil else {
-                    throw Refusal("--states applies only to --optimizer adamw or adam; the checkpoint's is \(saved.optimizer.rawValue)")
-                }
-                resumed.optimizerOptions["states"] = states.rawValue
-            }
+            try RunFlags.resumedStates(optimizerFlags.states, into: &resumed.optimizerOptions, of: saved.optimizer)
             recipe = resumed
         } else {
             recipe = try self.recipe()
@@ -249,12 +227,7 @@ struct GPTTrainCommand: ParsableCommand {
             }
             print("Resumed from \(resume) at iteration \(run.iteration)")
         }
-        let savePath = save ?? resume
-        var outputs: [(flag: String, path: String)] = []
-        if let savePath { outputs.append((save != nil ? "--save" : "--resume", savePath)) }
-        if let metricsOut { outputs.append(("--metrics-out", metricsOut)) }
-        for output in outputs { try OutputFile.check(output.path, flag: output.flag) }
-        try OutputFile.checkDistinct(outputs)
+        let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut)
         let metrics = try metricsOut.map { try MetricsLog(path: $0, continuingAt: run.iteration, key: "iter") }
         guard run.iteration < iterations else {
             print("The checkpoint is already at iteration \(run.iteration); nothing to train for --iters \(iterations)")

@@ -100,18 +100,7 @@ struct TrainCommand: ParsableCommand {
     /// The training options given on the command line, as flags (to refuse them with --resume), and their
     /// property names; read from the properties themselves, so a new option needs no list of its own.
     private var givenTrainingOptions: [(flag: String, property: String)] {
-        var given: [(String, String)] = []
-        for child in Mirror(reflecting: self).children {
-            guard let label = child.label?.drop(while: { $0 == "_" }), !Self.runControls.contains(String(label))
-            else { continue }
-            if let flags = child.value as? OptionGroup<OptimizerFlags> {
-                given += flags.wrappedValue.given.keys.sorted().filter { resume == nil || !OptimizerFlags.resumable.contains($0) }
-                    .map { (OptimizerFlags.flag($0), $0) }
-            } else if (child.value as? GivenValue)?.isGiven == true {
-                given.append((Self.flag(ofProperty: String(label)), String(label)))
-            }
-        }
-        return given
+        RunFlags.given(in: self, runControls: Self.runControls, resuming: resume != nil)
     }
 
     /// `scheduleEpochs` → `--schedule-epochs`, `minLR` → `--min-lr`, as ArgumentParser names them.
@@ -248,13 +237,7 @@ struct TrainCommand: ParsableCommand {
         var checkpoint: StateDict?
         var options: TrainingOptions
         if let resume {
-            do {
-                checkpoint = try CheckpointFile.read(resume)
-            } catch {
-                // An I/O error names the path itself; a decoding error does not.
-                if case .io = error { throw Refusal("--resume \(error)") }
-                throw Refusal("--resume \(resume): \(error)")
-            }
+            checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume")
             guard let text = checkpoint?.metadata["options"], let saved = TrainingOptions.decodeSaved(text) else {
                 throw Refusal("--resume \(resume): the checkpoint has no readable training options")
             }
@@ -266,13 +249,7 @@ struct TrainCommand: ParsableCommand {
                 throw Refusal("--resume \(resume): the saved options are invalid: \(error)")
             }
             options = saved
-            // The one optimizer option a resume may change: how the state is stored (converted on loading).
-            if let states = optimizerFlags.states {
-                guard options.optimizer.option(named: "states") != nil else {
-                    throw Refusal("--states applies only to --optimizer adamw or adam; the checkpoint's is \(options.optimizer.rawValue)")
-                }
-                options.optimizerOptions["states"] = states.rawValue
-            }
+            try RunFlags.resumedStates(optimizerFlags.states, into: &options.optimizerOptions, of: options.optimizer)
         } else {
             options = try trainingOptions()
         }
@@ -298,13 +275,8 @@ struct TrainCommand: ParsableCommand {
             }
             print("Resumed from \(resume) at epoch \(run.epoch)")
         }
-        let savePath = save ?? resume
         // Fail before training, not after the first epoch.
-        var outputs: [(flag: String, path: String)] = []
-        if let savePath { outputs.append((save != nil ? "--save" : "--resume", savePath)) }
-        if let metricsOut { outputs.append(("--metrics-out", metricsOut)) }
-        for output in outputs { try OutputFile.check(output.path, flag: output.flag) }
-        try OutputFile.checkDistinct(outputs)
+        let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut)
         let metrics = try metricsOut.map { try MetricsLog(path: $0, continuingAt: resume != nil ? run.epoch : 0) }
         while run.epoch < epochs {
             var bar = ProgressBar(total: run.batchesPerEpoch, label: "Epoch \(run.epoch + 1)/\(epochs)",

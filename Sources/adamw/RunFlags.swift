@@ -1,0 +1,59 @@
+import ArgumentParser
+import Checkpoints
+import Optim
+
+/// What `adamw train` and `adamw gpt` share about a run's flags: which of a run's options the command line gave
+/// (refused with --resume), reading a checkpoint, the one optimizer option a resume may change, and the files a
+/// run writes.
+enum RunFlags {
+    /// The options a command's properties gave, as (flag, property name), leaving out `runControls` (flags that
+    /// are not part of the run: how long, where it reads and writes). The optimizer flags count by PyTorch's
+    /// names; with `resuming`, those a resume may change (``OptimizerFlags/resumable``) do not count.
+    static func given(in command: Any, runControls: Set<String>, resuming: Bool) -> [(flag: String, property: String)] {
+        var given: [(String, String)] = []
+        for child in Mirror(reflecting: command).children {
+            guard let label = child.label?.drop(while: { $0 == "_" }), !runControls.contains(String(label)) else { continue }
+            if let flags = child.value as? OptionGroup<OptimizerFlags> {
+                given += flags.wrappedValue.given.keys.sorted()
+                    .filter { !resuming || !OptimizerFlags.resumable.contains($0) }
+                    .map { (OptimizerFlags.flag($0), $0) }
+            } else if (child.value as? GivenValue)?.isGiven == true {
+                given.append((TrainCommand.flag(ofProperty: String(label)), String(label)))
+            }
+        }
+        return given
+    }
+
+    /// The checkpoint at `path`, given as `flag`; a refusal names the flag and the path once.
+    static func readCheckpoint(_ path: String, flag: String) throws -> StateDict {
+        do {
+            return try CheckpointFile.read(path)
+        } catch {
+            // An I/O error names the path itself; a decoding error does not.
+            if case .io = error { throw Refusal("\(flag) \(error)") }
+            throw Refusal("\(flag) \(path): \(error)")
+        }
+    }
+
+    /// A resume's `--states`: how the optimizer stores its state is not part of the run, so it may change (the
+    /// state is converted on loading). Refused for an optimizer without the option.
+    static func resumedStates(_ states: StateStorage?, into options: inout [String: String], of optimizer: OptimizerKind) throws {
+        guard let states else { return }
+        guard optimizer.option(named: "states") != nil else {
+            throw Refusal("--states applies only to --optimizer adamw or adam; the checkpoint's is \(optimizer.rawValue)")
+        }
+        options["states"] = states.rawValue
+    }
+
+    /// Checks the files a run writes before it starts: the checkpoint (`--save`, or the resumed file) and the
+    /// metrics. Returns where checkpoints go.
+    static func checkOutputs(save: String?, resume: String?, metricsOut: String?) throws -> String? {
+        let savePath = save ?? resume
+        var outputs: [(flag: String, path: String)] = []
+        if let savePath { outputs.append((save != nil ? "--save" : "--resume", savePath)) }
+        if let metricsOut { outputs.append(("--metrics-out", metricsOut)) }
+        for output in outputs { try OutputFile.check(output.path, flag: output.flag) }
+        try OutputFile.checkDistinct(outputs)
+        return savePath
+    }
+}
