@@ -29,7 +29,7 @@ public struct AdamOptions: OptimizerOptions {
     /// How decoupled decay scales with the learning rate; see ``WeightDecayConvention``.
     public var decayConvention = WeightDecayConvention.learningRateScaled
     /// How m and v (and v̂max) are stored: float32 (PyTorch's), bfloat16, or torchao's 8-bit or 4-bit block-wise
-    /// quantized states (``Kernels/StateStorage``). Not a PyTorch option.
+    /// quantized states (`StateStorage`, in Kernels). Not a PyTorch option.
     public var states = StateStorage.float32
 
     public init() {}
