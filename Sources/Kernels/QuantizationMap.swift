@@ -28,14 +28,12 @@ public struct QuantizationMap: Sendable, Equatable {
     public let thresholds: [Float]
     /// A short name for checkpoints and messages: `int8-signed`, `int4-unsigned`, ….
     public let name: String
-    /// ``thresholds`` as ordered keys (see ``orderedKey(_:)``), for the kernels.
-    let thresholdKeys: [UInt32]
-    /// For 8-bit maps, per 2¹⁶ consecutive keys (a bucket): the number of thresholds below the bucket in the low
-    /// byte, and above it the low 16 bits of the one threshold inside the bucket (0x10000 for none). Each bucket
-    /// holds at most one threshold (checked when the table is made), so a code is one lookup and one compare.
-    let buckets: [UInt32]
-    /// The values, threshold keys and buckets in memory of their own, for kernels that read them without touching
-    /// an array (a retain and release per block would cost as much as the block).
+    /// The values, the thresholds as ordered keys (see ``orderedKey(_:)``) and, for 8-bit maps, the bucket table,
+    /// in memory of their own, for kernels that read them without touching an array (a retain and release per
+    /// block would cost as much as the block). A bucket is 2¹⁶ consecutive keys; its entry holds the number of
+    /// thresholds below it in the low byte, and above that the low 16 bits of the one threshold inside it (0x10000
+    /// for none). Each bucket holds at most one threshold (checked when the table is made), so an 8-bit code is one
+    /// lookup and one compare.
     let tables: Tables
 
     final class Tables: @unchecked Sendable {
@@ -68,9 +66,8 @@ public struct QuantizationMap: Sendable, Equatable {
         self.name = name
         let thresholds = values.indices.dropLast().map { Self.threshold(below: values[$0], above: values[$0 + 1]) }
         self.thresholds = thresholds
-        thresholdKeys = thresholds.map(Self.orderedKey)
-        buckets = bits == 8 ? Self.buckets(thresholdKeys) : []
-        tables = Tables(values: values, thresholdKeys: thresholdKeys, buckets: buckets)
+        let keys = thresholds.map(Self.orderedKey)
+        tables = Tables(values: values, thresholdKeys: keys, buckets: bits == 8 ? Self.buckets(keys) : [])
     }
 
     public static func == (a: QuantizationMap, b: QuantizationMap) -> Bool { a.name == b.name && a.values == b.values }
@@ -92,25 +89,12 @@ public struct QuantizationMap: Sendable, Equatable {
         return table
     }
 
-    /// Whether an ordered key is a NaN's (above +∞'s key or below −∞'s).
-    @inline(__always)
-    static func isNaN(key: UInt32) -> Bool { key > 0xFF80_0000 || key < 0x007F_FFFF }
-
-    /// The code of the float whose ordered key is `key`, by the bucket table of an 8-bit map.
+    /// The code of the float whose ordered key is `key`, by the bucket table of an 8-bit map. The float is never a
+    /// NaN here: the kernel codes a block whose scale is not finite by the reference rule instead.
     @inline(__always)
     static func code(ofKey key: UInt32, buckets: UnsafePointer<UInt32>) -> UInt32 {
         let entry = buckets[Int(key >> 16)]
-        let code = (entry & 0xFF) &+ ((key & 0xFFFF) >= entry >> 8 ? 1 : 0)
-        return isNaN(key: key) ? 0 : code
-    }
-
-    /// The code of the float whose ordered key is `key`: the number of threshold keys at or below it (4-bit maps:
-    /// fifteen compares, no branches).
-    @inline(__always)
-    static func code(ofKey key: UInt32, thresholdKeys: UnsafePointer<UInt32>) -> UInt32 {
-        var code: UInt32 = 0
-        for k in 0..<15 { code &+= key >= thresholdKeys[k] ? 1 : 0 }
-        return isNaN(key: key) ? 0 : code
+        return (entry & 0xFF) &+ ((key & 0xFFFF) >= entry >> 8 ? 1 : 0)
     }
 
     /// The smallest y ≥ `low` with fl(y − low) ≥ fl(fl(high − low) · 0.5): where the code moves from `low`'s to

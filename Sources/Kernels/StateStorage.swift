@@ -65,14 +65,4 @@ public enum StateStorage: String, Sendable, CaseIterable, Codable {
         guard let blockSize else { return 0 }
         return (count + blockSize - 1) / blockSize
     }
-
-    /// The safetensors dtype the values or codes are stored as: F32, BF16 or U8 (8-bit codes, or two 4-bit codes a
-    /// byte, the first element in the high half).
-    public var dtype: String {
-        switch self {
-        case .float32: "F32"
-        case .bfloat16: "BF16"
-        case .int8, .int4: "U8"
-        }
-    }
 }

@@ -37,7 +37,7 @@ extension RuleOptimizer {
             if own.storage != .float32 { state.metadata[prefix + "storage"] = own.storage.rawValue }
             for (name, buffer) in own.buffers {
                 let key = prefix + name.rawValue
-                state.tensors[key] = .init(shape: Self.storedShape(of: buffer, parameter: parameter), values: buffer.words,
+                state.tensors[key] = .init(shape: Self.storedShape(buffer.storage, parameter: parameter), values: buffer.words,
                                            elementType: buffer.elementType)
                 if let map = buffer.map, let scales = buffer.scales {
                     state.tensors[key + ".scales"] = .init(shape: [scales.count], values: scales)
@@ -199,11 +199,11 @@ extension RuleOptimizer {
 
     /// The shape a buffer is saved in: the parameter's for float32 and bfloat16 values, one dimension of bytes for
     /// codes.
-    static func storedShape(of buffer: StateBuffer, parameter: Parameter) -> [Int] {
-        switch buffer.storage {
+    static func storedShape(_ storage: StateStorage, parameter: Parameter) -> [Int] {
+        switch storage {
         case .float32, .bfloat16: parameter.shape
-        case .int8: [buffer.count]
-        case .int4: [buffer.count / 2]
+        case .int8: [parameter.count]
+        case .int4: [parameter.count / 2]
         }
     }
 
@@ -214,11 +214,10 @@ extension RuleOptimizer {
         parameter: Parameter, state: StateDict, problems: inout [String]
     ) -> StateBuffer? {
         let map = StateBuffer.map(for: name, in: storage)
-        let expected = StateBuffer(storage: storage, map: map, count: parameter.count, words: FloatBuffer(count: 0), scales: nil)
-        let shape = storedShape(of: expected, parameter: parameter)
-        guard tensor.elementType == expected.elementType, tensor.shape == shape, tensor.isConsistent else {
+        let shape = storedShape(storage, parameter: parameter), elementType = StateElementType(storage)
+        guard tensor.elementType == elementType, tensor.shape == shape, tensor.isConsistent else {
             problems.append("'\(key)' is \(tensor.elementType.rawValue) of shape \(tensor.shape); parameter "
-                            + "'\(parameter.name)' in \(storage.rawValue) needs \(expected.elementType.rawValue) of shape \(shape)")
+                            + "'\(parameter.name)' in \(storage.rawValue) needs \(elementType.rawValue) of shape \(shape)")
             return nil
         }
         guard let map else {

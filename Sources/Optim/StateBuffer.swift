@@ -30,6 +30,16 @@ public enum StateElementType: String, Sendable, CaseIterable, Codable {
     case bfloat16 = "BF16"
     case uint8 = "U8"
 
+    /// The element type `storage` keeps its values or codes as: F32, BF16, or U8 for 8-bit codes and for two
+    /// 4-bit codes a byte (the first element in the high half).
+    public init(_ storage: StateStorage) {
+        switch storage {
+        case .float32: self = .float32
+        case .bfloat16: self = .bfloat16
+        case .int8, .int4: self = .uint8
+        }
+    }
+
     /// Bytes an element.
     public var byteSize: Int {
         switch self {
@@ -63,13 +73,7 @@ public struct StateBuffer: Sendable, Equatable {
     }
 
     /// The safetensors dtype of ``words``.
-    public var elementType: StateElementType {
-        switch storage {
-        case .float32: .float32
-        case .bfloat16: .bfloat16
-        case .int8, .int4: .uint8
-        }
-    }
+    public var elementType: StateElementType { StateElementType(storage) }
 
     init(float32 values: FloatBuffer) {
         storage = .float32

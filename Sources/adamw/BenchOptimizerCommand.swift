@@ -69,9 +69,11 @@ struct BenchOptimizerCommand: ParsableCommand {
     func run() throws {
         let benchmark = makeBenchmark()
         if let storages = try storages() {
-            // Traffic per parameter: θ read and written, g read, m and v read and written in their storage.
-            let bytes: [StateStorage: Double] = [.float32: 28, .bfloat16: 20, .int8: 12 + 4 + 16.0 / 256,
-                                                 .int4: 12 + 2 + 16.0 / 128]
+            // Traffic per parameter: θ read and written and g read (12 bytes), m and v each read and written in
+            // their storage, scales included.
+            func traffic(_ storage: StateStorage, _ count: Int) -> Double {
+                12 + 4 * Double(storage.bytes(forCount: count)) / Double(count)
+            }
             let widths = [6, 10, 7, 8, 8, 5, 6]
             print(tableRow(["states", "parameters", "threads", "Gparam/s", "fp32", "ratio", "B/param"], widths: widths))
             var lines: [String] = []
@@ -82,7 +84,7 @@ struct BenchOptimizerCommand: ParsableCommand {
                     print(tableRow([storage.rawValue, "\(size)", "\(threadCount)", format(result.gigaParametersPerSecond, 3),
                                     format(result.float32GigaParametersPerSecond, 3),
                                     format(result.gigaParametersPerSecond / result.float32GigaParametersPerSecond, 2),
-                                    format(bytes[storage] ?? 0, 1)], widths: widths))
+                                    format(traffic(storage, size), 1)], widths: widths))
                     lines.append("summary optimizer=adamw states=\(storage.rawValue) parameters=\(size) threads=\(threadCount) "
                                  + "gparams_per_s=\(format(result.gigaParametersPerSecond, 3)) "
                                  + "fp32_gparams_per_s=\(format(result.float32GigaParametersPerSecond, 3))")
