@@ -53,6 +53,7 @@ public final class GPTRun {
         optimizer = try recipe.optimizer.makeOptimizer(parameters, settings: recipe.optimizerOptions,
                                                        excludingFromDecay: recipe.decayAll ? nil : .biasesAndNorms)
         batches = RandomGenerator(seed: recipe.seed)
+        dataChecksum = Self.checksum(of: corpus)
     }
 
     /// The learning rate of the next iteration.
@@ -157,8 +158,11 @@ public final class GPTRun {
 
     // MARK: - Checkpoints
 
-    /// A fingerprint of the text trained on, so that a resume on another text is refused.
-    public var dataChecksum: String {
+    /// A fingerprint of the text trained on (its tokens and vocabulary), so that a resume on another text is
+    /// refused; computed once, not at every save.
+    public let dataChecksum: String
+
+    private static func checksum(of corpus: CharacterCorpus) -> String {
         var crc = CRC32()
         corpus.tokens.withUnsafeBytes { crc.update($0) }
         crc.update(Array(corpus.characters.text.utf8))
