@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 // Code generation for the hot loops. Two flags make Swift's SIMD code as fast as C's:
@@ -15,6 +16,22 @@ let fast: [SwiftSetting] = portable ? [] : [
     .unsafeFlags(["-Xcc", "-fno-math-errno", "-target-cpu", "native"]),
 ]
 
+// Data-parallel training over MPI (`mpirun -np N adamw gpt …`) needs Open MPI's headers and library
+// (Debian: `libopenmpi-dev`). Without them everything else builds and works the same, and `adamw` under mpirun
+// refuses to start rather than run N copies of one job. `ADAMW_MPI=0` or `=1` decides instead of looking for
+// Open MPI's pkg-config file. SwiftPM remembers a manifest's result: after installing Open MPI, build in a new
+// build directory (or delete `.build`) for it to be found.
+let mpiSetting = Context.environment["ADAMW_MPI"]
+let pkgConfigDirectories = (Context.environment["PKG_CONFIG_PATH"] ?? "").split(separator: ":").map(String.init) + [
+    "/usr/lib/x86_64-linux-gnu/pkgconfig", "/usr/lib/aarch64-linux-gnu/pkgconfig", "/usr/lib64/pkgconfig",
+    "/usr/lib/pkgconfig", "/usr/local/lib/pkgconfig", "/opt/homebrew/lib/pkgconfig",
+]
+let openMPIFound = pkgConfigDirectories.contains { FileManager.default.fileExists(atPath: $0 + "/ompi-c.pc") }
+let withMPI = mpiSetting == "1" || (mpiSetting != "0" && openMPIFound)
+let mpiTargets: [Target] = withMPI
+    ? [.systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])])]
+    : []
+
 let package = Package(
     name: "adamw",
     products: [
@@ -24,6 +41,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "DataParallel", targets: ["DataParallel"]),
         .library(name: "Experiments", targets: ["Experiments"]),
         .library(name: "Charts", targets: ["Charts"]),
         .executable(name: "adamw", targets: ["adamw"]),
@@ -32,7 +50,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
-    targets: [
+    targets: mpiTargets + [
         .target(name: "Kernels", swiftSettings: fast),
         .target(name: "Optim", dependencies: ["Kernels"], swiftSettings: fast),
         .target(name: "Autograd", dependencies: ["Kernels", "Optim"], swiftSettings: fast),
@@ -40,8 +58,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "Datasets", dependencies: ["Kernels", "Autograd", "CZlib"], swiftSettings: fast),
         .target(name: "Checkpoints", dependencies: ["Optim"], swiftSettings: fast),
+        .target(name: "DataParallel", dependencies: ["Kernels", "Optim", "Checkpoints"] + (withMPI ? ["CMPI"] : []),
+                swiftSettings: fast),
         .target(
-            name: "Experiments", dependencies: ["Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints"],
+            name: "Experiments",
+            dependencies: ["Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "DataParallel"],
             swiftSettings: fast),
         .target(name: "Charts"),
         .target(
@@ -52,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "adamw",
             dependencies: [
-                "Kernels", "Optim", "NN", "Datasets", "Checkpoints", "Experiments", "Charts", "Benchmarks",
+                "Kernels", "Optim", "NN", "Datasets", "Checkpoints", "DataParallel", "Experiments", "Charts", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast

@@ -77,6 +77,9 @@ public final class RandomStream: @unchecked Sendable {
     /// The stream's state, to save with a checkpoint.
     public var state: [UInt64] { generator.withLock { $0.state } }
 
+    /// The next 64 bits of the stream (to seed a stream of its own, as each micro-batch's dropout is seeded).
+    public func next() -> UInt64 { generator.withLock { $0.next() } }
+
     /// Continues from a saved ``state``; false (and no change) if the state is invalid.
     @discardableResult
     public func restore(_ words: [UInt64]) -> Bool {

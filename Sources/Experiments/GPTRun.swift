@@ -1,5 +1,6 @@
 import Autograd
 import Checkpoints
+import DataParallel
 import Datasets
 import Foundation
 import Kernels
@@ -17,15 +18,25 @@ import Optim
 /// print(try run.validationLoss())
 /// ```
 ///
-/// Initialization and dropout draw from one generator, the batch offsets from another, both seeded by the recipe
-/// and saved with the run.
+/// Initialization draws from one generator, then each micro-batch's dropout from a generator seeded by it; the
+/// batch offsets come from another; both are seeded by the recipe and saved with the run. The micro-batches'
+/// gradients are summed whole, in order (``Optim/GradientAccumulator``).
+///
+/// **Data parallel.** Given a ``DataParallel/Communicator`` of N processes, the run is one of N ranks of a ZeRO-1
+/// run (``DataParallel/ShardedOptimizer``): the recipe's `accumulate` micro-batches of a step are dealt round by
+/// round, micro-batch `round·N + r` to rank r (so `accumulate` must be a multiple of N, as in nanoGPT), and the
+/// run is bitwise the run of one process: losses, weights, optimizer state and checkpoints.
 public final class GPTRun {
     public let recipe: GPTRecipe
     public let corpus: CharacterCorpus
     public let model: GPT
     public let parameters: [Parameter]
     public let optimizer: any Optimizer
-    /// Initialization, then dropout.
+    /// The ZeRO-1 shards when the run is one rank of several, nil on its own.
+    public let sharding: ShardedOptimizer?
+    /// The sum of the micro-batches' gradients (one process, more than one micro-batch a step).
+    private let accumulator: GradientAccumulator
+    /// Initialization, then the seeds of the micro-batches' dropout.
     let random: RandomStream
     /// The training batches' offsets.
     var batches: RandomGenerator
@@ -42,9 +53,16 @@ public final class GPTRun {
     /// Batches per split in ``estimateLosses()``: nanoGPT's eval_iters of its CPU run.
     public static let evaluationBatches = 20
 
-    /// Builds the run. Errors name the value at fault.
-    public init(recipe: GPTRecipe, corpus: CharacterCorpus) throws {
+    /// Builds the run, on its own or, given `communicator`, as its rank of a data-parallel run. Errors name the
+    /// value at fault.
+    public init(recipe: GPTRecipe, corpus: CharacterCorpus, communicator: (any Communicator)? = nil) throws {
         try recipe.check(maximumContext: corpus.maximumContext)
+        let ranks = communicator?.size ?? 1
+        guard recipe.accumulate % ranks == 0 else {
+            throw ExperimentError.invalidArgument(
+                name: "--accumulate", value: "\(recipe.accumulate)",
+                reason: "must be a multiple of the \(ranks) processes (each computes --accumulate / \(ranks) micro-batches a step)")
+        }
         self.recipe = recipe
         self.corpus = corpus
         random = RandomStream(seed: recipe.seed)
@@ -54,6 +72,12 @@ public final class GPTRun {
                                                        excludingFromDecay: recipe.decayAll ? nil : .biasesAndNorms)
         batches = RandomGenerator(seed: recipe.seed)
         dataChecksum = Self.checksum(of: corpus)
+        accumulator = GradientAccumulator(parameters)
+        if let communicator, communicator.size > 1 {
+            sharding = try ShardedOptimizer(parameters: parameters, optimizer: optimizer, communicator: communicator)
+        } else {
+            sharding = nil
+        }
     }
 
     /// The learning rate of the next iteration.
@@ -67,26 +91,49 @@ public final class GPTRun {
         let rate = learningRate
         for index in optimizer.groupSchedules.indices { optimizer.groupSchedules[index].lr = rate }
         optimizer.zeroGrad()
-        var total = 0.0
-        try withRandomGenerator(random) {
-            for _ in 0..<recipe.accumulate {
-                let (inputs, targets) = corpus.batch(.train, batchSize: recipe.batchSize, context: recipe.context,
-                                                     using: &batches)
-                let forward = monotonicSeconds()
+        let ranks = sharding?.size ?? 1, rank = sharding?.rank ?? 0
+        let microBatches = recipe.accumulate, rounds = microBatches / ranks
+        // Every rank draws every micro-batch's dropout seed and offsets, in order, and keeps its own.
+        let seeds = (0..<microBatches).map { _ in random.next() }
+        var losses: [Double] = []
+        for round in 0..<rounds {
+            var mine: (inputs: [[Int]], targets: [[Int]])?
+            for member in 0..<ranks {
+                let batch = corpus.batch(.train, batchSize: recipe.batchSize, context: recipe.context, using: &batches)
+                if member == rank { mine = batch }
+            }
+            guard let (inputs, targets) = mine else { break }
+            let forward = monotonicSeconds()
+            var backward = forward
+            let loss = try withRandomGenerator(RandomStream(seed: seeds[round * ranks + rank])) {
                 let loss = try model.loss(inputs, targets: targets)
-                let backward = monotonicSeconds()
-                timing.forward += backward - forward
-                try (recipe.accumulate == 1 ? loss : loss * (1 / Float(recipe.accumulate))).backward()
-                total += Double(try loss.item())
-                timing.backward += monotonicSeconds() - backward
+                backward = monotonicSeconds()
+                try (microBatches == 1 ? loss : loss * (1 / Float(microBatches))).backward()
+                return loss
+            }
+            losses.append(Double(try loss.item()))
+            timing.forward += backward - forward
+            timing.backward += monotonicSeconds() - backward
+            if let sharding {
+                try sharding.reduceGradients(round: round, contributors: ranks)
+            } else if microBatches > 1 {
+                try accumulator.collect(first: round == 0)
             }
         }
+        if let sharding { try sharding.finishGradients() } else if microBatches > 1 { try accumulator.finish() }
+        let all = try sharding?.gatherInMicroBatchOrder(losses, perRank: rounds) ?? losses
         let update = monotonicSeconds()
-        if let clipNorm = recipe.clipNorm { try clipGradNorm(parameters, maxNorm: clipNorm) }
-        try optimizer.step()
+        if let clipNorm = recipe.clipNorm {
+            if let sharding {
+                try sharding.clipGradNorm(parameters, maxNorm: clipNorm)
+            } else {
+                try clipGradNorm(parameters, maxNorm: clipNorm)
+            }
+        }
+        if let sharding { try sharding.step() } else { try optimizer.step() }
         timing.step += monotonicSeconds() - update
         iteration += 1
-        return total / Double(recipe.accumulate)
+        return all.reduce(0, +) / Double(microBatches)
     }
 
     /// Floating-point operations of one iteration, forward and backward, as nanoGPT's `estimate_mfu` counts them:
@@ -170,11 +217,12 @@ public final class GPTRun {
     }
 
     /// The run's whole state: the model as nanoGPT's (``GPTCheckpoint``), the optimizer under `optimizer.`, the
-    /// recipe, the iteration, both generators and the text's fingerprint. Nothing in it depends on time or
-    /// threads, so equal runs write equal bytes.
+    /// recipe, the iteration, both generators and the text's fingerprint. Nothing in it depends on time, threads
+    /// or processes, so equal runs write equal bytes. In a data-parallel run every rank calls it (the optimizer's
+    /// shards are gathered) and rank 0's is the run's state.
     public func stateDict() throws -> StateDict {
         var state = GPTCheckpoint.state(of: model, vocabulary: corpus.characters)
-            .merging(optimizer.stateDict(), prefix: "optimizer.")
+            .merging(try sharding?.stateDict() ?? optimizer.stateDict(), prefix: "optimizer.")
         state.metadata["job"] = "gpt"
         state.metadata["recipe"] = try StateJSON.encode(recipe)
         state.metadata["iteration"] = String(iteration)
@@ -219,7 +267,11 @@ public final class GPTRun {
         let before = model.stateDict()
         try GPTCheckpoint.load(state, into: model)
         do {
-            try optimizer.load(stateDict: state.scoped("optimizer."))
+            if let sharding {
+                try sharding.load(stateDict: state.scoped("optimizer."))
+            } else {
+                try optimizer.load(stateDict: state.scoped("optimizer."))
+            }
         } catch {
             try? model.load(stateDict: before)
             throw error

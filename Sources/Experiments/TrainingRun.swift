@@ -1,4 +1,5 @@
 import Checkpoints
+import DataParallel
 import Datasets
 import Foundation
 import NN
@@ -12,8 +13,14 @@ import NN
 /// loss weighted by its share of the samples, so the step equals one on the whole batch), optional clipping, and a
 /// learning-rate schedule stepped after each optimizer step (or, for plateau, after each epoch's evaluation).
 ///
-/// A run draws its random numbers (initialization, dropout) from a generator of its own, so several runs can train
-/// at once on several threads, each reproducible.
+/// A run draws its random numbers (initialization, then a dropout seed a micro-batch) from a generator of its own,
+/// so several runs can train at once on several threads, each reproducible. The micro-batches' gradients are summed
+/// whole, in order (``Optim/GradientAccumulator``).
+///
+/// **Data parallel.** Given a ``DataParallel/Communicator`` of N processes, the run is one rank of a ZeRO-1 run
+/// (``DataParallel/ShardedOptimizer``): the `accumulate` micro-batches of a step are dealt round by round,
+/// micro-batch `round·N + r` to rank r (so `accumulate` must be a multiple of N), and the run is bitwise one
+/// process's run.
 public final class TrainingRun {
     public struct EpochResult: Sendable {
         public let epoch: Int
@@ -31,6 +38,9 @@ public final class TrainingRun {
     public let task: any TrainingTask
     public let model: any Module
     public let optimizer: any Optimizer
+    /// The ZeRO-1 shards when the run is one rank of several, nil on its own.
+    public let sharding: ShardedOptimizer?
+    private let accumulator: GradientAccumulator
     /// The learning-rate schedule, if any: a ``ReduceLROnPlateau`` steps on each epoch's evaluation loss, any other
     /// after every optimizer step.
     let scheduler: LRScheduler?
@@ -56,12 +66,21 @@ public final class TrainingRun {
     }
 
     /// One MNIST run (``MNISTTask``).
-    public convenience init(options: TrainingOptions, train: MNIST, test: MNIST) throws {
-        try self.init(options: options, task: MNISTTask(options: options, train: train, test: test))
+    public convenience init(options: TrainingOptions, train: MNIST, test: MNIST,
+                            communicator: (any Communicator)? = nil) throws {
+        try self.init(options: options, task: MNISTTask(options: options, train: train, test: test),
+                      communicator: communicator)
     }
 
-    /// Builds the run. Errors name the option at fault (an optimizer's or a scheduler's).
-    public init(options: TrainingOptions, task: some TrainingTask) throws {
+    /// Builds the run, on its own or, given `communicator`, as its rank of a data-parallel run. Errors name the
+    /// option at fault (an optimizer's or a scheduler's).
+    public init(options: TrainingOptions, task: some TrainingTask, communicator: (any Communicator)? = nil) throws {
+        let ranks = communicator?.size ?? 1
+        guard options.accumulate % ranks == 0 else {
+            throw ExperimentError.invalidArgument(
+                name: "--accumulate", value: "\(options.accumulate)",
+                reason: "must be a multiple of the \(ranks) processes (each computes --accumulate / \(ranks) micro-batches a step)")
+        }
         self.options = options
         self.task = task
         random = RandomStream(seed: options.seed)
@@ -70,6 +89,13 @@ public final class TrainingRun {
             model.parameters(), settings: options.optimizerOptions,
             excludingFromDecay: options.noDecayBiasNorm ? .biasesAndNorms : nil)
         optimizer.nonFiniteGradients = options.nonFinite
+        let parameters = model.parameters()
+        accumulator = GradientAccumulator(parameters)
+        if let communicator, communicator.size > 1 {
+            sharding = try ShardedOptimizer(parameters: parameters, optimizer: optimizer, communicator: communicator)
+        } else {
+            sharding = nil
+        }
         let (total, overflow) = options.scheduleEpochs.multipliedReportingOverflow(
             by: Self.stepsPerEpoch(batches: task.batchesPerEpoch, accumulate: options.accumulate))
         guard !overflow, total <= 1 << 40 else {
@@ -154,18 +180,49 @@ public final class TrainingRun {
             guard !group.isEmpty else { break }
             let groupSamples = group.reduce(0) { $0 + task.sampleCount(of: $1) }
             optimizer.zeroGrad()
-            for batch in group {
+            // Micro-batch round·N + r is rank r's; every rank draws every micro-batch's dropout seed, in order.
+            let ranks = sharding?.size ?? 1, rank = sharding?.rank ?? 0
+            let rounds = (group.count + ranks - 1) / ranks
+            let seeds = group.map { _ in random.next() }
+            var losses: [Double] = []
+            for round in 0..<rounds {
+                let index = round * ranks + rank
+                let contributors = min(ranks, group.count - round * ranks)
+                if index < group.count {
+                    let batch = group[index]
+                    let share = Float(task.sampleCount(of: batch)) / Float(groupSamples)
+                    let loss = try withRandomGenerator(RandomStream(seed: seeds[index])) {
+                        let loss = try task.loss(of: model, on: batch)
+                        try (group.count == 1 ? loss : loss * share).backward()
+                        return loss
+                    }
+                    losses.append(Double(try loss.item()))
+                } else {
+                    losses.append(0)  // no micro-batch for this rank in the last round of an epoch
+                }
+                if let sharding {
+                    try sharding.reduceGradients(round: round, contributors: contributors)
+                } else if group.count > 1 {
+                    try accumulator.collect(first: round == 0)
+                }
+            }
+            if let sharding { try sharding.finishGradients() } else if group.count > 1 { try accumulator.finish() }
+            let all = try sharding?.gatherInMicroBatchOrder(losses, perRank: rounds) ?? losses
+            for (batch, loss) in zip(group, all) {
                 let count = task.sampleCount(of: batch)
-                let loss = try task.loss(of: model, on: batch)
-                let share = Float(count) / Float(groupSamples)
-                try (group.count == 1 ? loss : loss * share).backward()
-                lossSum += Double(try loss.item()) * Double(count)
+                lossSum += loss * Double(count)
                 samples += count
                 batches += 1
                 progress?(batches, task.batchesPerEpoch, lossSum / Double(samples))
             }
-            if let clipNorm = options.clipNorm { try clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
-            try optimizer.step()
+            if let clipNorm = options.clipNorm {
+                if let sharding {
+                    try sharding.clipGradNorm(optimizer.parameters, maxNorm: clipNorm)
+                } else {
+                    try clipGradNorm(optimizer.parameters, maxNorm: clipNorm)
+                }
+            }
+            if let sharding { try sharding.step() } else { try optimizer.step() }
             steps += 1
             if let scheduler, !scheduler.stepsOnMetric { try scheduler.step() }
         } while true
@@ -192,7 +249,7 @@ public final class TrainingRun {
     public func stateDict() throws -> StateDict {
         var state = StateDict()
             .merging(model.stateDict(), prefix: "model.")
-            .merging(optimizer.stateDict(), prefix: "optimizer.")
+            .merging(try sharding?.stateDict() ?? optimizer.stateDict(), prefix: "optimizer.")
         state.metadata["options"] = try StateJSON.encode(options)
         state.metadata["epoch"] = String(epoch)
         state.metadata["step"] = String(steps)
@@ -224,7 +281,15 @@ public final class TrainingRun {
     private func replaceState(with state: StateDict) throws {
         var problems: [String] = []
         do { try model.load(stateDict: state.scoped("model.")) } catch { problems.append("\(error)") }
-        do { try optimizer.load(stateDict: state.scoped("optimizer.")) } catch { problems.append("\(error)") }
+        do {
+            if let sharding {
+                try sharding.load(stateDict: state.scoped("optimizer."))
+            } else {
+                try optimizer.load(stateDict: state.scoped("optimizer."))
+            }
+        } catch {
+            problems.append("\(error)")
+        }
         // Counts read from a file are refused when impossible (negative), not trusted.
         let epoch = state.metadata["epoch"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         let steps = state.metadata["step"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }

@@ -73,7 +73,7 @@ public final class Parameter {
     func valuesPointer() -> UnsafeMutablePointer<Float> { storedValues.uniquePointer() }
 
     /// Whether ``grad`` is set, without copying it.
-    var hasGradient: Bool { storedGrad != nil }
+    package var hasGradient: Bool { storedGrad != nil }
     /// Whether every element of the gradient is finite, when known: ``accumulateGrad(_:)`` finds out as it writes
     /// the gradient, so that a step that skips non-finite gradients needs no pass of its own over them. Any other
     /// change to `grad` makes it unknown (nil).
@@ -187,7 +187,7 @@ public final class Parameter {
 
     /// Whether every element of the gradient is finite (true when there is no gradient), from the known flag or,
     /// when unknown, from one pass over the gradient, which is then remembered.
-    func gradientIsFinite() -> Bool {
+    package func gradientIsFinite() -> Bool {
         if let known = gradIsFinite { return known }
         guard let grad = storedGrad else { return true }
         let finite = grad.withUnsafePointer { Reductions.allFinite($0, count: grad.count) }
@@ -196,7 +196,7 @@ public final class Parameter {
     }
 
     /// Marks the gradient's finiteness after an operation that knows it (clipping by a finite factor keeps it).
-    func setGradientFiniteness(_ finite: Bool?) { gradIsFinite = finite }
+    package func setGradientFiniteness(_ finite: Bool?) { gradIsFinite = finite }
 }
 
 extension Parameter: CustomStringConvertible {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import DataParallel
 import Datasets
 import Experiments
 import Foundation
@@ -42,7 +43,7 @@ struct GPTTrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sequences per micro-batch (default 12).")
     var batchSize: Int?
 
-    @Option(parsing: .unconditional, help: "Micro-batches per step (gradient_accumulation_steps, default 1).")
+    @Option(parsing: .unconditional, help: "Micro-batches per step (gradient_accumulation_steps, default 1; under mpirun, one a process, and a multiple of the processes).")
     var accumulate: Int?
 
     @Option(help: "The optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default adamw).")
@@ -99,9 +100,12 @@ struct GPTTrainCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var noProgress = false
 
+    @Option(parsing: .unconditional, help: "Under mpirun: seconds a process waits for another before the job ends (default 60).")
+    var peerTimeout: Double?
+
     /// The flags that are not part of the recipe: how long, where it reads and writes, how it shows progress.
     private static let runControls: Set<String> = ["iters", "evalInterval", "threads", "data", "save", "resume",
-                                                   "metricsOut", "noProgress"]
+                                                   "metricsOut", "noProgress", "peerTimeout"]
     static let defaultIterations = 2000
     static let sampleCharacters = 300
 
@@ -116,6 +120,7 @@ struct GPTTrainCommand: ParsableCommand {
         }
         guard evalInterval >= 1 else { throw ValidationError("--eval-interval must be at least 1, got \(evalInterval)") }
         try ThreadsOption.check(threads)
+        try ParallelLaunch.checkTimeout(peerTimeout)
         if resume != nil {
             if let first = givenRecipeFlags.first {
                 throw ValidationError("\(first) cannot be given with --resume: the run continues with the recipe saved in the checkpoint")
@@ -134,7 +139,7 @@ struct GPTTrainCommand: ParsableCommand {
         recipe.embedding = embedding ?? recipe.embedding
         recipe.context = context ?? recipe.context
         recipe.batchSize = batchSize ?? recipe.batchSize
-        recipe.accumulate = accumulate ?? recipe.accumulate
+        recipe.accumulate = accumulate ?? ParallelLaunch.defaultAccumulate
         recipe.minLR = minLR ?? recipe.minLR
         recipe.warmup = warmup ?? recipe.warmup
         recipe.decayIterations = lrDecayIters ?? iters ?? Self.defaultIterations
@@ -181,10 +186,15 @@ struct GPTTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ThreadsOption.run(threads) { try train() }
+        try ThreadsOption.run(threads) {
+            try ParallelLaunch.run(timeout: peerTimeout) { communicator in try train(communicator) }
+        }
     }
 
-    private func train() throws {
+    private func train(_ communicator: (any Communicator)?) throws {
+        // In a data-parallel run every rank trains; rank 0 alone writes files (every rank takes part in
+        // gathering a checkpoint's optimizer state).
+        let writes = (communicator?.rank ?? 0) == 0
         let corpus: CharacterCorpus
         do {
             corpus = try CharacterCorpus(contentsOf: data ?? CharacterCorpus.tinyShakespeare)
@@ -218,7 +228,12 @@ struct GPTTrainCommand: ParsableCommand {
             }
         }
         let iterations = iters ?? (resume != nil ? recipe.decayIterations : Self.defaultIterations)
-        let run = try GPTRun(recipe: recipe, corpus: corpus)
+        let run: GPTRun
+        do {
+            run = try GPTRun(recipe: recipe, corpus: corpus, communicator: communicator)
+        } catch let error as ExperimentError {
+            throw Refusal("\(error)")
+        }
         if let checkpoint, let resume {
             do {
                 try run.load(checkpoint)
@@ -228,14 +243,14 @@ struct GPTTrainCommand: ParsableCommand {
             print("Resumed from \(resume) at iteration \(run.iteration)")
         }
         let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut)
-        let metrics = try metricsOut.map { try MetricsLog(path: $0, continuingAt: run.iteration, key: "iter") }
+        let metrics = try metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: run.iteration, key: "iter") : nil }
         guard run.iteration < iterations else {
             print("The checkpoint is already at iteration \(run.iteration); nothing to train for --iters \(iterations)")
             return
         }
 
         let first = run.iteration
-        var bar = ProgressBar(total: iterations - first, label: "gpt", unit: "it", enabled: !noProgress)
+        var bar = ProgressBar(total: iterations - first, label: "gpt", unit: "it", enabled: !noProgress && writes)
         var estimate = (train: Double.nan, validation: Double.nan)
         while run.iteration < iterations {
             let rate = run.learningRate
@@ -249,14 +264,16 @@ struct GPTTrainCommand: ParsableCommand {
                                  "lr": rate, "skipped_steps": run.optimizer.skippedSteps,
                                  "train_seconds": run.trainSeconds])
             if let savePath {
+                let state = try run.stateDict()
                 do {
-                    try CheckpointFile.write(try run.stateDict(), to: savePath)
+                    if writes { try CheckpointFile.write(state, to: savePath) }
                 } catch {
                     throw Refusal("cannot save the checkpoint: \(error)")
                 }
             }
         }
         bar.finish()
+        guard writes else { return }  // the sample and the whole-split loss are rank 0's, as its output is
         // The characters after the newline the sample starts from (nanoGPT's sample.py start).
         let sample = try run.sample(prompt: "\n", characters: Self.sampleCharacters, seed: recipe.seed &+ 3)
         print(String(String.UnicodeScalarView(sample.unicodeScalars.dropFirst())))

@@ -1,4 +1,6 @@
 import ArgumentParser
+import DataParallel
+import Foundation
 import Kernels
 
 /// The `--threads` flag every command that computes takes: checked the same way everywhere, and the pool its
@@ -11,9 +13,13 @@ enum ThreadsOption {
         }
     }
 
-    /// Runs `body` with the kernels on `threads` threads (nil: the current pool, every processor by default).
+    /// Runs `body` with the kernels on `threads` threads (nil: the current pool, every processor by default; under
+    /// mpirun, the processors divided among the job's processes on this machine).
     static func run<R>(_ threads: Int?, _ body: () throws -> R) throws -> R {
-        let pool = try threads.map { try ThreadPool(threadCount: $0) } ?? ThreadPool.current
+        let shared = ProcessLaunch.launchedRanks.map { _ in
+            max(1, ProcessInfo.processInfo.activeProcessorCount / ProcessLaunch.localRanks)
+        }
+        let pool = try (threads ?? shared).map { try ThreadPool(threadCount: $0) } ?? ThreadPool.current
         return try ThreadPool.$current.withValue(pool) { try body() }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import DataParallel
 import Datasets
 import Experiments
 import Foundation
@@ -93,8 +94,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var noProgress = false
 
+    @Option(parsing: .unconditional, help: "Under mpirun: seconds a process waits for another before the job ends (default 60).")
+    var peerTimeout: Double?
+
     /// The flags that are not options of the run: where it reads and writes, how long, how it shows progress.
-    private static let runControls: Set<String> = ["epochs", "threads", "dataDir", "metricsOut", "save", "resume",
+    private static let runControls: Set<String> = ["epochs", "threads", "peerTimeout", "dataDir", "metricsOut", "save", "resume",
                                                    "noProgress"]
 
     /// The training options given on the command line, as flags (to refuse them with --resume), and their
@@ -123,6 +127,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         try ThreadsOption.check(threads)
+        try ParallelLaunch.checkTimeout(peerTimeout)
         if resume != nil {
             if let first = givenTrainingOptions.first?.flag {
                 throw ValidationError("\(first) cannot be given with --resume: the run continues with the options saved in the checkpoint")
@@ -155,7 +160,7 @@ struct TrainCommand: ParsableCommand {
         if options.model == .mlp { options.hidden = try parseHidden(hidden ?? "128") }
         options.noDecayBiasNorm = noDecayBiasNorm
         options.batchSize = batchSize ?? options.batchSize
-        options.accumulate = accumulate ?? 1
+        options.accumulate = accumulate ?? ParallelLaunch.defaultAccumulate
         options.trainSamples = trainSamples
         options.seed = seed ?? 0
         // Only a schedule that spans a fixed number of epochs keeps one, so that runs differing only in --epochs
@@ -230,10 +235,15 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ThreadsOption.run(threads) { try train() }
+        try ThreadsOption.run(threads) {
+            try ParallelLaunch.run(timeout: peerTimeout) { communicator in try train(communicator) }
+        }
     }
 
-    private func train() throws {
+    private func train(_ communicator: (any Communicator)?) throws {
+        // In a data-parallel run every rank trains; rank 0 alone writes files (every rank takes part in
+        // gathering a checkpoint's optimizer state).
+        let writes = (communicator?.rank ?? 0) == 0
         var checkpoint: StateDict?
         var options: TrainingOptions
         if let resume {
@@ -266,7 +276,12 @@ struct TrainCommand: ParsableCommand {
         }
         let loadSeconds = monotonicSeconds() - loadStart
 
-        let run = try TrainingRun(options: options, train: data.train, test: data.test)
+        let run: TrainingRun
+        do {
+            run = try TrainingRun(options: options, train: data.train, test: data.test, communicator: communicator)
+        } catch let error as ExperimentError {
+            throw Refusal("\(error)")
+        }
         if let checkpoint, let resume {
             do {
                 try run.load(checkpoint)
@@ -277,10 +292,10 @@ struct TrainCommand: ParsableCommand {
         }
         // Fail before training, not after the first epoch.
         let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut)
-        let metrics = try metricsOut.map { try MetricsLog(path: $0, continuingAt: resume != nil ? run.epoch : 0) }
+        let metrics = try metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: resume != nil ? run.epoch : 0) : nil }
         while run.epoch < epochs {
             var bar = ProgressBar(total: run.batchesPerEpoch, label: "Epoch \(run.epoch + 1)/\(epochs)",
-                                  enabled: !noProgress)
+                                  enabled: !noProgress && writes)
             let result = try run.runEpoch { done, _, loss in
                 bar.update(done: done, detail: "loss \(format(loss, 4))")
             }
@@ -288,8 +303,9 @@ struct TrainCommand: ParsableCommand {
             print("Epoch \(result.epoch), Loss: \(format(result.trainLoss, 4))")
             try metrics?.append(result)
             if let savePath {
+                let state = try run.stateDict()
                 do {
-                    try CheckpointFile.write(try run.stateDict(), to: savePath)
+                    if writes { try CheckpointFile.write(state, to: savePath) }
                 } catch {
                     throw Refusal("cannot save the checkpoint: \(error)")
                 }

@@ -1,0 +1,240 @@
+import Checkpoints
+import Kernels
+import Optim
+
+/// ZeRO stage 1 over a ``Communicator``: every process holds the whole model and computes its own micro-batches;
+/// each owns the optimizer state of one contiguous run of parameters (``ShardPlan``) and steps only those.
+///
+/// One iteration, in the order a run calls it:
+/// 1. After each round of micro-batches (one a process), ``reduceGradients(round:contributors:)``: every process
+///    sends each owner its gradients of the owner's parameters (a reduce-scatter made of direct sends), and the
+///    owner adds them **in rank order** onto its running sum. Micro-batch `round·N + r` is rank r's, so the sum is
+///    `((g₀ + g₁) + g₂) + …` over the micro-batches in order: exactly what one process with
+///    ``Optim/GradientAccumulator`` and N times the micro-batches computes, bit for bit.
+/// 2. ``finishGradients()``: the sums become the owned parameters' gradients; the others have none.
+/// 3. ``clipGradNorm(_:maxNorm:)``: each owner's per-tensor norms are gathered, and the total is taken over all of
+///    them in one process's order.
+/// 4. ``step()``: the non-finite policy is decided once from every process's gradients, the optimizer steps the
+///    owned parameters (the only ones with gradients, so the only ones with state), and the owners' new values
+///    are gathered by every process (an all-gather).
+///
+/// ``stateDict()`` gathers the shards into the state one process would save; ``load(stateDict:)`` keeps a
+/// process's own part of such a state, whatever number of processes saved it.
+public final class ShardedOptimizer {
+    public let communicator: any Communicator
+    public let optimizer: any Optimizer
+    /// The model's parameters, in the order the plan cuts.
+    public let parameters: [Parameter]
+    public let plan: ShardPlan
+    public var rank: Int { communicator.rank }
+    public var size: Int { communicator.size }
+
+    /// Where the time of ``reduceGradients(round:contributors:)``, ``step()`` and the parameters' all-gather went,
+    /// and the bytes each sent.
+    public struct Timing: Sendable {
+        public var reduceScatter = 0.0, step = 0.0, allGather = 0.0
+        public var reduceScatterBytes = 0, allGatherBytes = 0
+        public init() {}
+    }
+    public private(set) var timing = Timing()
+
+    /// This process's elements of the concatenated parameters.
+    private let own: Range<Int>
+    /// Every parameter end to end: the gradients to send, then the values gathered.
+    private let flat: UnsafeMutablePointer<Float>
+    /// The other processes' gradients of the owned elements, one run each (rank order).
+    private let received: UnsafeMutablePointer<Float>
+    /// The running sum of the owned elements' gradients.
+    private let sum: UnsafeMutablePointer<Float>
+
+    /// - Throws: ``CommunicationError/invalid(_:)`` when the optimizer's parameters are not `parameters`.
+    public init(parameters: [Parameter], optimizer: any Optimizer, communicator: any Communicator) throws(CommunicationError) {
+        let ours = Set(parameters.map(ObjectIdentifier.init))
+        guard ours.count == parameters.count, ours == Set(optimizer.parameters.map(ObjectIdentifier.init)) else {
+            throw .invalid("the optimizer's parameters are not the model's: a data-parallel run shards one optimizer over one model")
+        }
+        self.communicator = communicator
+        self.optimizer = optimizer
+        self.parameters = parameters
+        plan = try ShardPlan(counts: parameters.map(\.count), ranks: communicator.size)
+        own = plan.elements(of: communicator.rank)
+        flat = .allocate(capacity: max(plan.total, 1))
+        received = .allocate(capacity: max(own.count * communicator.size, 1))
+        sum = .allocate(capacity: max(own.count, 1))
+    }
+
+    deinit {
+        flat.deallocate()
+        received.deallocate()
+        sum.deallocate()
+    }
+
+    /// Sends the gradients of this round's micro-batch to their owners and adds what this process owns onto its
+    /// sum, in rank order. Ranks `0..<contributors` computed a micro-batch this round (the last round of an
+    /// epoch may have fewer); the others only receive. Drops the parameters' gradients.
+    /// - Throws: ``CommunicationError`` when a peer does not answer, or ``CommunicationError/invalid(_:)`` for a
+    ///   parameter without a gradient (every parameter must get one from every micro-batch).
+    public func reduceGradients(round: Int, contributors: Int) throws(CommunicationError) {
+        let start = monotonicSeconds()
+        defer { timing.reduceScatter += monotonicSeconds() - start }
+        let contributing = rank < contributors
+        if contributing {
+            for (index, parameter) in parameters.enumerated() {
+                guard let grad = parameter.grad, grad.count == parameter.count else {
+                    throw .invalid("parameter '\(parameter.name)' got no gradient from a micro-batch: in a data-parallel run every parameter needs one")
+                }
+                grad.withUnsafePointer { (flat + plan.starts[index]).update(from: $0, count: parameter.count) }
+                parameter.zeroGrad()
+            }
+        }
+        let count = own.count
+        let sends: [Outgoing] = contributing ? (0..<size).filter { $0 != rank }.map { peer in
+            let span = plan.elements(of: peer)
+            return Outgoing(peer: peer, bytes: UnsafeRawBufferPointer(start: flat + span.lowerBound, count: span.count * 4))
+        } : []
+        let receives = (0..<contributors).filter { $0 != rank }.map { peer in
+            Incoming(peer: peer, bytes: UnsafeMutableRawBufferPointer(start: received + peer * count, count: count * 4))
+        }
+        let before = communicator.bytesSent
+        try communicator.exchange(sending: sends, receiving: receives, operation: "the gradients' reduce-scatter")
+        timing.reduceScatterBytes += communicator.bytesSent - before
+        // The sum in rank order: micro-batch round·N + r after those before it, as one process adds them.
+        for peer in 0..<contributors {
+            let source = peer == rank ? flat + own.lowerBound : received + peer * count
+            if round == 0 && peer == 0 {
+                sum.update(from: source, count: count)
+            } else {
+                _ = Reductions.addCheckingFinite(source, to: sum, count: count)
+            }
+        }
+    }
+
+    /// The sums become the owned parameters' gradients (their finiteness learned on the way); every other
+    /// parameter has none, so the optimizer steps only the owned ones.
+    public func finishGradients() throws(OptimError) {
+        for (index, parameter) in parameters.enumerated() {
+            parameter.zeroGrad()
+            guard plan.owned[rank].contains(index), parameter.count > 0 else { continue }
+            try parameter.accumulateGrad(UnsafeBufferPointer(start: sum + (plan.starts[index] - own.lowerBound),
+                                                             count: parameter.count))
+        }
+    }
+
+    /// ``Optim/clipGradNorm(_:maxNorm:normType:errorIfNonfinite:)`` over every process's gradients, `order` being
+    /// the order one process passes the parameters in: the same total, the same coefficient, the same bits.
+    @discardableResult
+    public func clipGradNorm(_ order: [Parameter], maxNorm: Double) throws -> Float {
+        let index = Dictionary(uniqueKeysWithValues: parameters.enumerated().map { (ObjectIdentifier($1), $0) })
+        let owners = try order.map { parameter throws(CommunicationError) in
+            guard let position = index[ObjectIdentifier(parameter)] else {
+                throw .invalid("clipping a parameter that is not the model's: '\(parameter.name)'")
+            }
+            return plan.owner(of: position)
+        }
+        let counts = (0..<size).map { rank in owners.count { $0 == rank } }
+        return try Optim.clipGradNorm(order, maxNorm: maxNorm, gatheringNorms: { local in
+            // Each process's norms of its own parameters, in `order`; an owned parameter always has a gradient.
+            let mine = zip(local, owners).compactMap { norm, owner in owner == rank ? norm ?? 0 : nil }
+            let all = try communicator.allGather(mine, counts: counts, operation: "the gradient norms' all-gather")
+            var next = counts.reduce(into: [0]) { $0.append($0.last! + $1) }
+            return owners.map { owner in
+                defer { next[owner] += 1 }
+                return all[next[owner]]
+            }
+        })
+    }
+
+    /// The non-finite policy decided once for all processes, the step of the owned parameters, and the
+    /// all-gather of their new values. A skipped step is skipped everywhere (and gathers nothing); with
+    /// ``Optim/NonFiniteGradientPolicy/throw`` every process throws, naming the parameter one process would.
+    public func step() throws {
+        let start = monotonicSeconds()
+        let order = optimizer.parameters
+        var skipped = false
+        if optimizer.nonFiniteGradients != .propagate {
+            let mine = order.firstIndex { $0.hasGradient && !$0.gradientIsFinite() } ?? -1
+            let firsts = try communicator.allGather(Int64(mine), operation: "the non-finite check")
+            if let first = firsts.filter({ $0 >= 0 }).min() {
+                if optimizer.nonFiniteGradients == .throw { throw OptimError.nonFiniteGradient(name: order[Int(first)].name) }
+                // This process's optimizer skips as one process's would: it counts the skip and changes nothing.
+                if mine < 0 { order.first { $0.hasGradient }?.setGradientFiniteness(false) }
+                skipped = true
+            }
+        }
+        try optimizer.step()
+        timing.step += monotonicSeconds() - start
+        if !skipped { try gatherParameters() }
+    }
+
+    /// Every owner's values to every process.
+    private func gatherParameters() throws(CommunicationError) {
+        let start = monotonicSeconds()
+        defer { timing.allGather += monotonicSeconds() - start }
+        for index in plan.owned[rank] where parameters[index].count > 0 {
+            parameters[index].values.withUnsafeBufferPointer {
+                (flat + plan.starts[index]).update(from: $0.baseAddress!, count: $0.count)
+            }
+        }
+        let mine = UnsafeRawBufferPointer(start: flat + own.lowerBound, count: own.count * 4)
+        let peers = (0..<size).filter { $0 != rank }
+        let before = communicator.bytesSent
+        try communicator.exchange(
+            sending: peers.map { Outgoing(peer: $0, bytes: mine) },
+            receiving: peers.map { peer in
+                let span = plan.elements(of: peer)
+                return Incoming(peer: peer, bytes: UnsafeMutableRawBufferPointer(start: flat + span.lowerBound, count: span.count * 4))
+            },
+            operation: "the parameters' all-gather")
+        timing.allGatherBytes += communicator.bytesSent - before
+        for (index, parameter) in parameters.enumerated() where !plan.owned[rank].contains(index) && parameter.count > 0 {
+            parameter.values.withUnsafeMutableBufferPointer {
+                $0.baseAddress!.update(from: flat + plan.starts[index], count: $0.count)
+            }
+        }
+    }
+
+    /// Every process's micro-batch values (losses), `perRank` each, in micro-batch order (round by round, rank
+    /// by rank within a round): the order one process computes them in.
+    public func gatherInMicroBatchOrder(_ local: [Double], perRank: Int) throws -> [Double] {
+        let all = try communicator.allGather(local, counts: Array(repeating: perRank, count: size),
+                                             operation: "the losses' all-gather")
+        return (0..<perRank).flatMap { round in (0..<size).map { all[$0 * perRank + round] } }
+    }
+
+    // MARK: - State
+
+    /// The optimizer state one process would have (collective: every process calls it). Rank 0 gets the whole
+    /// state, gathered from every shard; the others get their own shard, which is not a run's state.
+    public func stateDict() throws -> StateDict {
+        let local = optimizer.stateDict()
+        // Under a prefix: a checkpoint file keeps some top-level names (its format) for itself.
+        let bytes = try CheckpointFile.encode(StateDict().merging(local, prefix: "shard."))
+        guard let all = try communicator.gatherToFirst(bytes, operation: "gathering the optimizer state") else {
+            return local
+        }
+        var shards = [local]
+        // A rank that owns no tensor has no state to give (and its skip count is not kept).
+        for (rank, shard) in all.enumerated().dropFirst() where !plan.owned[rank].isEmpty {
+            shards.append(try shard.withUnsafeBytes { bytes throws(SafeTensorsError) in
+                try CheckpointFile.decode(bytes)
+            }.scoped("shard."))
+        }
+        return try StateDict.mergingOptimizerShards(shards)
+    }
+
+    /// Loads this process's part of a whole optimizer state (saved by one process or gathered by
+    /// ``stateDict()`` on any number of them).
+    public func load(stateDict state: StateDict) throws(StateMismatch) {
+        let kept = Set(plan.owned[rank].map { parameters[$0].name })
+        try optimizer.load(stateDict: state.optimizerShard(keeping: kept, of: parameters.map(\.name)))
+    }
+
+    /// The bytes of optimizer state this process holds (buffers and scales).
+    public var stateBytes: Int {
+        parameters.reduce(0) { total, parameter in
+            total + (optimizer.state(for: parameter)?.buffers.reduce(0) { bytes, entry in
+                bytes + entry.buffer.words.count * 4 + (entry.buffer.scales?.count ?? 0) * 4
+            } ?? 0)
+        }
+    }
+}
