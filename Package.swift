@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "NNTests", dependencies: ["NN", "Datasets", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: fast),
+        .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "Optim"], swiftSettings: fast),
         .executableTarget(
             name: "checkpoint-writer", dependencies: ["Optim", "Checkpoints"], path: "Tests/CheckpointWriter"),
         // checkpoint-writer is not imported: the tests run the built program.
@@ -97,7 +98,8 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NN", "Datasets"], swiftSettings: fast),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"]),
         // adamw is not imported: the tests run the built program.
-        .testTarget(name: "adamwTests", dependencies: ["adamw", "Optim", "Benchmarks", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "adamwTests",
+                    dependencies: ["adamw", "Optim", "Benchmarks", "Checkpoints", "DataParallel", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
