@@ -13,9 +13,10 @@ public struct ShardPlan: Sendable, Equatable {
     /// The parameters (by index) each rank owns.
     public let owned: [Range<Int>]
 
-    /// Splits `counts` over `ranks` processes. Rank 0 always owns a tensor (it saves the run); with fewer
-    /// tensors than processes, or a tensor larger than a share, some ranks own none: they compute and send
-    /// gradients and keep no optimizer state.
+    /// Splits `counts` over `ranks` processes so that the largest share is as small as contiguous runs of whole
+    /// tensors allow. Rank 0 always owns a tensor (it saves the run); with fewer tensors than processes, or a
+    /// tensor larger than an even share, the last ranks may own none: they compute and send gradients and keep no
+    /// optimizer state.
     /// - Throws: ``CommunicationError/invalid(_:)`` for a model without parameters or no processes.
     public init(counts: [Int], ranks: Int) throws(CommunicationError) {
         guard ranks >= 1, !counts.isEmpty else {
@@ -23,17 +24,30 @@ public struct ShardPlan: Sendable, Equatable {
         }
         self.counts = counts
         starts = counts.reduce(into: [0]) { $0.append($0.last! + $1) }
-        let total = starts.last!
-        var cuts = [0]
-        for rank in 1..<ranks {
-            let target = Double(total) * Double(rank) / Double(ranks)
-            // The cut whose prefix is nearest the even share (the first of equals).
-            var cut = max(cuts.last!, 1)
-            while cut < counts.count, abs(Double(starts[cut + 1]) - target) < abs(Double(starts[cut]) - target) { cut += 1 }
-            cuts.append(min(cut, counts.count))
+        // The smallest share that whole tensors, taken in order, fit into with at most `ranks` shares (a binary
+        // search over the share: filling greedily is optimal for a given share), then the cuts that filling makes.
+        var low = counts.max()!, high = max(starts.last!, low)
+        while low < high {
+            let share = low + (high - low) / 2
+            if Self.cuts(counts, share: share).count - 1 <= ranks { high = share } else { low = share + 1 }
+        }
+        var cuts = Self.cuts(counts, share: low)
+        while cuts.count - 1 < ranks { cuts.append(counts.count) }  // the last ranks own nothing
+        owned = (0..<ranks).map { cuts[$0]..<cuts[$0 + 1] }
+    }
+
+    /// Where greedy filling of shares of at most `share` elements cuts `counts` (0 first, the count last).
+    private static func cuts(_ counts: [Int], share: Int) -> [Int] {
+        var cuts = [0], filled = 0
+        for (index, count) in counts.enumerated() {
+            if filled + count > share && index > cuts.last! {
+                cuts.append(index)
+                filled = 0
+            }
+            filled += count
         }
         cuts.append(counts.count)
-        owned = (0..<ranks).map { cuts[$0]..<cuts[$0 + 1] }
+        return cuts
     }
 
     public var ranks: Int { owned.count }

@@ -20,6 +20,9 @@ import Optim
 ///
 /// ``stateDict()`` gathers the shards into the state one process would save; ``load(stateDict:)`` keeps a
 /// process's own part of such a state, whatever number of processes saved it.
+///
+/// Memory a process: the model's weights and gradients, the state of its share, the running sum of its share's
+/// gradients, and two exchange buffers of at most about 16 MiB each (the exchanges go in pieces).
 public final class ShardedOptimizer {
     public let communicator: any Communicator
     public let optimizer: any Optimizer
@@ -40,10 +43,14 @@ public final class ShardedOptimizer {
 
     /// This process's elements of the concatenated parameters.
     private let own: Range<Int>
-    /// Every parameter end to end: the gradients to send, then the values gathered.
-    private let flat: UnsafeMutablePointer<Float>
-    /// The other processes' gradients of the owned elements, one run each (rank order).
-    private let received: UnsafeMutablePointer<Float>
+    /// Elements of one piece a peer: the exchanges go piece by piece, so that the buffers below stay at about
+    /// 16 MiB each whatever the model (ZeRO-1 must not spend on buffers what it saves on state).
+    let piece: Int
+    /// Pieces in the largest share: every process runs this many rounds of each exchange.
+    private let pieces: Int
+    /// One piece for each peer, to send (gradients packed from the parameters) and to receive.
+    private let outgoing: UnsafeMutablePointer<Float>
+    private let incoming: UnsafeMutablePointer<Float>
     /// The running sum of the owned elements' gradients.
     private let sum: UnsafeMutablePointer<Float>
 
@@ -58,15 +65,51 @@ public final class ShardedOptimizer {
         self.parameters = parameters
         plan = try ShardPlan(counts: parameters.map(\.count), ranks: communicator.size)
         own = plan.elements(of: communicator.rank)
-        flat = .allocate(capacity: max(plan.total, 1))
-        received = .allocate(capacity: max(own.count * communicator.size, 1))
+        let shares = plan
+        let largest = (0..<communicator.size).map { shares.elements(of: $0).count }.max() ?? 0
+        piece = max(4096, min((1 << 22) / communicator.size, largest))
+        pieces = (largest + piece - 1) / piece
+        outgoing = .allocate(capacity: piece * communicator.size)
+        incoming = .allocate(capacity: piece * communicator.size)
         sum = .allocate(capacity: max(own.count, 1))
     }
 
     deinit {
-        flat.deallocate()
-        received.deallocate()
+        outgoing.deallocate()
+        incoming.deallocate()
         sum.deallocate()
+    }
+
+    /// Piece `index` of rank `rank`'s share, as elements of the concatenation (empty past the share's end).
+    private func piece(_ index: Int, of rank: Int) -> Range<Int> {
+        let span = plan.elements(of: rank)
+        let lower = min(span.lowerBound + index * piece, span.upperBound)
+        return lower..<min(lower + piece, span.upperBound)
+    }
+
+    /// Runs `body` over the parts of the parameters that `range` of the concatenation covers: (parameter index,
+    /// offset in the parameter, offset in the range, count).
+    private func forEachPart(of range: Range<Int>, _ body: (Int, Int, Int, Int) -> Void) {
+        guard !range.isEmpty else { return }
+        // The last parameter that starts at or before the range (binary search: a model can have many tensors).
+        var low = 0, high = parameters.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if plan.starts[middle] <= range.lowerBound { low = middle } else { high = middle - 1 }
+        }
+        var index = low
+        while index < parameters.count && plan.starts[index] < range.upperBound {
+            let from = max(range.lowerBound, plan.starts[index]), to = min(range.upperBound, plan.starts[index + 1])
+            if from < to { body(index, from - plan.starts[index], from - range.lowerBound, to - from) }
+            index += 1
+        }
+    }
+
+    /// Copies `range` of the concatenated gradients into `target`.
+    private func packGradients(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>) {
+        forEachPart(of: range) { index, offset, position, count in
+            parameters[index].grad?.withUnsafePointer { (target + position).update(from: $0 + offset, count: count) }
+        }
     }
 
     /// Sends the gradients of this round's micro-batch to their owners and adds what this process owns onto its
@@ -79,34 +122,38 @@ public final class ShardedOptimizer {
         defer { timing.reduceScatter += monotonicSeconds() - start }
         let contributing = rank < contributors
         if contributing {
-            for (index, parameter) in parameters.enumerated() {
-                guard let grad = parameter.grad, grad.count == parameter.count else {
-                    throw .invalid("parameter '\(parameter.name)' got no gradient from a micro-batch: in a data-parallel run every parameter needs one")
-                }
-                grad.withUnsafePointer { (flat + plan.starts[index]).update(from: $0, count: parameter.count) }
-                parameter.zeroGrad()
+            for parameter in parameters where parameter.grad?.count != parameter.count {
+                throw .invalid("parameter '\(parameter.name)' got no gradient from a micro-batch: in a data-parallel run every parameter needs one")
             }
-        }
-        let count = own.count
-        let sends: [Outgoing] = contributing ? (0..<size).filter { $0 != rank }.map { peer in
-            let span = plan.elements(of: peer)
-            return Outgoing(peer: peer, bytes: UnsafeRawBufferPointer(start: flat + span.lowerBound, count: span.count * 4))
-        } : []
-        let receives = (0..<contributors).filter { $0 != rank }.map { peer in
-            Incoming(peer: peer, bytes: UnsafeMutableRawBufferPointer(start: received + peer * count, count: count * 4))
         }
         let before = communicator.bytesSent
-        try communicator.exchange(sending: sends, receiving: receives, operation: "the gradients' reduce-scatter")
-        timing.reduceScatterBytes += communicator.bytesSent - before
-        // The sum in rank order: micro-batch round·N + r after those before it, as one process adds them.
-        for peer in 0..<contributors {
-            let source = peer == rank ? flat + own.lowerBound : received + peer * count
-            if round == 0 && peer == 0 {
-                sum.update(from: source, count: count)
-            } else {
-                _ = Reductions.addCheckingFinite(source, to: sum, count: count)
+        for index in 0..<pieces {
+            let mine = piece(index, of: rank)
+            var sends: [Outgoing] = []
+            if contributing {
+                for peer in 0..<size where peer != rank {
+                    let range = piece(index, of: peer)
+                    packGradients(range, into: outgoing + peer * piece)
+                    sends.append(Outgoing(peer: peer, bytes: UnsafeRawBufferPointer(start: outgoing + peer * piece, count: range.count * 4)))
+                }
+                packGradients(mine, into: incoming + rank * piece)
+            }
+            let receives = (0..<contributors).filter { $0 != rank }.map { peer in
+                Incoming(peer: peer, bytes: UnsafeMutableRawBufferPointer(start: incoming + peer * piece, count: mine.count * 4))
+            }
+            try communicator.exchange(sending: sends, receiving: receives, operation: "the gradients' reduce-scatter")
+            // The sum in rank order: micro-batch round·N + r after those before it, as one process adds them.
+            let target = sum + (mine.lowerBound - own.lowerBound)
+            for peer in 0..<contributors {
+                if round == 0 && peer == 0 {
+                    target.update(from: incoming + peer * piece, count: mine.count)
+                } else {
+                    _ = Reductions.addCheckingFinite(incoming + peer * piece, to: target, count: mine.count)
+                }
             }
         }
+        timing.reduceScatterBytes += communicator.bytesSent - before
+        if contributing { for parameter in parameters { parameter.zeroGrad() } }
     }
 
     /// The sums become the owned parameters' gradients (their finiteness learned on the way); every other
@@ -166,31 +213,33 @@ public final class ShardedOptimizer {
         if !skipped { try gatherParameters() }
     }
 
-    /// Every owner's values to every process.
+    /// Every owner's values to every process, piece by piece.
     private func gatherParameters() throws(CommunicationError) {
         let start = monotonicSeconds()
         defer { timing.allGather += monotonicSeconds() - start }
-        for index in plan.owned[rank] where parameters[index].count > 0 {
-            parameters[index].values.withUnsafeBufferPointer {
-                (flat + plan.starts[index]).update(from: $0.baseAddress!, count: $0.count)
-            }
-        }
-        let mine = UnsafeRawBufferPointer(start: flat + own.lowerBound, count: own.count * 4)
-        let peers = (0..<size).filter { $0 != rank }
         let before = communicator.bytesSent
-        try communicator.exchange(
-            sending: peers.map { Outgoing(peer: $0, bytes: mine) },
-            receiving: peers.map { peer in
-                let span = plan.elements(of: peer)
-                return Incoming(peer: peer, bytes: UnsafeMutableRawBufferPointer(start: flat + span.lowerBound, count: span.count * 4))
-            },
-            operation: "the parameters' all-gather")
-        timing.allGatherBytes += communicator.bytesSent - before
-        for (index, parameter) in parameters.enumerated() where !plan.owned[rank].contains(index) && parameter.count > 0 {
-            parameter.values.withUnsafeMutableBufferPointer {
-                $0.baseAddress!.update(from: flat + plan.starts[index], count: $0.count)
+        let peers = (0..<size).filter { $0 != rank }
+        for index in 0..<pieces {
+            let mine = piece(index, of: rank)
+            forEachPart(of: mine) { parameter, offset, position, count in
+                parameters[parameter].values.withUnsafePointer { (outgoing + position).update(from: $0 + offset, count: count) }
+            }
+            try communicator.exchange(
+                sending: peers.map { Outgoing(peer: $0, bytes: UnsafeRawBufferPointer(start: outgoing, count: mine.count * 4)) },
+                receiving: peers.map { peer in
+                    Incoming(peer: peer, bytes: UnsafeMutableRawBufferPointer(start: incoming + peer * piece,
+                                                                                 count: piece(index, of: peer).count * 4))
+                },
+                operation: "the parameters' all-gather")
+            for peer in peers {
+                forEachPart(of: piece(index, of: peer)) { parameter, offset, position, count in
+                    parameters[parameter].values.withUnsafeMutableBufferPointer {
+                        ($0.baseAddress! + offset).update(from: incoming + peer * piece + position, count: count)
+                    }
+                }
             }
         }
+        timing.allGatherBytes += communicator.bytesSent - before
     }
 
     /// Every process's micro-batch values (losses), `perRank` each, in micro-batch order (round by round, rank

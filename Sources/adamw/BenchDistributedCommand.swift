@@ -16,7 +16,9 @@ struct BenchDistributedCommand: ParsableCommand {
             Trains the GPT recipe (one micro-batch a process, so N processes train N micro-batches a step) for \
             --warmup untimed and --iters timed iterations, then prints per step the milliseconds of each phase \
             (rank 0's, and the slowest rank's total), the bytes each rank sent against ZeRO-1's 2·(N−1)/N of the \
-            parameters' bytes, and each rank's optimizer-state bytes against one process's.
+            parameters' bytes (the summary's sent_bytes_per_step is the ranks' mean), and each rank's \
+            optimizer-state bytes against one process's. comm_gbytes_per_s is rank 0's bytes over its \
+            reduce-scatter and all-gather time, packing and summing included.
             """
     )
 
@@ -102,6 +104,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let states = stride(from: 1, to: all.count, by: 3).map { all[$0] }
         let sends = stride(from: 2, to: all.count, by: 3).map { all[$0] }
         let oneProcess = states.reduce(0, +)
+        let meanSent = sends.reduce(0, +) / Double(ranks)
         let zero1 = 2 * Double(ranks - 1) / Double(ranks) * Double(parameterBytes)
         let threadCount = ThreadPool.current.threadCount
         print("distributed GPT: \(ranks) process\(ranks == 1 ? "" : "es") x \(threadCount) thread\(threadCount == 1 ? "" : "s"), "
@@ -119,8 +122,8 @@ struct BenchDistributedCommand: ParsableCommand {
         print("summary job=bench_distributed ranks=\(ranks) threads=\(threadCount) states=\(self.states.rawValue) "
               + "params=\(run.parameters.reduce(0) { $0 + $1.count }) step_ms=\(format(total, 3)) tokens_per_s=\(Int(tokens)) "
               + "compute_ms=\(format(compute, 3)) reduce_scatter_ms=\(format(reduce, 3)) optimizer_ms=\(format(update, 3)) "
-              + "all_gather_ms=\(format(gather, 3)) sent_bytes_per_step=\(Int(sent)) zero1_bytes_per_step=\(Int(zero1)) "
-              + "sent_ratio=\(format(zero1 > 0 ? sent / zero1 : 1, 3)) comm_gbytes_per_s=\(format(bandwidth, 2)) "
+              + "all_gather_ms=\(format(gather, 3)) sent_bytes_per_step=\(Int(meanSent)) zero1_bytes_per_step=\(Int(zero1)) "
+              + "sent_ratio=\(format(zero1 > 0 ? meanSent / zero1 : 1, 3)) comm_gbytes_per_s=\(format(bandwidth, 2)) "
               + "state_bytes_one_process=\(Int(oneProcess)) state_bytes_max_rank=\(Int(states.max() ?? 0)) "
               + "state_share_max=\(format(oneProcess > 0 ? (states.max() ?? 0) / oneProcess : 1, 3))")
     }

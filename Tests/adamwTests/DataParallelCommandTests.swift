@@ -69,6 +69,19 @@ struct DataParallelCommandTests {
         }
     }
 
+    @Test func sharesLargerThanAPieceAreExchangedInPiecesWithTheSameBits() throws {
+        guard MPI.required() else { return }
+        // 7,142,400 parameters: each of two ranks' shares (about 3.6M elements) goes in two pieces of 2M.
+        let folder = try MPI.folder()
+        let options = ["gpt", "--layers", "1", "--embedding", "768", "--heads", "4", "--context", "16", "--batch-size", "1",
+                       "--iters", "2", "--eval-interval", "2", "--no-progress"]
+        let one = folder.appendingPathComponent("one.safetensors").path, two = folder.appendingPathComponent("two.safetensors").path
+        #expect(try CLI.run(options + ["--accumulate", "2", "--save", one]).status == 0)
+        let parallel = try CLI.run(options + ["--save", two], launcher: MPI.launcher(2))
+        #expect(parallel.status == 0, "\(parallel.error)")
+        #expect(FileManager.default.contents(atPath: two) == FileManager.default.contents(atPath: one))
+    }
+
     @Test func theSeedsMNISTOnRanksIsOneProcessWithAnUnevenLastStep() throws {
         guard MPI.required() else { return }
         let folder = try MPI.folder()
