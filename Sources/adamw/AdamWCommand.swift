@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataParallel
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Darwin)
@@ -20,6 +21,24 @@ struct AdamWCommand: ParsableCommand {
     /// printed: a run piped to `tee` and interrupted keeps everything it printed.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)  // before anything is printed, on the main thread
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            // Under mpirun every other command would run N times over, each copy writing the same files.
+            if let ranks = ProcessLaunch.launchedRanks, ranks > 1, !(command is RunsDataParallel),
+               type(of: command).configuration.commandName != "help" {
+                throw Refusal("mpirun started \(ranks) copies of a command that runs in one process: only train, gpt "
+                              + "and bench distributed run data-parallel")
+            }
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
     }
 }
+
+/// A command that runs as one rank of an mpirun job (see ``ParallelLaunch``).
+protocol RunsDataParallel {}
+
+extension TrainCommand: RunsDataParallel {}
+extension GPTTrainCommand: RunsDataParallel {}
+extension BenchDistributedCommand: RunsDataParallel {}

@@ -221,6 +221,14 @@ struct DataParallelCommandTests {
         #expect(resumed.status == 0, "\(resumed.error)")
     }
 
+    @Test func aCommandThatRunsInOneProcessRefusesToRunAsManyCopies() throws {
+        guard MPI.required() else { return }
+        let result = try CLI.run(["memory", "--model", "mnist-mlp"], launcher: MPI.launcher(2))
+        #expect(result.status != 0)
+        #expect(result.error.contains("mpirun started 2 copies of a command that runs in one process"), "\(result.error)")
+        #expect(result.output.isEmpty, "\(result.output)")
+    }
+
     @Test func aBuildWithoutMPIRefusesToRunAsOneOfManyRanks() throws {
         // Only a build without MPI can show it; with MPI, a fake launch environment would make MPI_Init fail.
         guard !ProcessLaunch.mpiIsBuiltIn else { return }
