@@ -97,9 +97,9 @@ let package = Package(
             exclude: [], swiftSettings: fast),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NN", "Datasets"], swiftSettings: fast),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"]),
-        // adamw is not imported: the tests run the built program.
+        // adamw and mnist-example are not imported: the tests run the built programs.
         .testTarget(name: "adamwTests",
-                    dependencies: ["adamw", "Optim", "Benchmarks", "Checkpoints", "DataParallel", "TestSupport"]),
+                    dependencies: ["adamw", "mnist-example", "Optim", "Benchmarks", "Checkpoints", "DataParallel", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

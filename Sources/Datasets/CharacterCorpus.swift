@@ -37,6 +37,24 @@ public struct CharacterCorpus: Sendable {
         validationStart = Int(Double(scalars.count) * 0.9)
     }
 
+    /// A corpus of `characters` whose splits are `train` and `validation` (tokens of `characters`): a part of
+    /// another corpus, as the experiments train on a shorter text and validate on a part of the validation split.
+    /// - Throws: ``DatasetError/invalidArgument(name:value:)`` when a split has fewer than 10 tokens or a token is
+    ///   outside the vocabulary.
+    public init(characters: CharacterVocabulary, train: ArraySlice<Int>, validation: ArraySlice<Int>) throws(DatasetError) {
+        guard train.count >= 10 else { throw .invalidArgument(name: "training characters (at least 10)", value: train.count) }
+        guard validation.count >= 10 else {
+            throw .invalidArgument(name: "validation characters (at least 10)", value: validation.count)
+        }
+        let vocabulary = characters.scalars.count
+        if let outside = (train + validation).first(where: { !(0..<vocabulary).contains($0) }) {
+            throw .invalidArgument(name: "token (within the vocabulary)", value: outside)
+        }
+        self.characters = characters
+        tokens = Array(train) + Array(validation)
+        validationStart = train.count
+    }
+
     /// The corpus of the UTF-8 file at `path`.
     /// - Throws: ``DatasetError/unreadable(path:reason:)`` for a file that cannot be read or is not UTF-8, and the
     ///   errors of ``init(text:)``.

@@ -166,10 +166,15 @@ public final class GPTRun {
 
     /// The mean loss over the whole validation split cut into consecutive, non-overlapping blocks of the context:
     /// deterministic, and what is compared with PyTorch.
-    public func validationLoss() throws -> Double {
-        let tokens = Array(corpus.tokens(of: .validation))
+    public func validationLoss() throws -> Double { try loss(on: corpus.tokens(of: .validation)) }
+
+    /// The mean loss over `tokens` (of this corpus's vocabulary) cut into consecutive, non-overlapping blocks of
+    /// the context, in evaluation mode; NaN when `tokens` hold no block.
+    public func loss(on tokens: ArraySlice<Int>) throws -> Double {
+        let tokens = Array(tokens)
         let context = recipe.context
-        let blocks = (tokens.count - 1) / context
+        let blocks = tokens.count > context ? (tokens.count - 1) / context : 0
+        guard blocks > 0 else { return .nan }
         return try evaluating {
             var total = 0.0, block = 0
             while block < blocks {
@@ -180,7 +185,7 @@ public final class GPTRun {
                 total += Double(try model.loss(inputs, targets: targets).item()) * Double(rows)
                 block += rows
             }
-            return total / Double(max(blocks, 1))
+            return total / Double(blocks)
         }
     }
 

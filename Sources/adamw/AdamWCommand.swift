@@ -13,7 +13,7 @@ struct AdamWCommand: ParsableCommand {
         abstract: "AdamW, verified against PyTorch, at the speed of the memory bus.",
         discussion: "Without a subcommand, `adamw` runs `train`: the MNIST example with its defaults.",
         subcommands: [TrainCommand.self, GPTCommand.self, DecayReportCommand.self, CompareCommand.self, SweepCommand.self,
-                      BenchCommand.self, MemoryCommand.self],
+                      BenchCommand.self, MemoryCommand.self, TuneCommand.self],
         defaultSubcommand: TrainCommand.self
     )
 

@@ -12,11 +12,15 @@ struct CompareCommand: ParsableCommand {
             own grid by accuracy on a validation split held out of the training set (never the test set); then \
             each trains on the whole training set once per seed. Prints test accuracy, test loss, train loss and \
             final weight norm as mean ± standard deviation over the seeds, and writes compare-runs.csv, \
-            compare-selection.csv, compare-summary.csv and compare.svg (loss and accuracy curves) to --out.
+            compare-selection.csv, compare-summary.csv and compare.svg (loss and accuracy curves) to --out. With \
+            --task gpt it trains nanoGPT's recipe for --iters: λ is chosen on one half of the validation split and \
+            the other half reports the held-out loss.
             """
     )
 
     @OptionGroup var common: ExperimentOptions
+
+    @OptionGroup var task: TaskOptions
 
     @Option(parsing: .unconditional, help: "Seeds of the final runs: --seed, --seed + 1, …")
     var seeds = 3
@@ -30,20 +34,28 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Learning rate of Adam with L2 and of AdamW.")
     var adamLR = 1e-3
 
-    @Option(parsing: .unconditional, help: "Learning rate of SGD.")
-    var sgdLR = 0.05
+    @Option(name: .customLong("sgd-lr"), parsing: .unconditional, help: "Learning rate of SGD (default 0.05; GPT 0.5).")
+    var sgdLRGiven: Double?
+
+    var sgdLR: Double { sgdLRGiven ?? (task.isGPT ? 0.5 : 0.05) }
 
     @Option(parsing: .unconditional, help: "SGD's momentum.")
     var momentum = 0.9
 
-    @Option(parsing: .unconditional, help: "λ grid of Adam with L2 (coupled), comma-separated.")
-    var adamWDGrid = "0,1e-5,1e-4,1e-3"
+    @Option(parsing: .unconditional, help: "λ grid of Adam with L2 (coupled), comma-separated (default 0,1e-5,1e-4,1e-3; GPT 0,1e-4,1e-3,1e-2).")
+    var adamWDGrid: String?
 
-    @Option(parsing: .unconditional, help: "λ grid of AdamW (decoupled, PyTorch's lr·λ), comma-separated.")
-    var adamwWDGrid = "0,0.01,0.1,1"
+    @Option(parsing: .unconditional, help: "λ grid of AdamW (decoupled, PyTorch's lr·λ), comma-separated (default 0,0.01,0.1,1; GPT 0,0.1,0.3,1).")
+    var adamwWDGrid: String?
 
-    @Option(parsing: .unconditional, help: "λ grid of SGD (coupled), comma-separated.")
-    var sgdWDGrid = "0,1e-5,1e-4,1e-3"
+    @Option(parsing: .unconditional, help: "λ grid of SGD (coupled), comma-separated (default 0,1e-5,1e-4,1e-3; GPT 0,1e-5,1e-4,1e-3).")
+    var sgdWDGrid: String?
+
+    var grids: [(String, String)] {
+        [("--adam-wd-grid", adamWDGrid ?? (task.isGPT ? "0,1e-4,1e-3,1e-2" : "0,1e-5,1e-4,1e-3")),
+         ("--adamw-wd-grid", adamwWDGrid ?? (task.isGPT ? "0,0.1,0.3,1" : "0,0.01,0.1,1")),
+         ("--sgd-wd-grid", sgdWDGrid ?? "0,1e-5,1e-4,1e-3")]
+    }
 
     @Option(parsing: .unconditional, help: "Training samples held out to choose λ.")
     var validationSamples = 10_000
@@ -57,6 +69,7 @@ struct CompareCommand: ParsableCommand {
     static let defaultEpochs = 10
 
     func validate() throws {
+        try task.check(epochs: common.epochs)
         guard (1...1000).contains(seeds) else { throw ValidationError("--seeds must be between 1 and 1000, got \(seeds)") }
         _ = try parseHidden(hidden)
         for (name, value) in [("--adam-lr", adamLR), ("--sgd-lr", sgdLR)] where !(value.isFinite && value > 0) {
@@ -90,8 +103,7 @@ struct CompareCommand: ParsableCommand {
         (adamw.optimizer, adamw.lr) = (.adamw, adamLR)
         (sgd.optimizer, sgd.lr) = (.sgd, sgdLR)
         sgd.optimizerOptions["momentum"] = String(momentum)
-        let grids = try [("--adam-wd-grid", adamWDGrid), ("--adamw-wd-grid", adamwWDGrid), ("--sgd-wd-grid", sgdWDGrid)]
-            .map { option, text in
+        let grids = try self.grids.map { option, text in
                 let values = try parseNumbers(text, option: option)
                 if let negative = values.first(where: { $0 < 0 }) {
                     throw ValidationError("\(option) must hold λ ≥ 0, got \(negative)")
@@ -104,6 +116,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
+        if task.isGPT { return try runGPT() }
         let epochs = common.epochs ?? Self.defaultEpochs
         let output = try common.outputDirectory(default: "results/compare")
         let data = try common.data()

@@ -12,11 +12,15 @@ struct DecayReportCommand: ParsableCommand {
             After every epoch, per parameter and per decile of gradient magnitude √v̂, it records the shrink the \
             decay term applies per step: lr·λ/(√v̂+ε) for Adam with L2 (the λθ term divided by Adam's scaling) and \
             lr·λ for AdamW. Prints the last epoch as a table and writes decay-report.csv, \
-            decay-report-training.csv and decay-report.svg to --out.
+            decay-report-training.csv and decay-report.svg to --out. With --task gpt it trains nanoGPT's recipe \
+            for --iters instead and reports by kind of parameter (embeddings, attention, MLP; with --decay-all \
+            also the LayerNorm weights and biases).
             """
     )
 
     @OptionGroup var common: ExperimentOptions
+
+    @OptionGroup var task: TaskOptions
 
     @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
     var hidden = "128"
@@ -24,8 +28,13 @@ struct DecayReportCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Learning rate of both runs.")
     var lr = 1e-3
 
-    @Option(parsing: .unconditional, help: "λ of both runs: coupled L2 for Adam, decoupled for AdamW.")
-    var weightDecay = 0.01
+    @Option(parsing: .unconditional, help: "λ of both runs: coupled L2 for Adam, decoupled for AdamW (default 0.01; GPT 0.1).")
+    var weightDecay: Double?
+
+    @Flag(help: "GPT: decay every parameter, LayerNorm weights and biases included (they are then reported too).")
+    var decayAll = false
+
+    var lambda: Double { weightDecay ?? (task.isGPT ? 0.1 : 0.01) }
 
     @Option(parsing: .unconditional, help: "Samples per batch.")
     var batchSize = 64
@@ -35,19 +44,22 @@ struct DecayReportCommand: ParsableCommand {
     func validate() throws {
         _ = try parseHidden(hidden)
         guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        guard weightDecay.isFinite, weightDecay > 0 else {
-            throw ValidationError("--weight-decay must be a positive number, got \(weightDecay)")
+        guard lambda.isFinite, lambda > 0 else {
+            throw ValidationError("--weight-decay must be a positive number, got \(lambda)")
         }
+        try task.check(epochs: common.epochs)
+        if decayAll && !task.isGPT { throw ValidationError("--decay-all applies only to --task gpt") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
     func run() throws {
+        if task.isGPT { return try runGPT() }
         let epochs = common.epochs ?? Self.defaultEpochs
         let output = try common.outputDirectory(default: "results/decay-report")
         let data = try common.data()
         var options = try common.mlpOptions(hidden: hidden, batchSize: batchSize)
         options.lr = lr
-        options.weightDecay = weightDecay
+        options.weightDecay = lambda
         let progress = RunsProgress(label: "decay-report", runs: 2, epochsPerRun: epochs, enabled: !common.noProgress)
         let (rows, results) = try DecayReport.run(options: options, epochs: epochs, train: data.train, test: data.test,
                                                   runner: try common.runner(), progress: progress.callback)
@@ -72,33 +84,21 @@ struct DecayReportCommand: ParsableCommand {
         let parameters = last.reduce(into: [String]()) { names, row in
             if !names.contains(row.parameter) { names.append(row.parameter) }
         }
-        print("Per-step shrink of each weight by the decay term after epoch \(epochs) (lr \(lr), λ \(weightDecay)),")
+        print("Per-step shrink of each weight by the decay term after epoch \(epochs) (lr \(lr), λ \(lambda)),")
         print("by decile of the weight's gradient magnitude √v̂ (1 = smallest). AdamW: lr·λ for every weight.")
-        for parameter in parameters {
-            let l2 = last.filter { $0.parameter == parameter && $0.optimizer == "Adam+L2" }.map(\.decile)
-            let w = last.filter { $0.parameter == parameter && $0.optimizer == "AdamW" }.map(\.decile)
-            print("")
-            print("\(parameter) (\(l2.reduce(0) { $0 + $1.weights }) weights)")
-            print(tableRow(["decile", "√v̂ Adam+L2", "shrink Adam+L2", "√v̂ AdamW", "shrink AdamW", "L2 / AdamW"],
-                           widths: Self.widths))
-            for (a, b) in zip(l2, w) {
-                print(tableRow(["\(a.index)", shortNumber(a.medianMagnitude), shortNumber(a.medianShrink),
-                                shortNumber(b.medianMagnitude), shortNumber(b.medianShrink),
-                                format(a.medianShrink / b.medianShrink, 1) + "×"], widths: Self.widths))
-            }
-        }
+        Self.printDeciles(last, parameters: parameters)
         let adamL2 = results["Adam+L2"]?.last, adamW = results["AdamW"]?.last
         print("")
         print("Test accuracy: Adam+L2 \(format((adamL2?.testAccuracy ?? .nan) * 100, 2))%, "
               + "AdamW \(format((adamW?.testAccuracy ?? .nan) * 100, 2))%")
         let csv = try output.write(table.rendered, to: "decay-report.csv")
         let trainingCSV = try output.write(training.rendered, to: "decay-report-training.csv")
-        let svg = try output.write(Self.figure(last, parameters: parameters, lr: lr, weightDecay: weightDecay,
-                                               epochs: epochs), to: "decay-report.svg")
+        let svg = try output.write(Self.figure(last, parameters: parameters, lr: lr, weightDecay: lambda,
+                                               after: "epoch \(epochs)"), to: "decay-report.svg")
         print("Wrote \(csv), \(trainingCSV) and \(svg)")
         let l2Shrinks = last.filter { $0.optimizer == "Adam+L2" }.map(\.decile.medianShrink)
         let wShrinks = last.filter { $0.optimizer == "AdamW" }.map(\.decile.medianShrink)
-        print("summary job=decay-report epochs=\(epochs) lr=\(lr) weight_decay=\(weightDecay) "
+        print("summary job=decay-report epochs=\(epochs) lr=\(lr) weight_decay=\(lambda) "
               + "adam_l2_accuracy=\(format((adamL2?.testAccuracy ?? .nan) * 100, 2)) "
               + "adamw_accuracy=\(format((adamW?.testAccuracy ?? .nan) * 100, 2)) "
               + "adam_l2_shrink_min=\(l2Shrinks.min() ?? .nan) adam_l2_shrink_max=\(l2Shrinks.max() ?? .nan) "
@@ -107,13 +107,30 @@ struct DecayReportCommand: ParsableCommand {
 
     static let widths = [6, 12, 15, 12, 13, 11]
 
+    /// Per parameter (or kind), the two optimizers' median √v̂ and shrink by decile, and their ratio.
+    static func printDeciles(_ last: [DecayReport.Row], parameters: [String]) {
+        for parameter in parameters {
+            let l2 = last.filter { $0.parameter == parameter && $0.optimizer == "Adam+L2" }.map(\.decile)
+            let w = last.filter { $0.parameter == parameter && $0.optimizer == "AdamW" }.map(\.decile)
+            print("")
+            print("\(parameter) (\(l2.reduce(0) { $0 + $1.weights }) weights)")
+            print(tableRow(["decile", "√v̂ Adam+L2", "shrink Adam+L2", "√v̂ AdamW", "shrink AdamW", "L2 / AdamW"],
+                           widths: widths))
+            for (a, b) in zip(l2, w) {
+                print(tableRow(["\(a.index)", shortNumber(a.medianMagnitude), shortNumber(a.medianShrink),
+                                shortNumber(b.medianMagnitude), shortNumber(b.medianShrink),
+                                format(a.medianShrink / b.medianShrink, 1) + "×"], widths: widths))
+            }
+        }
+    }
+
     /// One bar chart per parameter (two per row): the two optimizers' median shrink per decile, log scale.
     static func figure(_ rows: [DecayReport.Row], parameters: [String], lr: Double, weightDecay: Double,
-                       epochs: Int) -> String {
+                       after: String) -> String {
         let panelWidth = 560.0, panelHeight = 380.0, columns = 2
         let panelRows = (parameters.count + columns - 1) / columns
         var canvas = SVGCanvas(width: panelWidth * Double(columns), height: 50 + panelHeight * Double(panelRows))
-        canvas.text("Per-step shrink by weight decay after epoch \(epochs) (lr \(lr), λ \(weightDecay))",
+        canvas.text("Per-step shrink by weight decay after \(after) (lr \(lr), λ \(weightDecay))",
                     x: panelWidth * Double(columns) / 2, y: 26, size: 16, anchor: .middle, bold: true)
         for (index, parameter) in parameters.enumerated() {
             let own = rows.filter { $0.parameter == parameter }

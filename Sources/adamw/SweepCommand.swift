@@ -14,11 +14,14 @@ struct SweepCommand: ParsableCommand {
             Loshchilov & Hutter. With --decay-convention schedule, AdamW decays by (lr/initial lr)·λ: the decay \
             follows the schedule but not the base learning rate, which is where the paper finds the good λ least \
             tied to lr. Prints each grid and how the best λ moves with lr, and writes sweep.csv and sweep.svg \
-            (heatmaps side by side when both optimizers run) to --out.
+            (heatmaps side by side when both optimizers run) to --out. With --task gpt each cell trains nanoGPT's \
+            recipe for --iters and the grids hold the held-out half of the validation split's loss.
             """
     )
 
     @OptionGroup var common: ExperimentOptions
+
+    @OptionGroup var task: TaskOptions
 
     @Option(help: "Optimizers to sweep: adam (coupled L2), adamw, or both as adam,adamw.")
     var optimizer = "adam,adamw"
@@ -29,13 +32,17 @@ struct SweepCommand: ParsableCommand {
     /// AdamW's convention: the one given, or PyTorch's.
     var convention: WeightDecayConvention { decayConvention ?? .learningRateScaled }
 
-    @Option(help: "Grid size: learning rates x weight decays, such as 6x6.")
-    var grid = "6x6"
+    @Option(name: .customLong("grid"), help: "Grid size: learning rates x weight decays, such as 6x6 (default 6x6; GPT 4x4).")
+    var gridGiven: String?
 
-    @Option(parsing: .unconditional, help: "Lowest and highest learning rate, comma-separated.")
-    var lrRange = "3e-4,3e-2"
+    var grid: String { gridGiven ?? (task.isGPT ? "4x4" : "6x6") }
 
-    @Option(parsing: .unconditional, help: "Lowest and highest λ for every optimizer (default: adam 1e-6,1e-1; adamw 1e-4,10; adamw with the schedule convention 1e-7,1e-2).")
+    @Option(name: .customLong("lr-range"), parsing: .unconditional, help: "Lowest and highest learning rate, comma-separated (default 3e-4,3e-2; GPT 3e-4,1e-2).")
+    var lrRangeGiven: String?
+
+    var lrRange: String { lrRangeGiven ?? (task.isGPT ? "3e-4,1e-2" : "3e-4,3e-2") }
+
+    @Option(parsing: .unconditional, help: "Lowest and highest λ for every optimizer (default: adam 1e-6,1e-1; adamw 1e-4,10; adamw with the schedule convention 1e-7,1e-2; GPT: adam 1e-5,1e-1, adamw 1e-2,3, schedule 1e-6,3e-3).")
     var wdRange: String?
 
     @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
@@ -81,9 +88,12 @@ struct SweepCommand: ParsableCommand {
             guard values.count == 2 else { throw ValidationError("--wd-range must be two numbers, got '\(wdRange)'") }
             return (values[0], values[1])
         }
-        switch (kind, convention) {
-        case (.adamw, .learningRateScaled): return (1e-4, 10)
-        case (.adamw, .scheduleScaled): return (1e-7, 1e-2)
+        switch (kind, convention, task.isGPT) {
+        case (.adamw, .learningRateScaled, false): return (1e-4, 10)
+        case (.adamw, .scheduleScaled, false): return (1e-7, 1e-2)
+        case (.adamw, .learningRateScaled, true): return (1e-2, 3)
+        case (.adamw, .scheduleScaled, true): return (1e-6, 3e-3)
+        case (_, _, true): return (1e-5, 1e-1)
         default: return (1e-6, 1e-1)
         }
     }
@@ -108,6 +118,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func validate() throws {
+        try task.check(epochs: common.epochs)
         let kinds = try optimizers()
         _ = try learningRates()
         for kind in kinds { _ = try weightDecays(kind) }
@@ -125,6 +136,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
+        if task.isGPT { return try runGPT() }
         let epochs = common.epochs ?? Self.defaultEpochs
         let output = try common.outputDirectory(default: "results/sweep")
         let data = try common.data()
@@ -182,7 +194,9 @@ struct SweepCommand: ParsableCommand {
         }
         let csv = try output.write(table.rendered, to: "sweep.csv")
         let svg = try output.write(Self.figure(cells, optimizers: optimizers.map { ($0.name, $0.weightDecays) },
-                                               learningRates: learningRates, epochs: epochs), to: "sweep.svg")
+                                               learningRates: learningRates,
+                                               title: "Test error (%) after \(epochs) epochs over learning rate × weight decay"),
+                                   to: "sweep.svg")
         print("Wrote \(csv) and \(svg) (\(cellCount) cells in \(format(seconds, 1)) s, \(runner.jobs) at a time)")
         for line in summaries { print(line) }
     }
@@ -190,14 +204,14 @@ struct SweepCommand: ParsableCommand {
 
     /// One heatmap per optimizer, side by side, on one colour scale: λ across, lr up, the best cell outlined.
     static func figure(_ cells: [Sweep.Cell], optimizers: [(String, [Double])], learningRates: [Double],
-                       epochs: Int) -> String {
+                       title: String) -> String {
         // One colour scale for all panels; errors are positive, and a log scale keeps the good cells apart.
         let errors = cells.map(\.testError).filter { $0.isFinite && $0 > 0 }
         let low = errors.min() ?? 1
         let range = low...max(errors.max() ?? low, low * (1 + 1e-9))
         let panelWidth = 520.0, panelHeight = 500.0
         var canvas = SVGCanvas(width: panelWidth * Double(optimizers.count), height: panelHeight + 44)
-        canvas.text("Test error (%) after \(epochs) epochs over learning rate × weight decay",
+        canvas.text(title,
                     x: panelWidth * Double(optimizers.count) / 2, y: 26, size: 16, anchor: .middle, bold: true)
         for (index, (name, weightDecays)) in optimizers.enumerated() {
             let own = cells.filter { $0.optimizer == name }

@@ -12,8 +12,8 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a classifier on MNIST (default: the seeds' example, Linear(784, 10) with AdamW).",
         discussion: """
-            Prints `Epoch k, Loss: …` (the mean training loss of the epoch) after each epoch, `Test Accuracy: …` \
-            at the end, and a `summary` line with the timings. Runs offline on the copy of MNIST in Data/mnist. \
+            Prints `Epoch k, Loss: …` (the mean training loss of the epoch) and `Test Accuracy: …%` after each \
+            epoch, as the seeds' program does, and a `summary` line with the timings. Runs offline on the copy of MNIST in Data/mnist. \
             With --save it writes a checkpoint after every epoch; --resume continues one, with its options, to \
             --epochs.
             """
@@ -300,7 +300,9 @@ struct TrainCommand: ParsableCommand {
                 bar.update(done: done, detail: "loss \(format(loss, 4))")
             }
             bar.finish()
+            // The seeds' program tests inside its epoch loop: the loss, then the test accuracy, after every epoch.
             print("Epoch \(result.epoch), Loss: \(format(result.trainLoss, 4))")
+            print("Test Accuracy: \(format(result.testAccuracy * 100, 2))%")
             try metrics?.append(result)
             if let savePath {
                 let state = try run.stateDict()
@@ -318,7 +320,6 @@ struct TrainCommand: ParsableCommand {
         if run.optimizer.skippedSteps > 0 {
             print("Skipped steps (non-finite gradients): \(run.optimizer.skippedSteps)")
         }
-        print("Test Accuracy: \(format(last.testAccuracy * 100, 2))%")
         print("summary job=train model=\(options.model.rawValue) epochs=\(run.epoch) "
               + "accuracy=\(format(last.testAccuracy * 100, 2)) load_s=\(format(loadSeconds, 2)) "
               + "train_s=\(format(run.trainSeconds, 2)) eval_s=\(format(run.evalSeconds, 2))")

@@ -273,3 +273,41 @@ extension TrainCommandTests {
         #expect(text.contains("adamw, adam, sgd, rmsprop, adagrad"))
     }
 }
+
+/// The seeds' program, as `Examples/MNIST` writes it, and `adamw train`: the test accuracy after every epoch, the
+/// loss to four decimals and the accuracy to two.
+struct SeedProgramOutputTests {
+    static func expectSeedFormat(_ lines: [String], epochs: Int) {
+        let pairs = lines.filter { $0.hasPrefix("Epoch ") || $0.hasPrefix("Test Accuracy: ") }
+        #expect(pairs.count == 2 * epochs, "\(lines)")
+        for epoch in 1...epochs where pairs.count == 2 * epochs {
+            let loss = pairs[2 * epoch - 2], accuracy = pairs[2 * epoch - 1]
+            #expect(loss.wholeMatch(of: /Epoch \d+, Loss: \d+\.\d{4}/) != nil && loss.hasPrefix("Epoch \(epoch), "), "\(loss)")
+            #expect(accuracy.wholeMatch(of: /Test Accuracy: \d+\.\d{2}%/) != nil, "\(accuracy)")
+        }
+    }
+
+    @Test func theExamplePrintsTheTestAccuracyAfterEveryEpoch() throws {
+        let example = CLI.executable.deletingLastPathComponent().appendingPathComponent("mnist-example")
+        let process = Process()
+        process.executableURL = example
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = text.split(separator: "\n").map(String.init)
+        Self.expectSeedFormat(lines, epochs: 5)
+        // One linear layer reaches about 92% after five epochs, as in PyTorch.
+        let last = Double(lines.last?.dropFirst("Test Accuracy: ".count).dropLast() ?? "") ?? 0
+        #expect(last > 91, "\(lines)")
+    }
+
+    @Test func adamwTrainPrintsTheTestAccuracyAfterEveryEpoch() throws {
+        let result = try CLI.run(["train", "--epochs", "2", "--train-samples", "2000", "--no-progress"])
+        #expect(result.status == 0, "\(result.error)")
+        Self.expectSeedFormat(result.lines, epochs: 2)
+        #expect(result.lines.last?.hasPrefix("summary job=train") == true)
+    }
+}

@@ -1,0 +1,70 @@
+import Experiments
+import Foundation
+import Kernels
+
+extension SweepCommand {
+    /// `--task gpt`: every (lr, λ) cell trains nanoGPT's recipe; the grids hold the held-out half's loss.
+    func runGPT() throws {
+        let iterations = task.iterations(default: 1000), interval = task.interval(default: 1000)
+        let output = try common.outputDirectory(default: "results/sweep-gpt")
+        let data = try task.data()
+        let kinds = try optimizers()
+        let learningRates = try learningRates()
+        let optimizers = try kinds.map { kind in
+            var recipe = GPTRecipe(optimizer: kind)
+            recipe.seed = common.seed
+            if kind == .adamw { recipe.optimizerOptions["decay_convention"] = convention.rawValue }
+            return (name: name(kind), recipe: recipe, weightDecays: try weightDecays(kind))
+        }
+        let cellCount = optimizers.reduce(0) { $0 + $1.weightDecays.count * learningRates.count }
+        let runner = try common.runner()
+        let start = monotonicSeconds()
+        let results = try Sweep.runGPT(optimizers: optimizers, learningRates: learningRates, iterations: iterations,
+                                       evalInterval: interval, data: data, runner: runner,
+                                       finished: TaskOptions.finished(enabled: !common.noProgress, total: cellCount))
+        let seconds = monotonicSeconds() - start
+        // The MNIST cells' shape, the held-out loss where the test error was: the slope and the figure read it.
+        let cells = results.map {
+            Sweep.Cell(optimizer: $0.optimizer, lr: $0.lr, weightDecay: $0.weightDecay, testError: $0.heldOutLoss,
+                       testLoss: $0.selectionLoss, trainLoss: $0.trainLoss)
+        }
+        var table = CSVTable(header: ["optimizer", "decay_convention", "lr", "weight_decay", "heldout_loss",
+                                      "selection_loss", "train_loss"])
+        for cell in results {
+            let cellConvention = cell.optimizer.hasPrefix("AdamW") ? convention.rawValue : "l2"
+            table.append([cell.optimizer, cellConvention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.heldOutLoss)",
+                          "\(cell.selectionLoss)", "\(cell.trainLoss)"])
+        }
+        var summaries: [String] = []
+        for optimizer in optimizers {
+            let own = cells.filter { $0.optimizer == optimizer.name }
+            print("\(optimizer.name): held-out validation loss after \(iterations) iterations (rows: lr, columns: λ)")
+            let widths = Array(repeating: 7, count: optimizer.weightDecays.count + 1)
+            print(tableRow(["lr \\ λ"] + optimizer.weightDecays.map(shortNumber), widths: widths))
+            for lr in learningRates.reversed() {
+                let losses = optimizer.weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd } }
+                print(tableRow([shortNumber(lr)] + losses.map { $0.map { format($0.testError, 3) } ?? "–" }, widths: widths))
+            }
+            let best = own.filter { $0.testError.isFinite }.min { $0.testError < $1.testError }
+            let trend = Sweep.bestWeightDecaySlope(own)
+            if let trend {
+                let moves = trend.best.map { "\(shortNumber($0.lr))→\(shortNumber($0.weightDecay))" }
+                print("best λ per lr: " + moves.joined(separator: ", ")
+                      + "; slope of log λ* on log lr: \(format(trend.slope, 2))")
+            }
+            print("")
+            let key = optimizer.recipe.optimizer.rawValue
+            summaries.append("summary job=sweep task=gpt optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
+                             + "cells=\(own.count) iters=\(iterations) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
+                             + "best_heldout_loss=\(format(best?.testError ?? .nan, 4)) "
+                             + "best_wd_slope=\(trend.map { format($0.slope, 2) } ?? "nan")")
+        }
+        let csv = try output.write(table.rendered, to: "sweep.csv")
+        let svg = try output.write(
+            Self.figure(cells, optimizers: optimizers.map { ($0.name, $0.weightDecays) }, learningRates: learningRates,
+                        title: "GPT: held-out validation loss after \(iterations) iterations over learning rate × weight decay"),
+            to: "sweep.svg")
+        print("Wrote \(csv) and \(svg) (\(cellCount) cells in \(format(seconds, 1)) s, \(runner.jobs) at a time)")
+        for line in summaries { print(line) }
+    }
+}
