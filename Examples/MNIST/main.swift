@@ -12,7 +12,7 @@ let trainLoader = try DataLoader(trainSet, batchSize: 64, shuffle: true, seed: 0
 let testLoader = try DataLoader(testSet, batchSize: 1000)
 
 // Evaluation mode, no gradients, the argmax of the logits against the labels; training mode again after.
-func test() throws {
+@MainActor func test() throws {
     model.eval()
     defer { model.train() }
     let correct = try withNoGrad {

@@ -34,10 +34,10 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Learning rate of Adam with L2 and of AdamW.")
     var adamLR = 1e-3
 
-    @Option(name: .customLong("sgd-lr"), parsing: .unconditional, help: "Learning rate of SGD (default 0.05; GPT 0.5).")
+    @Option(name: .customLong("sgd-lr"), parsing: .unconditional, help: "Learning rate of SGD (default 0.05; GPT 0.1).")
     var sgdLRGiven: Double?
 
-    var sgdLR: Double { sgdLRGiven ?? (task.isGPT ? 0.5 : 0.05) }
+    var sgdLR: Double { sgdLRGiven ?? (task.isGPT ? 0.1 : 0.05) }
 
     @Option(parsing: .unconditional, help: "SGD's momentum.")
     var momentum = 0.9

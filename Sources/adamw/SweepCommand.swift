@@ -42,7 +42,7 @@ struct SweepCommand: ParsableCommand {
 
     var lrRange: String { lrRangeGiven ?? (task.isGPT ? "3e-4,1e-2" : "3e-4,3e-2") }
 
-    @Option(parsing: .unconditional, help: "Lowest and highest λ for every optimizer (default: adam 1e-6,1e-1; adamw 1e-4,10; adamw with the schedule convention 1e-7,1e-2; GPT: adam 1e-5,1e-1, adamw 1e-2,3, schedule 1e-6,3e-3).")
+    @Option(parsing: .unconditional, help: "Lowest and highest λ for every optimizer (default: adam 1e-6,1e-1; adamw 1e-4,10; adamw with the schedule convention 1e-7,1e-2; GPT: adam 1e-5,1e-1, adamw 1e-2,10, schedule 1e-5,3e-2).")
     var wdRange: String?
 
     @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
@@ -91,8 +91,8 @@ struct SweepCommand: ParsableCommand {
         switch (kind, convention, task.isGPT) {
         case (.adamw, .learningRateScaled, false): return (1e-4, 10)
         case (.adamw, .scheduleScaled, false): return (1e-7, 1e-2)
-        case (.adamw, .learningRateScaled, true): return (1e-2, 3)
-        case (.adamw, .scheduleScaled, true): return (1e-6, 3e-3)
+        case (.adamw, .learningRateScaled, true): return (1e-2, 10)
+        case (.adamw, .scheduleScaled, true): return (1e-5, 3e-2)
         case (_, _, true): return (1e-5, 1e-1)
         default: return (1e-6, 1e-1)
         }

@@ -116,3 +116,27 @@ struct ExperimentPartsTests {
         #expect(Comparison.curve(outcome.runs, contender: "AdamW", \.testLoss).count == 1)
     }
 }
+
+/// The GPT experiments' texts and kinds of parameter.
+struct GPTExperimentPartsTests {
+    @Test func theValidationSplitIsCutIntoASelectionHalfAndAHeldOutHalf() throws {
+        let corpus = try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare)
+        let data = try GPTExperiment.Data(corpus, trainCharacters: 20_000)
+        let validation = corpus.tokens(of: .validation)
+        #expect(data.corpus.tokens(of: .train).elementsEqual(corpus.tokens(of: .train).prefix(20_000)))
+        #expect(Array(data.corpus.tokens(of: .validation) + data.heldOut) == Array(validation))
+        #expect(abs(data.corpus.tokens(of: .validation).count - data.heldOut.count) <= 1)
+        #expect(data.corpus.characters == corpus.characters)
+        #expect(throws: ExperimentError.self) { try GPTExperiment.Data(corpus, trainCharacters: 999) }
+        #expect(throws: ExperimentError.self) { try GPTExperiment.Data(corpus, trainCharacters: 2_000_000) }
+    }
+
+    @Test func kindsFollowNanoGPTsNames() {
+        let kinds = ["transformer.wte.weight": "embedding", "transformer.wpe.weight": "embedding", "lm_head.weight": "embedding",
+                     "transformer.h.0.attn.c_attn.weight": "attention", "transformer.h.3.attn.c_proj.weight": "attention",
+                     "transformer.h.1.mlp.c_fc.weight": "mlp", "transformer.h.1.mlp.c_proj.bias": "bias",
+                     "transformer.h.2.ln_1.weight": "layernorm", "transformer.ln_f.weight": "layernorm",
+                     "transformer.ln_f.bias": "bias"]
+        for (name, kind) in kinds { #expect(GPTExperiment.kind(of: name) == kind, "\(name)") }
+    }
+}
