@@ -46,13 +46,9 @@ extension DecayReportCommand {
         let svg = try output.write(Self.figure(last, parameters: kinds, lr: lr, weightDecay: lambda,
                                                after: "\(iterations) GPT iterations"), to: "decay-report.svg")
         print("Wrote \(csv), \(trainingCSV) and \(svg)")
-        let l2Shrinks = last.filter { $0.optimizer == "Adam+L2" }.map(\.decile.medianShrink)
-        let wShrinks = last.filter { $0.optimizer == "AdamW" }.map(\.decile.medianShrink)
         print("summary job=decay-report task=gpt iters=\(iterations) lr=\(lr) weight_decay=\(lambda) decay_all=\(decayAll) "
               + "adam_l2_heldout_loss=\(format(adamL2?.heldOutLoss ?? .nan, 4)) "
               + "adamw_heldout_loss=\(format(adamW?.heldOutLoss ?? .nan, 4)) "
-              + "adam_l2_shrink_min=\(l2Shrinks.min() ?? .nan) adam_l2_shrink_max=\(l2Shrinks.max() ?? .nan) "
-              + "adamw_shrink_min=\(wShrinks.min() ?? .nan) adamw_shrink_max=\(wShrinks.max() ?? .nan) "
-              + "seconds=\(format(seconds, 1))")
+              + Self.shrinkFields(last) + " seconds=\(format(seconds, 1))")
     }
 }

@@ -96,16 +96,20 @@ struct DecayReportCommand: ParsableCommand {
         let svg = try output.write(Self.figure(last, parameters: parameters, lr: lr, weightDecay: lambda,
                                                after: "epoch \(epochs)"), to: "decay-report.svg")
         print("Wrote \(csv), \(trainingCSV) and \(svg)")
-        let l2Shrinks = last.filter { $0.optimizer == "Adam+L2" }.map(\.decile.medianShrink)
-        let wShrinks = last.filter { $0.optimizer == "AdamW" }.map(\.decile.medianShrink)
         print("summary job=decay-report epochs=\(epochs) lr=\(lr) weight_decay=\(lambda) "
               + "adam_l2_accuracy=\(format((adamL2?.testAccuracy ?? .nan) * 100, 2)) "
-              + "adamw_accuracy=\(format((adamW?.testAccuracy ?? .nan) * 100, 2)) "
-              + "adam_l2_shrink_min=\(l2Shrinks.min() ?? .nan) adam_l2_shrink_max=\(l2Shrinks.max() ?? .nan) "
-              + "adamw_shrink_min=\(wShrinks.min() ?? .nan) adamw_shrink_max=\(wShrinks.max() ?? .nan)")
+              + "adamw_accuracy=\(format((adamW?.testAccuracy ?? .nan) * 100, 2)) " + Self.shrinkFields(last))
     }
 
     static let widths = [6, 12, 15, 12, 13, 11]
+
+    /// The summary's smallest and largest median shrink of each optimizer.
+    static func shrinkFields(_ last: [DecayReport.Row]) -> String {
+        let l2 = last.filter { $0.optimizer == "Adam+L2" }.map(\.decile.medianShrink)
+        let w = last.filter { $0.optimizer == "AdamW" }.map(\.decile.medianShrink)
+        return "adam_l2_shrink_min=\(l2.min() ?? .nan) adam_l2_shrink_max=\(l2.max() ?? .nan) "
+            + "adamw_shrink_min=\(w.min() ?? .nan) adamw_shrink_max=\(w.max() ?? .nan)"
+    }
 
     /// Per parameter (or kind), the two optimizers' median √v̂ and shrink by decile, and their ratio.
     static func printDeciles(_ last: [DecayReport.Row], parameters: [String]) {

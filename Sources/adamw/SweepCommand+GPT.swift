@@ -38,21 +38,9 @@ extension SweepCommand {
         var summaries: [String] = []
         for optimizer in optimizers {
             let own = cells.filter { $0.optimizer == optimizer.name }
-            print("\(optimizer.name): held-out validation loss after \(iterations) iterations (rows: lr, columns: λ)")
-            let widths = Array(repeating: 7, count: optimizer.weightDecays.count + 1)
-            print(tableRow(["lr \\ λ"] + optimizer.weightDecays.map(shortNumber), widths: widths))
-            for lr in learningRates.reversed() {
-                let losses = optimizer.weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd } }
-                print(tableRow([shortNumber(lr)] + losses.map { $0.map { format($0.testError, 3) } ?? "–" }, widths: widths))
-            }
-            let best = own.filter { $0.testError.isFinite }.min { $0.testError < $1.testError }
-            let trend = Sweep.bestWeightDecaySlope(own)
-            if let trend {
-                let moves = trend.best.map { "\(shortNumber($0.lr))→\(shortNumber($0.weightDecay))" }
-                print("best λ per lr: " + moves.joined(separator: ", ")
-                      + "; slope of log λ* on log lr: \(format(trend.slope, 2))")
-            }
-            print("")
+            let (best, trend) = Self.printGrid(own, title: "\(optimizer.name): held-out validation loss after \(iterations) iterations",
+                                               learningRates: learningRates, weightDecays: optimizer.weightDecays,
+                                               digits: 3)
             let key = optimizer.recipe.optimizer.rawValue
             summaries.append("summary job=sweep task=gpt optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
                              + "cells=\(own.count) iters=\(iterations) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "

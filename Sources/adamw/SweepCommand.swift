@@ -171,21 +171,9 @@ struct SweepCommand: ParsableCommand {
         var summaries: [String] = []
         for optimizer in optimizers {
             let own = cells.filter { $0.optimizer == optimizer.name }
-            print("\(optimizer.name): test error % after \(epochs) epochs (rows: lr, columns: λ)")
-            let widths = Array(repeating: 7, count: optimizer.weightDecays.count + 1)
-            print(tableRow(["lr \\ λ"] + optimizer.weightDecays.map(shortNumber), widths: widths))
-            for lr in learningRates.reversed() {
-                let errors = optimizer.weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd } }
-                print(tableRow([shortNumber(lr)] + errors.map { $0.map { format($0.testError, 2) } ?? "–" }, widths: widths))
-            }
-            let best = own.min { $0.testError < $1.testError }
-            let trend = Sweep.bestWeightDecaySlope(own)
-            if let trend {
-                let moves = trend.best.map { "\(shortNumber($0.lr))→\(shortNumber($0.weightDecay))" }
-                print("best λ per lr: " + moves.joined(separator: ", ")
-                      + "; slope of log λ* on log lr: \(format(trend.slope, 2))")
-            }
-            print("")
+            let (best, trend) = Self.printGrid(own, title: "\(optimizer.name): test error % after \(epochs) epochs",
+                                               learningRates: learningRates, weightDecays: optimizer.weightDecays,
+                                               digits: 2)
             let key = optimizer.options.optimizer.rawValue
             summaries.append("summary job=sweep optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
                              + "cells=\(own.count) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
@@ -203,6 +191,26 @@ struct SweepCommand: ParsableCommand {
 
 
     /// One heatmap per optimizer, side by side, on one colour scale: λ across, lr up, the best cell outlined.
+    /// One optimizer's grid (rows lr, highest first; columns λ), its best cell and how its best λ moves with lr.
+    static func printGrid(_ own: [Sweep.Cell], title: String, learningRates: [Double], weightDecays: [Double],
+                          digits: Int) -> (best: Sweep.Cell?, trend: (best: [(lr: Double, weightDecay: Double)], slope: Double)?) {
+        print("\(title) (rows: lr, columns: λ)")
+        let widths = Array(repeating: 7, count: weightDecays.count + 1)
+        print(tableRow(["lr \\ λ"] + weightDecays.map(shortNumber), widths: widths))
+        for lr in learningRates.reversed() {
+            let values = weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd } }
+            print(tableRow([shortNumber(lr)] + values.map { $0.map { format($0.testError, digits) } ?? "–" }, widths: widths))
+        }
+        let best = own.filter { $0.testError.isFinite }.min { $0.testError < $1.testError }
+        let trend = Sweep.bestWeightDecaySlope(own)
+        if let trend {
+            let moves = trend.best.map { "\(shortNumber($0.lr))→\(shortNumber($0.weightDecay))" }
+            print("best λ per lr: " + moves.joined(separator: ", ") + "; slope of log λ* on log lr: \(format(trend.slope, 2))")
+        }
+        print("")
+        return (best, trend)
+    }
+
     static func figure(_ cells: [Sweep.Cell], optimizers: [(String, [Double])], learningRates: [Double],
                        title: String) -> String {
         // One colour scale for all panels; errors are positive, and a log scale keeps the good cells apart.
