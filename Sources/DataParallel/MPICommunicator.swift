@@ -41,38 +41,26 @@ public final class MPICommunicator: Communicator {
         var requests: [MPI_Request?] = []
         var peers: [Int] = []
         requests.reserveCapacity(sending.count + receiving.count)
-        func post(_ code: Int32, _ peer: Int, _ what: String) throws(CommunicationError) {
-            guard code == adamw_mpi_success() else {
-                throw .failed(rank: rank, operation: "\(operation) (\(what) rank \(peer))", message: Self.text(code))
-            }
-            peers.append(peer)
-        }
-        for message in receiving where message.bytes.count > 0 {
-            precondition(message.peer != rank && (0..<size).contains(message.peer), "a receive from an invalid peer")
-            var offset = 0
-            while offset < message.bytes.count {
-                let count = min(Self.pieceBytes, message.bytes.count - offset)
+        // Receives first, so that a peer's sends find them posted; each message in pieces MPI's Int32 counts can hold.
+        let transfers = receiving.map { (peer: $0.peer, base: $0.bytes.baseAddress, bytes: $0.bytes.count, sends: false) }
+            + sending.map { (peer: $0.peer, base: UnsafeMutableRawPointer(mutating: $0.bytes.baseAddress), bytes: $0.bytes.count,
+                             sends: true) }
+        for transfer in transfers where transfer.bytes > 0 {
+            precondition(transfer.peer != rank && (0..<size).contains(transfer.peer), "an exchange with an invalid peer")
+            for offset in stride(from: 0, to: transfer.bytes, by: Self.pieceBytes) {
+                let count = Int32(min(Self.pieceBytes, transfer.bytes - offset)), peer = Int32(transfer.peer)
                 var request: MPI_Request? = adamw_mpi_request_null()
-                let code = MPI_Irecv(message.bytes.baseAddress! + offset, Int32(count), adamw_mpi_byte(),
-                                     Int32(message.peer), Self.tag, world, &request)
+                let code = transfer.sends
+                    ? MPI_Isend(transfer.base! + offset, count, adamw_mpi_byte(), peer, Self.tag, world, &request)
+                    : MPI_Irecv(transfer.base! + offset, count, adamw_mpi_byte(), peer, Self.tag, world, &request)
+                guard code == adamw_mpi_success() else {
+                    throw .failed(rank: rank, operation: "\(operation) (\(transfer.sends ? "sending to" : "receiving from") "
+                                  + "rank \(transfer.peer))", message: Self.text(code))
+                }
                 requests.append(request)
-                try post(code, message.peer, "receiving from")
-                offset += count
+                peers.append(transfer.peer)
             }
-        }
-        for message in sending where message.bytes.count > 0 {
-            precondition(message.peer != rank && (0..<size).contains(message.peer), "a send to an invalid peer")
-            var offset = 0
-            while offset < message.bytes.count {
-                let count = min(Self.pieceBytes, message.bytes.count - offset)
-                var request: MPI_Request? = adamw_mpi_request_null()
-                let code = MPI_Isend(UnsafeMutableRawPointer(mutating: message.bytes.baseAddress! + offset), Int32(count),
-                                     adamw_mpi_byte(), Int32(message.peer), Self.tag, world, &request)
-                requests.append(request)
-                try post(code, message.peer, "sending to")
-                offset += count
-            }
-            bytesSent += message.bytes.count
+            if transfer.sends { bytesSent += transfer.bytes }
         }
         try wait(&requests, peers: peers, operation: operation)
     }

@@ -32,10 +32,10 @@ public final class GPTRun {
     public let model: GPT
     public let parameters: [Parameter]
     public let optimizer: any Optimizer
+    /// How a step sums the micro-batches' gradients and updates: on its own, or as one rank of several.
+    let update: TrainingStep
     /// The ZeRO-1 shards when the run is one rank of several, nil on its own.
-    public let sharding: ShardedOptimizer?
-    /// The sum of the micro-batches' gradients (one process, more than one micro-batch a step).
-    private let accumulator: GradientAccumulator
+    public var sharding: ShardedOptimizer? { update.sharding }
     /// Initialization, then the seeds of the micro-batches' dropout.
     let random: RandomStream
     /// The training batches' offsets.
@@ -72,12 +72,7 @@ public final class GPTRun {
                                                        excludingFromDecay: recipe.decayAll ? nil : .biasesAndNorms)
         batches = RandomGenerator(seed: recipe.seed)
         dataChecksum = Self.checksum(of: corpus)
-        accumulator = GradientAccumulator(parameters)
-        if let communicator, communicator.size > 1 {
-            sharding = try ShardedOptimizer(parameters: parameters, optimizer: optimizer, communicator: communicator)
-        } else {
-            sharding = nil
-        }
+        update = try TrainingStep(parameters: parameters, optimizer: optimizer, communicator: communicator)
     }
 
     /// The learning rate of the next iteration.
@@ -91,7 +86,7 @@ public final class GPTRun {
         let rate = learningRate
         for index in optimizer.groupSchedules.indices { optimizer.groupSchedules[index].lr = rate }
         optimizer.zeroGrad()
-        let ranks = sharding?.size ?? 1, rank = sharding?.rank ?? 0
+        let ranks = update.ranks, rank = update.rank
         let microBatches = recipe.accumulate, rounds = microBatches / ranks
         // Every rank draws every micro-batch's dropout seed and offsets, in order, and keeps its own.
         let seeds = (0..<microBatches).map { _ in random.next() }
@@ -114,24 +109,14 @@ public final class GPTRun {
             losses.append(Double(try loss.item()))
             timing.forward += backward - forward
             timing.backward += monotonicSeconds() - backward
-            if let sharding {
-                try sharding.reduceGradients(round: round, contributors: ranks)
-            } else if microBatches > 1 {
-                try accumulator.collect(first: round == 0)
-            }
+            try update.roundDone(round, contributors: ranks, of: microBatches)
         }
-        if let sharding { try sharding.finishGradients() } else if microBatches > 1 { try accumulator.finish() }
-        let all = try sharding?.gatherInMicroBatchOrder(losses, perRank: rounds) ?? losses
-        let update = monotonicSeconds()
-        if let clipNorm = recipe.clipNorm {
-            if let sharding {
-                try sharding.clipGradNorm(parameters, maxNorm: clipNorm)
-            } else {
-                try clipGradNorm(parameters, maxNorm: clipNorm)
-            }
-        }
-        if let sharding { try sharding.step() } else { try optimizer.step() }
-        timing.step += monotonicSeconds() - update
+        try update.gradientsDone(of: microBatches)
+        let all = try update.inMicroBatchOrder(losses, perRank: rounds)
+        let stepStart = monotonicSeconds()
+        if let clipNorm = recipe.clipNorm { try update.clipGradNorm(parameters, maxNorm: clipNorm) }
+        try update.step()
+        timing.step += monotonicSeconds() - stepStart
         iteration += 1
         return all.reduce(0, +) / Double(microBatches)
     }
@@ -227,7 +212,7 @@ public final class GPTRun {
     /// shards are gathered) and rank 0's is the run's state.
     public func stateDict() throws -> StateDict {
         var state = GPTCheckpoint.state(of: model, vocabulary: corpus.characters)
-            .merging(try sharding?.stateDict() ?? optimizer.stateDict(), prefix: "optimizer.")
+            .merging(try update.stateDict(), prefix: "optimizer.")
         state.metadata["job"] = "gpt"
         state.metadata["recipe"] = try StateJSON.encode(recipe)
         state.metadata["iteration"] = String(iteration)
@@ -272,11 +257,7 @@ public final class GPTRun {
         let before = model.stateDict()
         try GPTCheckpoint.load(state, into: model)
         do {
-            if let sharding {
-                try sharding.load(stateDict: state.scoped("optimizer."))
-            } else {
-                try optimizer.load(stateDict: state.scoped("optimizer."))
-            }
+            try update.load(stateDict: state.scoped("optimizer."))
         } catch {
             try? model.load(stateDict: before)
             throw error

@@ -38,9 +38,10 @@ public final class TrainingRun {
     public let task: any TrainingTask
     public let model: any Module
     public let optimizer: any Optimizer
+    /// How a step sums the micro-batches' gradients and updates: on its own, or as one rank of several.
+    let update: TrainingStep
     /// The ZeRO-1 shards when the run is one rank of several, nil on its own.
-    public let sharding: ShardedOptimizer?
-    private let accumulator: GradientAccumulator
+    public var sharding: ShardedOptimizer? { update.sharding }
     /// The learning-rate schedule, if any: a ``ReduceLROnPlateau`` steps on each epoch's evaluation loss, any other
     /// after every optimizer step.
     let scheduler: LRScheduler?
@@ -89,13 +90,7 @@ public final class TrainingRun {
             model.parameters(), settings: options.optimizerOptions,
             excludingFromDecay: options.noDecayBiasNorm ? .biasesAndNorms : nil)
         optimizer.nonFiniteGradients = options.nonFinite
-        let parameters = model.parameters()
-        accumulator = GradientAccumulator(parameters)
-        if let communicator, communicator.size > 1 {
-            sharding = try ShardedOptimizer(parameters: parameters, optimizer: optimizer, communicator: communicator)
-        } else {
-            sharding = nil
-        }
+        update = try TrainingStep(parameters: model.parameters(), optimizer: optimizer, communicator: communicator)
         let (total, overflow) = options.scheduleEpochs.multipliedReportingOverflow(
             by: Self.stepsPerEpoch(batches: task.batchesPerEpoch, accumulate: options.accumulate))
         guard !overflow, total <= 1 << 40 else {
@@ -181,7 +176,7 @@ public final class TrainingRun {
             let groupSamples = group.reduce(0) { $0 + task.sampleCount(of: $1) }
             optimizer.zeroGrad()
             // Micro-batch round·N + r is rank r's; every rank draws every micro-batch's dropout seed, in order.
-            let ranks = sharding?.size ?? 1, rank = sharding?.rank ?? 0
+            let ranks = update.ranks, rank = update.rank
             let rounds = (group.count + ranks - 1) / ranks
             let seeds = group.map { _ in random.next() }
             var losses: [Double] = []
@@ -200,14 +195,10 @@ public final class TrainingRun {
                 } else {
                     losses.append(0)  // no micro-batch for this rank in the last round of an epoch
                 }
-                if let sharding {
-                    try sharding.reduceGradients(round: round, contributors: contributors)
-                } else if group.count > 1 {
-                    try accumulator.collect(first: round == 0)
-                }
+                try update.roundDone(round, contributors: contributors, of: group.count)
             }
-            if let sharding { try sharding.finishGradients() } else if group.count > 1 { try accumulator.finish() }
-            let all = try sharding?.gatherInMicroBatchOrder(losses, perRank: rounds) ?? losses
+            try update.gradientsDone(of: group.count)
+            let all = try update.inMicroBatchOrder(losses, perRank: rounds)
             for (batch, loss) in zip(group, all) {
                 let count = task.sampleCount(of: batch)
                 lossSum += loss * Double(count)
@@ -215,14 +206,8 @@ public final class TrainingRun {
                 batches += 1
                 progress?(batches, task.batchesPerEpoch, lossSum / Double(samples))
             }
-            if let clipNorm = options.clipNorm {
-                if let sharding {
-                    try sharding.clipGradNorm(optimizer.parameters, maxNorm: clipNorm)
-                } else {
-                    try clipGradNorm(optimizer.parameters, maxNorm: clipNorm)
-                }
-            }
-            if let sharding { try sharding.step() } else { try optimizer.step() }
+            if let clipNorm = options.clipNorm { try update.clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
+            try update.step()
             steps += 1
             if let scheduler, !scheduler.stepsOnMetric { try scheduler.step() }
         } while true
@@ -249,7 +234,7 @@ public final class TrainingRun {
     public func stateDict() throws -> StateDict {
         var state = StateDict()
             .merging(model.stateDict(), prefix: "model.")
-            .merging(try sharding?.stateDict() ?? optimizer.stateDict(), prefix: "optimizer.")
+            .merging(try update.stateDict(), prefix: "optimizer.")
         state.metadata["options"] = try StateJSON.encode(options)
         state.metadata["epoch"] = String(epoch)
         state.metadata["step"] = String(steps)
@@ -281,15 +266,7 @@ public final class TrainingRun {
     private func replaceState(with state: StateDict) throws {
         var problems: [String] = []
         do { try model.load(stateDict: state.scoped("model.")) } catch { problems.append("\(error)") }
-        do {
-            if let sharding {
-                try sharding.load(stateDict: state.scoped("optimizer."))
-            } else {
-                try optimizer.load(stateDict: state.scoped("optimizer."))
-            }
-        } catch {
-            problems.append("\(error)")
-        }
+        do { try update.load(stateDict: state.scoped("optimizer.")) } catch { problems.append("\(error)") }
         // Counts read from a file are refused when impossible (negative), not trusted.
         let epoch = state.metadata["epoch"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         let steps = state.metadata["step"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }

@@ -17,14 +17,7 @@ extension DecayReportCommand {
             finished: TaskOptions.finished(enabled: !common.noProgress, total: 2))
         let seconds = monotonicSeconds() - start
 
-        var table = CSVTable(header: ["optimizer", "iteration", "kind", "decile", "weights", "sqrt_vhat_min",
-                                      "sqrt_vhat_median", "sqrt_vhat_max", "shrink_median", "shrink_mean"])
-        for row in rows {
-            let d = row.decile
-            table.append([row.optimizer, "\(row.epoch)", row.parameter, "\(d.index)", "\(d.weights)",
-                          "\(d.minimumMagnitude)", "\(d.medianMagnitude)", "\(d.maximumMagnitude)",
-                          "\(d.medianShrink)", "\(d.meanShrink)"])
-        }
+        let table = Self.decileTable(rows, step: "iteration", group: "kind")
         var training = CSVTable(header: ["optimizer", "iteration", "train_loss", "selection_loss"])
         for name in ["Adam+L2", "AdamW"] {
             for point in results[name]?.curve ?? [] {

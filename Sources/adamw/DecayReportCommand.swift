@@ -65,14 +65,7 @@ struct DecayReportCommand: ParsableCommand {
                                                   runner: try common.runner(), progress: progress.callback)
         progress.finish()
 
-        var table = CSVTable(header: ["optimizer", "epoch", "parameter", "decile", "weights", "sqrt_vhat_min",
-                                      "sqrt_vhat_median", "sqrt_vhat_max", "shrink_median", "shrink_mean"])
-        for row in rows {
-            let d = row.decile
-            table.append([row.optimizer, "\(row.epoch)", row.parameter, "\(d.index)", "\(d.weights)",
-                          "\(d.minimumMagnitude)", "\(d.medianMagnitude)", "\(d.maximumMagnitude)",
-                          "\(d.medianShrink)", "\(d.meanShrink)"])
-        }
+        let table = Self.decileTable(rows, step: "epoch", group: "parameter")
         var training = CSVTable(header: ["optimizer", "epoch", "train_loss", "test_loss", "test_accuracy"])
         for name in ["Adam+L2", "AdamW"] {
             for result in results[name] ?? [] {
@@ -102,6 +95,19 @@ struct DecayReportCommand: ParsableCommand {
     }
 
     static let widths = [6, 12, 15, 12, 13, 11]
+
+    /// decay-report.csv: one line a decile of each group (parameter or kind) after each `step` (epoch or iteration).
+    static func decileTable(_ rows: [DecayReport.Row], step: String, group: String) -> CSVTable {
+        var table = CSVTable(header: ["optimizer", step, group, "decile", "weights", "sqrt_vhat_min", "sqrt_vhat_median",
+                                      "sqrt_vhat_max", "shrink_median", "shrink_mean"])
+        for row in rows {
+            let d = row.decile
+            table.append([row.optimizer, "\(row.epoch)", row.parameter, "\(d.index)", "\(d.weights)",
+                          "\(d.minimumMagnitude)", "\(d.medianMagnitude)", "\(d.maximumMagnitude)",
+                          "\(d.medianShrink)", "\(d.meanShrink)"])
+        }
+        return table
+    }
 
     /// The summary's smallest and largest median shrink of each optimizer.
     static func shrinkFields(_ last: [DecayReport.Row]) -> String {
