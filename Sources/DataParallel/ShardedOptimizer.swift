@@ -53,6 +53,8 @@ public final class ShardedOptimizer {
     private let incoming: UnsafeMutablePointer<Float>
     /// The running sum of the owned elements' gradients.
     private let sum: UnsafeMutablePointer<Float>
+    /// Each parameter's index in ``parameters``, by identity.
+    private let positions: [ObjectIdentifier: Int]
 
     /// - Throws: ``CommunicationError/invalid(_:)`` when the optimizer's parameters are not `parameters`.
     public init(parameters: [Parameter], optimizer: any Optimizer, communicator: any Communicator) throws(CommunicationError) {
@@ -63,6 +65,7 @@ public final class ShardedOptimizer {
         self.communicator = communicator
         self.optimizer = optimizer
         self.parameters = parameters
+        positions = Dictionary(uniqueKeysWithValues: parameters.enumerated().map { (ObjectIdentifier($1), $0) })
         plan = try ShardPlan(counts: parameters.map(\.count), ranks: communicator.size)
         own = plan.elements(of: communicator.rank)
         let shares = plan
@@ -171,9 +174,8 @@ public final class ShardedOptimizer {
     /// the order one process passes the parameters in: the same total, the same coefficient, the same bits.
     @discardableResult
     public func clipGradNorm(_ order: [Parameter], maxNorm: Double) throws -> Float {
-        let index = Dictionary(uniqueKeysWithValues: parameters.enumerated().map { (ObjectIdentifier($1), $0) })
         let owners = try order.map { parameter throws(CommunicationError) in
-            guard let position = index[ObjectIdentifier(parameter)] else {
+            guard let position = positions[ObjectIdentifier(parameter)] else {
                 throw .invalid("clipping a parameter that is not the model's: '\(parameter.name)'")
             }
             return plan.owner(of: position)
@@ -278,12 +280,6 @@ public final class ShardedOptimizer {
         try optimizer.load(stateDict: state.optimizerShard(keeping: kept, of: parameters.map(\.name)))
     }
 
-    /// The bytes of optimizer state this process holds (buffers and scales).
-    public var stateBytes: Int {
-        parameters.reduce(0) { total, parameter in
-            total + (optimizer.state(for: parameter)?.buffers.reduce(0) { bytes, entry in
-                bytes + entry.buffer.words.count * 4 + (entry.buffer.scales?.count ?? 0) * 4
-            } ?? 0)
-        }
-    }
+    /// The bytes of optimizer state this process holds (buffers and scales): its own parameters' only.
+    public var stateBytes: Int { optimizer.stateByteCount(of: parameters) }
 }

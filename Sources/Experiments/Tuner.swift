@@ -69,10 +69,13 @@ public enum Tuner {
             let count = min(batch, trials - units.count)
             // The rest of the initial design first, then expected improvement for what the batch has left.
             let fromDesign = Array(design[min(units.count, initial)..<min(units.count + count, initial)])
-            let proposals = fromDesign + (fromDesign.count < count
-                ? propose(count - fromDesign.count, after: units + fromDesign,
-                          values: cleaned(values) + fromDesign.map { _ in cleaned(values).min() ?? 0 }, using: &random)
-                : [])
+            var proposed = fromDesign
+            if fromDesign.count < count {
+                let known = cleaned(values)
+                proposed += propose(count - fromDesign.count, after: units + fromDesign,
+                                    values: known + fromDesign.map { _ in known.min() ?? 0 }, using: &random)
+            }
+            let proposals = proposed
             let scores = try runner.map(count) { index in
                 let (lr, weightDecay) = space.values(at: proposals[index])
                 return try objective(lr, weightDecay)

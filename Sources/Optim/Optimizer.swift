@@ -29,6 +29,11 @@ public protocol Optimizer: AnyObject {
 extension Optimizer {
     /// Drops every gradient, as PyTorch's `zero_grad()` (`set_to_none=True`).
     public func zeroGrad() { zeroGrad(setToNone: true) }
+
+    /// The bytes of state (buffers and scales) kept for `parameters`.
+    public func stateByteCount(of parameters: [Parameter]) -> Int {
+        parameters.reduce(0) { $0 + (state(for: $1)?.byteCount ?? 0) }
+    }
 }
 
 /// One parameter group as a learning-rate scheduler sees it.

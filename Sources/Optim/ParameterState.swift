@@ -59,6 +59,11 @@ public final class ParameterState {
         slots.compactMap { $0.map { slot in slot.words.arena.map(ObjectIdentifier.init) } }
     }
 
+    /// The bytes the buffers and their scales take, without copying them.
+    public var byteCount: Int {
+        slots.reduce(0) { total, slot in total + ((slot?.words.count ?? 0) + (slot?.scales?.count ?? 0)) * 4 }
+    }
+
     /// Copies of the buffers that exist, in the rule's order.
     public var buffers: [(name: StateBufferName, buffer: StateBuffer)] {
         zip(names, slots).compactMap { name, slot in slot.map { (name, $0.copy()) } }

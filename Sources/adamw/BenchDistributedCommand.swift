@@ -91,11 +91,8 @@ struct BenchDistributedCommand: ParsableCommand {
         let sent = Double(after.reduceScatterBytes + after.allGatherBytes - sharded.reduceScatterBytes - sharded.allGatherBytes)
             / Double(iters)
         let parameterBytes = run.parameters.reduce(0) { $0 + $1.count } * 4
-        let stateBytes = run.sharding?.stateBytes ?? run.parameters.reduce(0) { total, parameter in
-            total + (run.optimizer.state(for: parameter)?.buffers.reduce(0) {
-                $0 + $1.buffer.words.count * 4 + ($1.buffer.scales?.count ?? 0) * 4
-            } ?? 0)
-        }
+        // A rank's optimizer keeps state only for the parameters it owns.
+        let stateBytes = run.optimizer.stateByteCount(of: run.parameters)
         let perRank: [Double] = [total, Double(stateBytes), sent]
         let all = try communicator.map { try $0.allGather(perRank, counts: Array(repeating: 3, count: ranks),
                                                            operation: "the benchmark's figures") } ?? perRank
