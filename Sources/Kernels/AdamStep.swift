@@ -261,8 +261,7 @@ enum BFloat16Moments: MomentStorage {
         BFloat16.load(halves(base) + i)
     }
     @inline(__always) static func store(_ value: inout SIMD16<Float>, to base: UnsafeMutablePointer<Float>, at i: Int) {
-        BFloat16.store(value, to: halves(base) + i)
-        value = BFloat16.load(halves(base) + i)
+        value = BFloat16.store(value, to: halves(base) + i)
     }
     static var bytesPerElement: Int { 2 }
 }
