@@ -28,7 +28,7 @@ public struct QuantizationMap: Sendable, Equatable {
     public let thresholds: [Float]
     /// A short name for checkpoints and messages: `int8-signed`, `int4-unsigned`, ….
     public let name: String
-    /// The values, the thresholds as ordered keys (see ``orderedKey(_:)``) and, for 8-bit maps, the bucket table,
+    /// The values, for 4-bit maps the values and thresholds splat into vectors, and for 8-bit maps the bucket table,
     /// in memory of their own, for kernels that read them without touching an array (a retain and release per
     /// block would cost as much as the block). A bucket is 2¹⁶ consecutive keys; its entry holds the number of
     /// thresholds below it in the low byte, and above that the low 16 bits of the one threshold inside it (0x10000
@@ -38,22 +38,35 @@ public struct QuantizationMap: Sendable, Equatable {
 
     final class Tables: @unchecked Sendable {
         let values: UnsafeMutablePointer<Float>
-        let thresholdKeys: UnsafeMutablePointer<UInt32>
         let buckets: UnsafeMutablePointer<UInt32>
+        /// For 4-bit maps, each value's bits and each threshold's signed key (the ordered key with its top bit
+        /// flipped) repeated in sixteen lanes, sixteen apart: kernels read them as whole vectors, one load that
+        /// folds into the instruction using it, where a broadcast from `values` costs a load, a shuffle and, as the
+        /// compiler cannot hoist it past the code stores, it happens every vector.
+        let splatValues: UnsafeMutablePointer<UInt32>
+        let splatThresholds: UnsafeMutablePointer<Int32>
 
         init(values: [Float], thresholdKeys: [UInt32], buckets: [UInt32]) {
             self.values = .allocate(capacity: values.count)
             self.values.initialize(from: values, count: values.count)
-            self.thresholdKeys = .allocate(capacity: max(thresholdKeys.count, 1))
-            self.thresholdKeys.initialize(from: thresholdKeys, count: thresholdKeys.count)
             self.buckets = .allocate(capacity: max(buckets.count, 1))
             self.buckets.initialize(from: buckets, count: buckets.count)
+            let splat = values.count == 16
+            splatValues = .allocate(capacity: splat ? 16 * 16 : 1)
+            splatThresholds = .allocate(capacity: splat ? 15 * 16 : 1)
+            if splat {
+                for k in 0..<16 { (splatValues + 16 * k).initialize(repeating: values[k].bitPattern, count: 16) }
+                for k in 0..<15 {
+                    (splatThresholds + 16 * k).initialize(repeating: Int32(bitPattern: thresholdKeys[k] ^ 0x8000_0000), count: 16)
+                }
+            }
         }
 
         deinit {
             values.deallocate()
-            thresholdKeys.deallocate()
             buckets.deallocate()
+            splatValues.deallocate()
+            splatThresholds.deallocate()
         }
     }
 

@@ -45,58 +45,77 @@ struct QuantizedAdamStep {
 
     /// The blocks whose first element is in `range`.
     func run(_ p: AdamStep.Streams, _ range: Range<Int>, storage: StateStorage) {
-        guard let signed = storage.signedMap, let unsigned = storage.unsignedMap,
-              let mScales = p.expAvgScales, let vScales = p.expAvgSqScales else { return }
+        guard let signed = storage.signedMap, let unsigned = storage.unsignedMap else { return }
         let block = signed.blockSize
-        let first = (range.lowerBound + block - 1) / block, end = (range.upperBound + block - 1) / block
-        guard first < end else { return }
-        let signedTables = signed.tables, unsignedTables = unsigned.tables, linearV = unsigned == .int4Unsigned
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * block) { scratch in
             guard let m = scratch.baseAddress else { return }
-            let v = m + block, maximum = m + 2 * block
-            for index in first..<end {
-                let base = index * block
-                decode(p.expAvg, at: base, count: block, bits: signed.bits, table: signedTables.values, linear: false, into: m)
-                decode(p.expAvgSq, at: base, count: block, bits: unsigned.bits, table: unsignedTables.values, linear: linearV, into: v)
-                if amsgrad, let codes = p.maxExpAvgSq { decode(codes, at: base, count: block, bits: unsigned.bits, table: unsignedTables.values, linear: linearV, into: maximum) }
-                let scales = update(p, at: base, count: block, m: m, v: v, maximum: maximum,
-                                    oldScales: (mScales[index], vScales[index], p.maxExpAvgSqScales?[index] ?? 0))
-                mScales[index] = scales.m
-                vScales[index] = scales.v
-                encode(m, scale: scales.m, count: block, map: signed, tables: signedTables, into: p.expAvg, at: base)
-                encode(v, scale: scales.v, count: block, map: unsigned, tables: unsignedTables, into: p.expAvgSq, at: base)
-                if amsgrad, let codes = p.maxExpAvgSq, let maxScales = p.maxExpAvgSqScales {
-                    maxScales[index] = scales.maximum
-                    encode(maximum, scale: scales.maximum, count: block, map: unsigned, tables: unsignedTables, into: codes, at: base)
-                }
+            if signed.bits == 8 {
+                run(p, range, signed: signed, unsigned: unsigned, scratch: m, Int8Codes.self, Int8Codes.self)
+            } else if unsigned == .int4Unsigned {
+                run(p, range, signed: signed, unsigned: unsigned, scratch: m, Int4Codes.self, Int4LinearCodes.self)
+            } else {
+                run(p, range, signed: signed, unsigned: unsigned, scratch: m, Int4Codes.self, Int4Codes.self)
             }
         }
     }
 
-    /// The update of one block: `m`, `v` (and `maximum`) hold map values on entry (times `oldScales` gives the
-    /// state) and the new float32 state on exit; θ is written. Returns the new scales.
+    /// One pass a block: decode, update and find the new scales in registers, a vector at a time (the new float32
+    /// state goes to `scratch`, three blocks, as the scale needs the whole block), then encode. `M` and `V` are the
+    /// code formats of m and of v (and v̂max).
+    private func run<M: CodeFormat, V: CodeFormat>(
+        _ p: AdamStep.Streams, _ range: Range<Int>, signed: QuantizationMap, unsigned: QuantizationMap,
+        scratch m: UnsafeMutablePointer<Float>, _: M.Type, _: V.Type
+    ) {
+        guard let mScales = p.expAvgScales, let vScales = p.expAvgSqScales else { return }
+        let block = signed.blockSize
+        let first = (range.lowerBound + block - 1) / block, end = (range.upperBound + block - 1) / block
+        let signedTables = CodeTables(signed.tables), unsignedTables = CodeTables(unsigned.tables)
+        let v = m + block, maximum = m + 2 * block
+        for index in first..<max(first, end) {
+            let base = index * block
+            let scales = update(p, at: base, count: block, m: m, v: v, maximum: maximum,
+                                oldScales: (mScales[index], vScales[index], p.maxExpAvgSqScales?[index] ?? 0),
+                                signed: signedTables, unsigned: unsignedTables, M.self, V.self)
+            mScales[index] = scales.m
+            vScales[index] = scales.v
+            encode(m, scale: scales.m, count: block, map: signed, into: p.expAvg, at: base, M.self)
+            encode(v, scale: scales.v, count: block, map: unsigned, into: p.expAvgSq, at: base, V.self)
+            if amsgrad, let codes = p.maxExpAvgSq, let maxScales = p.maxExpAvgSqScales {
+                maxScales[index] = scales.maximum
+                encode(maximum, scale: scales.maximum, count: block, map: unsigned, into: codes, at: base, V.self)
+            }
+        }
+    }
+
+    /// The update of one block: decodes m, v (and v̂max) from their codes times `oldScales`, updates θ in float32
+    /// and writes the new float32 states to `m`, `v` (and `maximum`). Returns the new scales.
     @inline(__always)
-    private func update(
+    private func update<M: CodeFormat, V: CodeFormat>(
         _ p: AdamStep.Streams, at base: Int, count: Int, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-        maximum: UnsafeMutablePointer<Float>, oldScales: (m: Float, v: Float, maximum: Float)
+        maximum: UnsafeMutablePointer<Float>, oldScales: (m: Float, v: Float, maximum: Float),
+        signed: CodeTables, unsigned: CodeTables, _: M.Type, _: V.Type
     ) -> (m: Float, v: Float, maximum: Float) {
         // Largest magnitudes as integer bit patterns: for non-negative floats the integer order is the numeric
         // order, and a NaN's pattern is above every number's, so it propagates as torch's amax does.
         var mLargest = SIMD16<Int32>(), vLargest = SIMD16<Int32>(), maxLargest = SIMD16<Int32>()
+        let mCodes = UnsafeRawPointer(p.expAvg).assumingMemoryBound(to: UInt8.self)
+        let vCodes = UnsafeRawPointer(p.expAvgSq).assumingMemoryBound(to: UInt8.self)
         var i = 0
         while i < count {
             var g = Vector.load(p.grad + base + i)
             var theta = Vector.load(p.param + base + i)
-            var mm = Vector.load(m + i) * oldScales.m
-            var vv = Vector.load(v + i) * oldScales.v
+            var mm = M.values(mCodes, at: base + i, signed) * oldScales.m
+            var vv = V.values(vCodes, at: base + i, unsigned) * oldScales.v
             if maximize { g = -g }
             if decay != 0 { theta = theta - decay * theta }
             if l2 != 0 { g = g + l2 * theta }
             mm = lerp(mm, g, beta1Weight)
             vv = lerp(vv, g * g, beta2Weight)
             var second = vv
-            if amsgrad {
-                second = (Vector.load(maximum + i) * oldScales.maximum).nanPropagatingMax(vv)
+            if amsgrad, let codes = p.maxExpAvgSq {
+                let stored = V.values(UnsafeRawPointer(codes).assumingMemoryBound(to: UInt8.self), at: base + i,
+                                      unsigned)
+                second = (stored * oldScales.maximum).nanPropagatingMax(vv)
                 second.store(to: maximum + i)
                 maxLargest = Self.larger(maxLargest, Self.magnitudeBits(second))
             }
@@ -168,8 +187,10 @@ struct QuantizedAdamStep {
     /// against 45 for counting all fifteen). Keys of y and the thresholds lie within ±0x3F800000 of zero as signed
     /// integers, so no difference overflows.
     @inline(__always)
-    static func searchedCode(_ y: Vector, _ thresholds: UnsafePointer<UInt32>) -> SIMD16<Int32> {
-        @inline(__always) func t(_ k: Int) -> SIMD16<Int32> { SIMD16(repeating: Int32(bitPattern: thresholds[k] ^ 0x8000_0000)) }
+    static func searchedCode(_ y: Vector, _ thresholds: UnsafePointer<Int32>) -> SIMD16<Int32> {
+        @inline(__always) func t(_ k: Int) -> SIMD16<Int32> {
+            UnsafeRawPointer(thresholds + 16 * k).load(as: SIMD16<Int32>.self)
+        }
         let key = unsafeBitCast(orderedKeys(y) ^ 0x8000_0000, to: SIMD16<Int32>.self)
         let b3 = atLeast(key, t(7))
         let b2 = atLeast(key, pick(t(3), t(11), b3))
@@ -191,19 +212,19 @@ struct QuantizedAdamStep {
         return nonNegative &- (excess & ~(excess &>> 31))
     }
 
-    /// Lane e of sixteen 4-bit codes read as two 32-bit words (lanes 0–7 the first): its nibble's position.
-    static let nibbleShifts = SIMD16<UInt32>(4, 0, 12, 8, 20, 16, 28, 24, 4, 0, 12, 8, 20, 16, 28, 24)
-    /// Where each of eight packed bytes goes in its 32-bit word.
-    static let byteShifts = SIMD8<UInt32>(0, 8, 16, 24, 0, 8, 16, 24)
+    /// The first of each pair of 4-bit codes goes to its byte's high half.
+    static let pairShifts = SIMD16<UInt32>(4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0)
 
     /// table[code] for sixteen codes below 16: a tree of bitwise selects on the code's bits, lowest bit first
     /// (written out: an array here would allocate in the loop).
     @inline(__always)
-    static func select(_ codes: SIMD16<UInt32>, _ table: UnsafePointer<Float>) -> Vector {
+    static func select(_ codes: SIMD16<UInt32>, _ table: UnsafePointer<UInt32>) -> Vector {
         @inline(__always) func mask(_ bit: UInt32) -> SIMD16<UInt32> {
             unsafeBitCast(unsafeBitCast(codes &<< (31 - bit), to: SIMD16<Int32>.self) &>> 31, to: SIMD16<UInt32>.self)
         }
-        @inline(__always) func value(_ index: Int) -> SIMD16<UInt32> { SIMD16(repeating: table[index].bitPattern) }
+        @inline(__always) func value(_ index: Int) -> SIMD16<UInt32> {
+            UnsafeRawPointer(table + 16 * index).load(as: SIMD16<UInt32>.self)
+        }
         @inline(__always) func pick(_ low: SIMD16<UInt32>, _ high: SIMD16<UInt32>, _ mask: SIMD16<UInt32>) -> SIMD16<UInt32> {
             (low & ~mask) | (high & mask)
         }
@@ -217,45 +238,14 @@ struct QuantizedAdamStep {
         return unsafeBitCast(pick(c0, c1, m3), to: Vector.self)
     }
 
-    /// The map values (`table`) of `count` `bits`-bit codes starting at element `base` of the code memory `codes`,
-    /// into `out`.
-    @inline(__always)
-    private func decode(_ codes: UnsafeMutablePointer<Float>, at base: Int, count: Int, bits: Int,
-                        table: UnsafePointer<Float>, linear: Bool, into out: UnsafeMutablePointer<Float>) {
-        let bytes = UnsafeRawPointer(codes).assumingMemoryBound(to: UInt8.self)
-        if bits == 8 {
-            // One load from a 1 KB table per element: Swift has no vector gather, and a scalar lookup stays in L1.
-            let source = bytes + base
-            for j in 0..<count { out[j] = table[Int(source[j])] }
-        } else {
-            // Two 4-bit codes a byte, the first element in the high half (torchao's packing). Sixteen codes are
-            // eight bytes: each lane shifts its nibble down from its half of the eight (variable shifts), and
-            // four levels of bitwise selects pick its value among the sixteen, all in registers.
-            var j = 0
-            while j < count {
-                let pair = UnsafeRawPointer(bytes + (base + j) / 2).loadUnaligned(as: SIMD2<UInt32>.self)
-                let words = SIMD16<UInt32>(lowHalf: SIMD8(repeating: pair[0]), highHalf: SIMD8(repeating: pair[1]))
-                let codes = (words &>> Self.nibbleShifts) & 15
-                if linear {
-                    // (k + 1)/16: the integer k + 1 in a float's low bits above 2²³, minus 2²³, is exact.
-                    let value = unsafeBitCast((codes &+ 1) | 0x4B00_0000, to: Vector.self) - 8_388_608
-                    (value * 0.0625).store(to: out + j)
-                } else {
-                    Self.select(codes, table).store(to: out + j)
-                }
-                j += 16
-            }
-        }
-    }
-
     /// Encodes `count` values of `x` divided by `scale` with `map`, into the code memory at element `base`.
     @inline(__always)
-    private func encode(_ x: UnsafeMutablePointer<Float>, scale: Float, count: Int, map: QuantizationMap,
-                        tables: QuantizationMap.Tables, into codes: UnsafeMutablePointer<Float>, at base: Int) {
+    private func encode<F: CodeFormat>(_ x: UnsafeMutablePointer<Float>, scale: Float, count: Int, map: QuantizationMap,
+                                       into codes: UnsafeMutablePointer<Float>, at base: Int, _: F.Type) {
         let bytes = UnsafeMutableRawPointer(codes).assumingMemoryBound(to: UInt8.self)
         // A non-finite scale (the block held a NaN or an infinity): y may be NaN, whose code is 0 (torchao's search
         // finds nothing at or below a NaN). Rare, so one element at a time by the reference rule. Otherwise every
-        // y is in [−1, 1], which the vector code below relies on.
+        // y is in [−1, 1], which the vector code relies on.
         guard scale.isFinite else {
             for j in 0..<count {
                 let code = UInt8(map.code(of: x[j] / scale))
@@ -268,33 +258,133 @@ struct QuantizedAdamStep {
             }
             return
         }
-        if map.bits == 8 {
-            // y = x / scale, then each y's ordered key in place of x (as integers, keys compare as the floats do),
-            // then one bucket lookup and one compare per element.
-            var i = 0
-            while i < count {
-                let y = Vector.load(x + i) / scale
-                UnsafeMutableRawPointer(x + i).storeBytes(of: Self.orderedKeys(y), as: SIMD16<UInt32>.self)
-                i += Vector.scalarCount
-            }
-            let keys = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
-            let target = bytes + base, buckets = UnsafePointer(tables.buckets)
-            for j in 0..<count { target[j] = UInt8(truncatingIfNeeded: QuantizationMap.code(ofKey: keys[j], buckets: buckets)) }
-            return
-        }
-        let linear = map == .int4Unsigned, thresholds = tables.thresholdKeys
+        let tables = CodeTables(map.tables), reciprocal = 1 / scale
         var j = 0
         while j < count {
-            let y = Vector.load(x + j) / scale
-            let code = linear ? Self.linearCode(y) : Self.searchedCode(y, thresholds)
-            // Pack: byte = first << 4 | second, four bytes a word, two words for the sixteen.
-            let unsignedCode = unsafeBitCast(code, to: SIMD16<UInt32>.self)
-            let bytePairs = (unsignedCode.evenHalf &<< 4) | unsignedCode.oddHalf
-            let placed = bytePairs &<< Self.byteShifts
-            let halves = placed.evenHalf | placed.oddHalf
-            let packed = halves.evenHalf | halves.oddHalf
-            UnsafeMutableRawPointer(bytes + (base + j) / 2).storeBytes(of: packed, as: SIMD2<UInt32>.self)
-            j += 16
+            let y = Self.quotient(Vector.load(x + j), scale, reciprocal)
+            F.store(F.codes(of: y, tables), to: bytes, at: base + j)
+            j += Vector.scalarCount
         }
+    }
+
+    /// x / d rounded to nearest, as a division gives it, from r = 1/d (rounded) by Markstein's correction: q = x·r
+    /// is within an ulp of x/d, x − q·d is exact by FMA, and q + (x − q·d)·r is then the rounded quotient. Two
+    /// FMAs and a product instead of a division, which costs as much as the rest of an element's encoding. (When
+    /// x/d underflows the correction can miss by an ulp, but such a y is far below every threshold, so its code is
+    /// the same; a test checks the codes against the division.)
+    @inline(__always)
+    static func quotient(_ x: Vector, _ d: Float, _ r: Float) -> Vector {
+        let q = x * r
+        let remainder = x.addingProduct(-q, Vector(repeating: d))
+        return q.addingProduct(remainder, Vector(repeating: r))
+    }
+}
+
+/// A map's tables as plain pointers (no reference to count in the loops).
+struct CodeTables {
+    let values: UnsafePointer<Float>
+    let buckets: UnsafePointer<UInt32>
+    let splatValues: UnsafePointer<UInt32>
+    let splatThresholds: UnsafePointer<Int32>
+
+    init(_ tables: QuantizationMap.Tables) {
+        values = UnsafePointer(tables.values)
+        buckets = UnsafePointer(tables.buckets)
+        splatValues = UnsafePointer(tables.splatValues)
+        splatThresholds = UnsafePointer(tables.splatThresholds)
+    }
+}
+
+/// How sixteen codes of one format are read into map values and written from values, in registers.
+protocol CodeFormat {
+    /// The map values of the sixteen codes of elements `element`…`element + 15` of `codes`.
+    static func values(_ codes: UnsafePointer<UInt8>, at element: Int, _ tables: CodeTables) -> SIMD16<Float>
+    /// The codes of sixteen y ∈ [−1, 1] (finite).
+    static func codes(of y: SIMD16<Float>, _ tables: CodeTables) -> SIMD16<UInt32>
+    /// Stores sixteen codes for elements `element`…`element + 15`.
+    static func store(_ codes: SIMD16<UInt32>, to bytes: UnsafeMutablePointer<UInt8>, at element: Int)
+}
+
+/// 8-bit codes, one a byte: a table lookup each way (the 256 values; the bucket table of ordered keys).
+enum Int8Codes: CodeFormat {
+    @inline(__always)
+    static func values(_ codes: UnsafePointer<UInt8>, at element: Int, _ tables: CodeTables) -> SIMD16<Float> {
+        // The lane loops widen sixteen bytes with one `vpmovzxbd`; the lookups stay scalar loads from a 1 KB table
+        // (Swift has no gather, and Zen 4's gather is no faster than sixteen loads from L1).
+        let bytes = UnsafeRawPointer(codes + element).loadUnaligned(as: SIMD16<UInt8>.self)
+        var values = SIMD16<Float>()
+        for lane in 0..<16 { values[lane] = tables.values[Int(bytes[lane])] }
+        return values
+    }
+
+    @inline(__always)
+    static func codes(of y: SIMD16<Float>, _ tables: CodeTables) -> SIMD16<UInt32> {
+        let keys = QuantizedAdamStep.orderedKeys(y)
+        var entries = SIMD16<UInt32>()
+        for lane in 0..<16 { entries[lane] = tables.buckets[Int(keys[lane] >> 16)] }
+        // The count of thresholds below the bucket, plus one where the key is at or above the one inside it: the
+        // sign of (low bits − inside), both below 2¹⁷, is the comparison.
+        let difference = unsafeBitCast((keys & 0xFFFF) &- (entries &>> 8), to: SIMD16<Int32>.self)
+        return (entries & 0xFF) &+ 1 &+ unsafeBitCast(difference &>> 31, to: SIMD16<UInt32>.self)
+    }
+
+    @inline(__always)
+    static func store(_ codes: SIMD16<UInt32>, to bytes: UnsafeMutablePointer<UInt8>, at element: Int) {
+        // Lane by lane straight to memory: one `vpmovdb` (through a SIMD16<UInt8> it becomes byte shuffles).
+        for lane in 0..<16 { bytes[element + lane] = UInt8(truncatingIfNeeded: codes[lane]) }
+    }
+}
+
+/// 4-bit codes, two a byte with the first element in the high half (torchao's packing), all in registers: a tree
+/// of selects to decode, a binary search over the fifteen thresholds to encode.
+enum Int4Codes: CodeFormat {
+    @inline(__always)
+    static func values(_ codes: UnsafePointer<UInt8>, at element: Int, _ tables: CodeTables) -> SIMD16<Float> {
+        QuantizedAdamStep.select(nibbles(codes, at: element), tables.splatValues)
+    }
+
+    /// Sixteen codes are eight bytes: each lane takes its byte and shifts its half down.
+    @inline(__always)
+    static func nibbles(_ codes: UnsafePointer<UInt8>, at element: Int) -> SIMD16<UInt32> {
+        let packed = UnsafeRawPointer(codes + element / 2).loadUnaligned(as: SIMD8<UInt8>.self)
+        var doubled = SIMD16<UInt32>()
+        for lane in 0..<16 { doubled[lane] = UInt32(packed[lane / 2]) }
+        return (doubled &>> QuantizedAdamStep.pairShifts) & 15
+    }
+
+    @inline(__always)
+    static func codes(of y: SIMD16<Float>, _ tables: CodeTables) -> SIMD16<UInt32> {
+        unsafeBitCast(QuantizedAdamStep.searchedCode(y, tables.splatThresholds), to: SIMD16<UInt32>.self)
+    }
+
+    /// byte = first << 4 | second, eight bytes for the sixteen: each pair of 32-bit lanes read as one 64-bit
+    /// lane (first in the low half) is combined there and narrowed (one `vpmovqb`). (`evenHalf` would do too, but
+    /// crashes the Swift 6.3 compiler where this type specializes a generic function.)
+    @inline(__always)
+    static func store(_ codes: SIMD16<UInt32>, to bytes: UnsafeMutablePointer<UInt8>, at element: Int) {
+        let pairs = unsafeBitCast(codes, to: SIMD8<UInt64>.self)
+        let combined = ((pairs & 0xF) &<< 4) | (pairs &>> 32)
+        let target = bytes + element / 2
+        for pair in 0..<8 { target[pair] = UInt8(truncatingIfNeeded: combined[pair]) }
+    }
+}
+
+/// The 4-bit linear map (k + 1)/16 of torchao's v, decoded and encoded by arithmetic.
+enum Int4LinearCodes: CodeFormat {
+    @inline(__always)
+    static func values(_ codes: UnsafePointer<UInt8>, at element: Int, _ tables: CodeTables) -> SIMD16<Float> {
+        // (k + 1)/16: the integer k + 1 in a float's low bits above 2²³, minus 2²³, is exact.
+        let k = Int4Codes.nibbles(codes, at: element)
+        return (unsafeBitCast((k &+ 1) | 0x4B00_0000, to: SIMD16<Float>.self) - 8_388_608) * 0.0625
+    }
+
+    @inline(__always)
+    static func codes(of y: SIMD16<Float>, _ tables: CodeTables) -> SIMD16<UInt32> {
+        unsafeBitCast(QuantizedAdamStep.linearCode(y), to: SIMD16<UInt32>.self)
+    }
+
+    @inline(__always)
+    static func store(_ codes: SIMD16<UInt32>, to bytes: UnsafeMutablePointer<UInt8>, at element: Int) {
+        Int4Codes.store(codes, to: bytes, at: element)
     }
 }

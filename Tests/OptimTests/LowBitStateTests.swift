@@ -164,25 +164,28 @@ struct LowBitStateTests {
         }
     }
 
-    /// The fused kernel's codes follow the rule at every threshold: with β1 = β2 = 0 a step stores m = g and
-    /// v = g², so gradients at each threshold ±2 ulps (one element of each block set to 1, making the scale 1)
-    /// must be coded as the rule codes them.
-    @Test(arguments: [StateStorage.int8, .int4])
-    func theKernelCodesEveryThresholdAsTheRuleDoes(_ storage: StateStorage) throws {
+    /// The fused kernel's codes follow the rule at every threshold, for scales that make y = x / scale a rounded
+    /// division (the kernel computes it by a reciprocal and a correction): with β1 = β2 = 0 a step stores m = g and
+    /// v = g², so gradients whose quotients land within ±2 ulps of each threshold (one element of each block set to
+    /// the scale) must be coded as the rule codes the divided values.
+    @Test(arguments: [StateStorage.int8, .int4], [Float(1), 0.731_613_3, 3.133_7e-3, 4.1e-9])
+    func theKernelCodesEveryThresholdAsTheRuleDoes(_ storage: StateStorage, _ scale: Float) throws {
         let signed = try #require(storage.signedMap), unsigned = try #require(storage.unsignedMap)
         let block = signed.blockSize
         var gradient: [Float] = []
-        for threshold in signed.thresholds + unsigned.thresholds.map({ $0.squareRoot() }) {
-            var y = threshold.nextDown.nextDown
+        for target in signed.thresholds.map({ $0 * scale }) + unsigned.thresholds.map({ $0.squareRoot() * scale }) {
+            var y = target.nextDown.nextDown
             for _ in 0..<5 { gradient.append(y); y = y.nextUp }
         }
-        // Whole blocks, each starting with 1 (the scale); at least 4096 elements, so the tensor is quantized.
+        // Whole blocks, each starting with the scale; at least 4096 elements, so the tensor is quantized.
         var values: [Float] = []
         for (index, g) in gradient.enumerated() {
-            if values.count % block == 0 { values.append(1) }
-            values.append(index % 2 == 0 ? g : -g)
+            if values.count % block == 0 { values.append(scale) }
+            values.append(min(index % 2 == 0 ? g : -g, scale))
         }
-        while values.count % block != 0 || values.count < StateStorage.minimumQuantizedCount { values.append(0.5) }
+        while values.count % block != 0 || values.count < StateStorage.minimumQuantizedCount {
+            values.append(values.count % block == 0 ? scale : 0.5 * scale)
+        }
         let parameter = try Parameter(name: "w", shape: [values.count], values: [Float](repeating: 0, count: values.count))
         let optimizer = try AdamW([parameter], lr: 0, betas: (0, 0), weightDecay: 0, states: storage)
         parameter.grad = FloatBuffer(values)
@@ -192,10 +195,13 @@ struct LowBitStateTests {
         let v = Self.codes(try #require(saved.tensors["state.w.exp_avg_sq"]), count: values.count, storage: storage)
         let mScales = try #require(saved.tensors["state.w.exp_avg.scales"]).values.array
         let vScales = try #require(saved.tensors["state.w.exp_avg_sq.scales"]).values.array
+        #expect(mScales.allSatisfy { $0 == scale } && vScales.allSatisfy { $0 == max(scale * scale, 1e-12) })
+        var wrong = 0
         for (i, g) in values.enumerated() {
-            #expect(m[i] == signed.referenceCode(of: g / mScales[i / block]), "m at \(g)")
-            #expect(v[i] == unsigned.referenceCode(of: (g * g) / vScales[i / block]), "v at \(g * g)")
+            if m[i] != signed.referenceCode(of: g / mScales[i / block]) { wrong += 1 }
+            if v[i] != unsigned.referenceCode(of: (g * g) / vScales[i / block]) { wrong += 1 }
         }
+        #expect(wrong == 0, "\(wrong) of \(2 * values.count) codes differ from the rule's")
     }
 
     /// Edge blocks round-trip as the rule says: all zeros, one huge element, denormals; a tensor a quantized
