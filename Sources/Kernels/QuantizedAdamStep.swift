@@ -6,8 +6,8 @@ import Darwin
 
 /// One Adam/AdamW step over block-wise quantized moments, as torchao's `AdamW8bit`/`AdamW4bit` compute it (its
 /// `single_param_adam`), fused into one pass over memory a block at a time: decode a block of m and v (and v̂max),
-/// update θ in float32, find each buffer's new scale, encode. No float32 copy of a state exists beyond one block
-/// of scratch on the stack.
+/// update them in float32 and find each buffer's new scale, then update θ and encode. No float32 copy of a state
+/// exists beyond one block of scratch on the stack.
 ///
 ///     θ ← θ − (lr·λ)·θ (AdamW)   or   g ← g + λ·θ (Adam)          all in float32, each operation rounded
 ///     m ← lerp(m, g, 1 − β1);  v ← lerp(v, g², 1 − β2);  v̂max ← max(v̂max, v) (amsgrad)
@@ -59,9 +59,10 @@ struct QuantizedAdamStep {
         }
     }
 
-    /// One pass a block: decode, update and find the new scales in registers, a vector at a time (the new float32
-    /// state goes to `scratch`, three blocks, as the scale needs the whole block), then encode. `M` and `V` are the
-    /// code formats of m and of v (and v̂max).
+    /// A block at a time, two passes over it: the states' update (decode, update, the new scales), then θ's update
+    /// with the encoding of the new states (`scratch`, three blocks, holds them between the passes, as a scale
+    /// needs its whole block). θ is updated in the second pass so that its square root and division overlap the
+    /// integer work of the codes. `M` and `V` are the code formats of m and of v (and v̂max).
     private func run<M: CodeFormat, V: CodeFormat>(
         _ p: AdamStep.Streams, _ range: Range<Int>, signed: QuantizationMap, unsigned: QuantizationMap,
         scratch m: UnsafeMutablePointer<Float>, _: M.Type, _: V.Type
@@ -71,26 +72,48 @@ struct QuantizedAdamStep {
         let first = (range.lowerBound + block - 1) / block, end = (range.upperBound + block - 1) / block
         let signedTables = CodeTables(signed.tables), unsignedTables = CodeTables(unsigned.tables)
         let v = m + block, maximum = m + 2 * block
+        let mCodes = UnsafeMutableRawPointer(p.expAvg).assumingMemoryBound(to: UInt8.self)
+        let vCodes = UnsafeMutableRawPointer(p.expAvgSq).assumingMemoryBound(to: UInt8.self)
+        let maxCodes = p.maxExpAvgSq.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt8.self) }
         for index in first..<max(first, end) {
             let base = index * block
-            let scales = update(p, at: base, count: block, m: m, v: v, maximum: maximum,
-                                oldScales: (mScales[index], vScales[index], p.maxExpAvgSqScales?[index] ?? 0),
-                                signed: signedTables, unsigned: unsignedTables, M.self, V.self)
+            let scales = updateStates(p, at: base, count: block, m: m, v: v, maximum: maximum,
+                                      oldScales: (mScales[index], vScales[index], p.maxExpAvgSqScales?[index] ?? 0),
+                                      signed: signedTables, unsigned: unsignedTables, M.self, V.self)
             mScales[index] = scales.m
             vScales[index] = scales.v
-            encode(m, scale: scales.m, count: block, map: signed, into: p.expAvg, at: base, M.self)
-            encode(v, scale: scales.v, count: block, map: unsigned, into: p.expAvgSq, at: base, V.self)
-            if amsgrad, let codes = p.maxExpAvgSq, let maxScales = p.maxExpAvgSqScales {
-                maxScales[index] = scales.maximum
-                encode(maximum, scale: scales.maximum, count: block, map: unsigned, into: codes, at: base, V.self)
+            if amsgrad, let maxScales = p.maxExpAvgSqScales { maxScales[index] = scales.maximum }
+            guard scales.m.isFinite && scales.v.isFinite && (!amsgrad || scales.maximum.isFinite) else {
+                // A block that held a NaN or an infinity: θ, then each buffer by the reference rule where needed.
+                for i in stride(from: 0, to: block, by: Vector.scalarCount) {
+                    updateParameter(p, at: base + i, m: Vector.load(m + i), second: Vector.load((amsgrad ? maximum : v) + i))
+                }
+                encode(m, scale: scales.m, count: block, map: signed, into: mCodes, at: base, M.self)
+                encode(v, scale: scales.v, count: block, map: unsigned, into: vCodes, at: base, V.self)
+                if amsgrad, let maxCodes { encode(maximum, scale: scales.maximum, count: block, map: unsigned, into: maxCodes, at: base, V.self) }
+                continue
+            }
+            let mReciprocal = 1 / scales.m, vReciprocal = 1 / scales.v, maxReciprocal = 1 / scales.maximum
+            var i = 0
+            while i < block {
+                let mm = Vector.load(m + i), vv = Vector.load(v + i)
+                let second = amsgrad ? Vector.load(maximum + i) : vv
+                updateParameter(p, at: base + i, m: mm, second: second)
+                M.store(M.codes(of: Self.quotient(mm, scales.m, mReciprocal), signedTables), to: mCodes, at: base + i)
+                V.store(V.codes(of: Self.quotient(vv, scales.v, vReciprocal), unsignedTables), to: vCodes, at: base + i)
+                if amsgrad, let maxCodes {
+                    V.store(V.codes(of: Self.quotient(second, scales.maximum, maxReciprocal), unsignedTables),
+                            to: maxCodes, at: base + i)
+                }
+                i += Vector.scalarCount
             }
         }
     }
 
-    /// The update of one block: decodes m, v (and v̂max) from their codes times `oldScales`, updates θ in float32
-    /// and writes the new float32 states to `m`, `v` (and `maximum`). Returns the new scales.
+    /// The states' update over one block: decodes m, v (and v̂max) from their codes times `oldScales`, updates them
+    /// in float32 and writes them to `m`, `v` (and `maximum`). Returns the new scales.
     @inline(__always)
-    private func update<M: CodeFormat, V: CodeFormat>(
+    private func updateStates<M: CodeFormat, V: CodeFormat>(
         _ p: AdamStep.Streams, at base: Int, count: Int, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
         maximum: UnsafeMutablePointer<Float>, oldScales: (m: Float, v: Float, maximum: Float),
         signed: CodeTables, unsigned: CodeTables, _: M.Type, _: V.Type
@@ -103,28 +126,22 @@ struct QuantizedAdamStep {
         var i = 0
         while i < count {
             var g = Vector.load(p.grad + base + i)
-            var theta = Vector.load(p.param + base + i)
             var mm = M.values(mCodes, at: base + i, signed) * oldScales.m
             var vv = V.values(vCodes, at: base + i, unsigned) * oldScales.v
             if maximize { g = -g }
-            if decay != 0 { theta = theta - decay * theta }
-            if l2 != 0 { g = g + l2 * theta }
+            if l2 != 0 {
+                var theta = Vector.load(p.param + base + i)
+                if decay != 0 { theta = theta - decay * theta }  // θ as updateParameter decays it
+                g = g + l2 * theta
+            }
             mm = lerp(mm, g, beta1Weight)
             vv = lerp(vv, g * g, beta2Weight)
-            var second = vv
             if amsgrad, let codes = p.maxExpAvgSq {
-                let stored = V.values(UnsafeRawPointer(codes).assumingMemoryBound(to: UInt8.self), at: base + i,
-                                      unsigned)
-                second = (stored * oldScales.maximum).nanPropagatingMax(vv)
+                let stored = V.values(UnsafeRawPointer(codes).assumingMemoryBound(to: UInt8.self), at: base + i, unsigned)
+                let second = (stored * oldScales.maximum).nanPropagatingMax(vv)
                 second.store(to: maximum + i)
                 maxLargest = Self.larger(maxLargest, Self.magnitudeBits(second))
             }
-            // torchao divides by √bc2 and by bc1 and then by the denominator; one division and two products by
-            // reciprocals computed once differ from that by an ulp of the update (within the reference
-            // tolerance), and the states, which decide the codes, are computed exactly as torchao does.
-            let denominator = second.squareRoot() * inverseBiasCorrection2Sqrt + eps
-            theta = theta - stepSize * mm / denominator
-            theta.store(to: p.param + base + i)
             mm.store(to: m + i)
             vv.store(to: v + i)
             mLargest = Self.larger(mLargest, Self.magnitudeBits(mm))
@@ -132,6 +149,19 @@ struct QuantizedAdamStep {
             i += Vector.scalarCount
         }
         return (Self.scale(mLargest), Self.scale(vLargest), amsgrad ? Self.scale(maxLargest) : 0)
+    }
+
+    /// θ's update for sixteen elements from their new m and √-argument (v, or v̂max with amsgrad). torchao divides
+    /// by √bc2 and by bc1 and then by the denominator; one division and two products by reciprocals computed once
+    /// differ from that by an ulp of the update (within the reference tolerance), and the states, which decide the
+    /// codes, are computed exactly as torchao does.
+    @inline(__always)
+    private func updateParameter(_ p: AdamStep.Streams, at i: Int, m: Vector, second: Vector) {
+        var theta = Vector.load(p.param + i)
+        if decay != 0 { theta = theta - decay * theta }
+        let denominator = second.squareRoot() * inverseBiasCorrection2Sqrt + eps
+        theta = theta - stepSize * m / denominator
+        theta.store(to: p.param + i)
     }
 
     /// PyTorch's lerp: start + w(end − start) for w < ½, else end − (end − start)(1 − w), each step rounded.
@@ -238,11 +268,10 @@ struct QuantizedAdamStep {
         return unsafeBitCast(pick(c0, c1, m3), to: Vector.self)
     }
 
-    /// Encodes `count` values of `x` divided by `scale` with `map`, into the code memory at element `base`.
+    /// Encodes `count` values of `x` divided by `scale` with `map`, into the code memory `bytes` at element `base`.
     @inline(__always)
     private func encode<F: CodeFormat>(_ x: UnsafeMutablePointer<Float>, scale: Float, count: Int, map: QuantizationMap,
-                                       into codes: UnsafeMutablePointer<Float>, at base: Int, _: F.Type) {
-        let bytes = UnsafeMutableRawPointer(codes).assumingMemoryBound(to: UInt8.self)
+                                       into bytes: UnsafeMutablePointer<UInt8>, at base: Int, _: F.Type) {
         // A non-finite scale (the block held a NaN or an infinity): y may be NaN, whose code is 0 (torchao's search
         // finds nothing at or below a NaN). Rare, so one element at a time by the reference rule. Otherwise every
         // y is in [−1, 1], which the vector code relies on.
@@ -261,8 +290,7 @@ struct QuantizedAdamStep {
         let tables = CodeTables(map.tables), reciprocal = 1 / scale
         var j = 0
         while j < count {
-            let y = Self.quotient(Vector.load(x + j), scale, reciprocal)
-            F.store(F.codes(of: y, tables), to: bytes, at: base + j)
+            F.store(F.codes(of: Self.quotient(Vector.load(x + j), scale, reciprocal), tables), to: bytes, at: base + j)
             j += Vector.scalarCount
         }
     }

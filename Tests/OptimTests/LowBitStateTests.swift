@@ -268,6 +268,70 @@ struct LowBitStateTests {
         #expect(optimizer.skippedSteps == 1 && after.tensors == before.tensors && parameter.values == values1)
     }
 
+    enum QuantizedVariant: String, CaseIterable, Sendable { case adamwAmsgrad, adamL2, adamwMaximize }
+
+    /// The fused 8-bit and 4-bit kernel against a scalar reference written here, bit for bit, on the paths the
+    /// torchao cases do not take (amsgrad's third buffer, Adam's coupled L2, maximize): each step starts from the
+    /// optimizer's own stored state, decoded element by element (map value times block scale), takes torchao's
+    /// arithmetic in scalar float32, and quantizes by the rule (``QuantizationMap/referenceCode(of:)`` of x / scale).
+    @Test(arguments: [StateStorage.int8, .int4], QuantizedVariant.allCases)
+    func theQuantizedKernelMatchesAScalarReference(_ storage: StateStorage, _ variant: QuantizedVariant) throws {
+        let signed = try #require(storage.signedMap), unsigned = try #require(storage.unsignedMap)
+        let block = signed.blockSize, count = 32 * block
+        let lr = 1e-2, weightDecay = 0.05, amsgrad = variant == .adamwAmsgrad, maximize = variant == .adamwMaximize
+        let parameter = try Parameter(name: "w", shape: [count], values: (0..<count).map { Float(cos(Double($0))) })
+        let optimizer: any Optimizer = variant == .adamL2
+            ? try Adam([parameter], lr: lr, weightDecay: weightDecay, states: storage)
+            : try AdamW([parameter], lr: lr, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize, states: storage)
+        func gradient(_ step: Int) -> [Float] {
+            (0..<count).map { Float(sin(Double($0 * (step + 2)) * 0.37)) * (1 + Float($0 % block) * 0.01) }
+        }
+        func decoded(_ state: StateDict, _ name: String, _ map: QuantizationMap) throws -> [Float] {
+            let codes = Self.codes(try #require(state.tensors["state.w.\(name)"]), count: count, storage: storage)
+            let scales = try #require(state.tensors["state.w.\(name).scales"]).values.array
+            return (0..<count).map { map.values[codes[$0]] * scales[$0 / block] }
+        }
+        func lerp(_ start: Float, _ end: Float, _ weight: Float) -> Float {
+            weight < 0.5 ? start + weight * (end - start) : end - (end - start) * (1 - weight)
+        }
+        parameter.grad = FloatBuffer(gradient(0))
+        try optimizer.step()
+        for step in 2...4 {
+            let before = optimizer.stateDict()
+            var m = try decoded(before, "exp_avg", signed), v = try decoded(before, "exp_avg_sq", unsigned)
+            var maximum = amsgrad ? try decoded(before, "max_exp_avg_sq", unsigned) : []
+            var theta = parameter.values.array
+            let g0 = gradient(step)
+            let k = AdamStep(lr: lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: step,
+                             decoupledDecay: variant == .adamL2 ? nil : 1 - lr * weightDecay,
+                             l2: variant == .adamL2 ? weightDecay : 0, amsgrad: amsgrad, maximize: maximize)
+            let stepSize = k.blockLR / k.blockBiasCorrection1, inverseSqrt = 1 / k.blockBiasCorrection2Sqrt
+            for i in 0..<count {
+                var g = maximize ? -g0[i] : g0[i]
+                let decayed = k.blockDecay != 0 ? theta[i] - k.blockDecay * theta[i] : theta[i]
+                if k.l2 != 0 { g = g + k.l2 * decayed }
+                m[i] = lerp(m[i], g, k.beta1Weight)
+                v[i] = lerp(v[i], g * g, k.oneMinusBeta2)
+                var second = v[i]
+                if amsgrad { second = v[i].isNaN || maximum[i] < v[i] ? v[i] : maximum[i]; maximum[i] = second }
+                theta[i] = decayed - stepSize * m[i] / (second.squareRoot() * inverseSqrt + k.eps)
+            }
+            parameter.grad = FloatBuffer(g0)
+            try optimizer.step()
+            let after = optimizer.stateDict()
+            #expect(parameter.values.array == theta, "step \(step): θ")
+            var buffers = [("exp_avg", m, signed), ("exp_avg_sq", v, unsigned)]
+            if amsgrad { buffers.append(("max_exp_avg_sq", maximum, unsigned)) }
+            for (name, x, map) in buffers {
+                let scales = (0..<(count / block)).map { b in max(x[(b * block)..<((b + 1) * block)].map(abs).max() ?? 0, 1e-12) }
+                let codes = (0..<count).map { map.referenceCode(of: x[$0] / scales[$0 / block]) }
+                #expect(try #require(after.tensors["state.w.\(name).scales"]).values.array == scales, "step \(step): \(name) scales")
+                #expect(Self.codes(try #require(after.tensors["state.w.\(name)"]), count: count, storage: storage) == codes,
+                        "step \(step): \(name) codes")
+            }
+        }
+    }
+
     // MARK: - bfloat16
 
     /// The bfloat16 step against a scalar reference, bit for bit: PyTorch's AdamW arithmetic (as the float32
