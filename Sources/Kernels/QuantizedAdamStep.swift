@@ -186,9 +186,14 @@ struct QuantizedAdamStep {
     /// max(largest, 1e-12), or NaN when the block held one.
     @inline(__always)
     static func scale(_ largest: SIMD16<Int32>) -> Float {
-        var widest: Int32 = 0
-        for lane in 0..<16 { widest = Swift.max(widest, largest[lane]) }
-        let value = Float(bitPattern: UInt32(widest))
+        // Halving in registers (a lane loop with `max` here became an out-of-line call).
+        @inline(__always) func larger<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Int32 {
+            let difference = b &- a
+            return a &+ (difference & ~(difference &>> 31))
+        }
+        let eight = larger(largest.lowHalf, largest.highHalf), four = larger(eight.lowHalf, eight.highHalf)
+        let two = larger(four.lowHalf, four.highHalf)
+        let value = Float(bitPattern: UInt32(Swift.max(two[0], two[1])))
         return value.isNaN ? value : Swift.max(value, 1e-12)
     }
 
@@ -359,7 +364,9 @@ enum Int8Codes: CodeFormat {
     @inline(__always)
     static func store(_ codes: SIMD16<UInt32>, to bytes: UnsafeMutablePointer<UInt8>, at element: Int) {
         // Lane by lane straight to memory: one `vpmovdb` (through a SIMD16<UInt8> it becomes byte shuffles).
-        for lane in 0..<16 { bytes[element + lane] = UInt8(truncatingIfNeeded: codes[lane]) }
+        // (`bytes[element + lane]` would check each sum for overflow and store byte by byte.)
+        let target = bytes + element
+        for lane in 0..<16 { target[lane] = UInt8(truncatingIfNeeded: codes[lane]) }
     }
 }
 
