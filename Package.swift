@@ -68,7 +68,8 @@ let package = Package(
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["against-yardstick.sh", "experiment-parallelism.sh", "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
-                      "gpt_checkpoint_in_torch.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "torchao_lowbit_step.py"],
+                      "gpt_checkpoint_in_torch.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
+                      "torchao_lowbit_step.py"],
             swiftSettings: fast),
         .executableTarget(
             name: "adamw",
