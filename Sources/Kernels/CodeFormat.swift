@@ -15,7 +15,7 @@ struct CodeTables {
     let values: UnsafePointer<Float>
     let buckets: UnsafePointer<UInt32>
     let splatValues: UnsafePointer<UInt32>
-    let splatThresholds: UnsafePointer<Int32>
+    let splatThresholds: UnsafePointer<Float>
 
     init(_ tables: QuantizationMap.Tables) {
         values = UnsafePointer(tables.values)
@@ -45,19 +45,22 @@ extension CodeFormat {
     }
 
     /// The 4-bit codes of y ∈ [−1, 1]: the number of thresholds at or below each. One compare with the middle
-    /// threshold picks the half, then the seven thresholds of that half are counted side by side (about 32
-    /// operations for sixteen lanes; a four-level binary search takes 28 but each level waits for the one before,
-    /// and ran 9% slower). Keys of y and the thresholds lie within ±0x3F800000 of zero as signed integers, so no
-    /// difference overflows.
+    /// threshold picks the half, then the seven thresholds of that half are counted side by side (a compare, a
+    /// select and an add each; a four-level binary search has fewer operations, but each level waits for the one
+    /// before, and it ran 9% slower). Float compares order −0 and +0 alike, unlike the reference's search; no
+    /// threshold is a zero, so no code differs.
     @inline(__always)
-    static func searchedCode(_ y: SIMD16<Float>, _ thresholds: UnsafePointer<Int32>) -> SIMD16<Int32> {
+    static func searchedCode(_ y: SIMD16<Float>, _ thresholds: UnsafePointer<Float>) -> SIMD16<Int32> {
         @inline(__always) func t(_ k: Int) -> SIMD16<Int32> {
             UnsafeRawPointer(thresholds + 16 * k).load(as: SIMD16<Int32>.self)
         }
-        let key = unsafeBitCast(orderedKeys(y) ^ 0x8000_0000, to: SIMD16<Int32>.self)
-        let upper = atLeast(key, t(7))
-        var code = (upper & 8) &+ 7  // minus one below for each threshold of the half above the key
-        for k in 0..<7 { code &+= (key &- pick(t(k), t(k + 8), upper)) &>> 31 }
+        // A comparison's mask is a vector of −1 (true) and 0 lanes.
+        @inline(__always) func below(_ threshold: SIMD16<Int32>) -> SIMD16<Int32> {
+            unsafeBitCast(y .< unsafeBitCast(threshold, to: SIMD16<Float>.self), to: SIMD16<Int32>.self)
+        }
+        let upper = ~below(t(7))
+        var code = (upper & 8) &+ 7  // minus one for each threshold of the half above y
+        for k in 0..<7 { code &+= below(pick(t(k), t(k + 8), upper)) }
         return code
     }
 

@@ -39,12 +39,11 @@ public struct QuantizationMap: Sendable, Equatable {
     final class Tables: @unchecked Sendable {
         let values: UnsafeMutablePointer<Float>
         let buckets: UnsafeMutablePointer<UInt32>
-        /// For 4-bit maps, each value's bits and each threshold's signed key (the ordered key with its top bit
-        /// flipped) repeated in sixteen lanes, sixteen apart: kernels read them as whole vectors, one load that
+        /// For 4-bit maps, each value's bits and each threshold repeated in sixteen lanes, sixteen apart: kernels read them as whole vectors, one load that
         /// folds into the instruction using it, where a broadcast from `values` costs a load, a shuffle and, as the
         /// compiler cannot hoist it past the code stores, it happens every vector.
         let splatValues: UnsafeMutablePointer<UInt32>
-        let splatThresholds: UnsafeMutablePointer<Int32>
+        let splatThresholds: UnsafeMutablePointer<Float>
 
         init(values: [Float], thresholdKeys: [UInt32], buckets: [UInt32]) {
             self.values = .allocate(capacity: values.count)
@@ -57,7 +56,7 @@ public struct QuantizationMap: Sendable, Equatable {
             if splat {
                 for k in 0..<16 { (splatValues + 16 * k).initialize(repeating: values[k].bitPattern, count: 16) }
                 for k in 0..<15 {
-                    (splatThresholds + 16 * k).initialize(repeating: Int32(bitPattern: thresholdKeys[k] ^ 0x8000_0000), count: 16)
+                    (splatThresholds + 16 * k).initialize(repeating: QuantizationMap.value(ofKey: thresholdKeys[k]), count: 16)
                 }
             }
         }
