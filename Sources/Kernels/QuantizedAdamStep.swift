@@ -59,10 +59,10 @@ struct QuantizedAdamStep {
         }
     }
 
-    /// A block at a time, two passes over it: the states' update (decode, update, the new scales), then θ's update
-    /// with the encoding of the new states (`scratch`, three blocks, holds them between the passes, as a scale
-    /// needs its whole block). θ is updated in the second pass so that its square root and division overlap the
-    /// integer work of the codes. `M` and `V` are the code formats of m and of v (and v̂max).
+    /// A block at a time, three passes over it: the states' update (decode, update, the new scales), θ's update,
+    /// and the encoding of the new states (`scratch`, three blocks, holds them between the passes, as a scale
+    /// needs its whole block). Separate loops ran faster than θ's update fused into either of the others (by
+    /// 4–8% for 4-bit states, in cache). `M` and `V` are the code formats of m and of v (and v̂max).
     private func run<M: CodeFormat, V: CodeFormat>(
         _ p: AdamStep.Streams, _ range: Range<Int>, signed: QuantizationMap, unsigned: QuantizationMap,
         scratch m: UnsafeMutablePointer<Float>, _: M.Type, _: V.Type
@@ -96,9 +96,13 @@ struct QuantizedAdamStep {
             let mReciprocal = 1 / scales.m, vReciprocal = 1 / scales.v, maxReciprocal = 1 / scales.maximum
             var i = 0
             while i < block {
+                updateParameter(p, at: base + i, m: Vector.load(m + i), second: Vector.load((amsgrad ? maximum : v) + i))
+                i += Vector.scalarCount
+            }
+            i = 0
+            while i < block {
                 let mm = Vector.load(m + i), vv = Vector.load(v + i)
                 let second = amsgrad ? Vector.load(maximum + i) : vv
-                updateParameter(p, at: base + i, m: mm, second: second)
                 M.store(M.codes(of: Self.quotient(mm, scales.m, mReciprocal), signedTables), to: mCodes, at: base + i)
                 V.store(V.codes(of: Self.quotient(vv, scales.v, vReciprocal), unsignedTables), to: vCodes, at: base + i)
                 if amsgrad, let maxCodes {
