@@ -101,14 +101,6 @@ public struct QuantizationMap: Sendable, Equatable {
         return table
     }
 
-    /// The code of the float whose ordered key is `key`, by the bucket table of an 8-bit map. The float is never a
-    /// NaN here: the kernel codes a block whose scale is not finite by the reference rule instead.
-    @inline(__always)
-    static func code(ofKey key: UInt32, buckets: UnsafePointer<UInt32>) -> UInt32 {
-        let entry = buckets[Int(key >> 16)]
-        return (entry & 0xFF) &+ ((key & 0xFFFF) >= entry >> 8 ? 1 : 0)
-    }
-
     /// The smallest y ≥ `low` with fl(y − low) ≥ fl(fl(high − low) · 0.5): where the code moves from `low`'s to
     /// `high`'s. fl(y − low) never decreases as y grows, so a binary search over the floats between them finds it.
     static func threshold(below low: Float, above high: Float) -> Float {
