@@ -179,12 +179,13 @@ struct QuantizedAdamStep {
         unsafeBitCast(x, to: SIMD16<Int32>.self) & 0x7FFF_FFFF
     }
 
-    /// The larger of two non-negative vectors, lane by lane: a + max(b − a, 0), the sign of the difference masking
-    /// it (`pointwiseMax` on integer vectors is an out-of-line call).
+    /// The larger of two vectors, lane by lane: a lane loop, which becomes one `vpmaxsd` (`pointwiseMax` on integer
+    /// vectors is an out-of-line call).
     @inline(__always)
     static func larger(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
-        let difference = b &- a
-        return a &+ (difference & ~(difference &>> 31))
+        var result = SIMD16<Int32>()
+        for lane in 0..<16 { result[lane] = Swift.max(a[lane], b[lane]) }
+        return result
     }
 
     /// max(largest, 1e-12), or NaN when the block held one.
