@@ -83,8 +83,10 @@ struct QuantizedAdamStep {
             mScales[index] = scales.m
             vScales[index] = scales.v
             if amsgrad, let maxScales = p.maxExpAvgSqScales { maxScales[index] = scales.maximum }
-            guard scales.m.isFinite && scales.v.isFinite && (!amsgrad || scales.maximum.isFinite) else {
-                // A block that held a NaN or an infinity: θ, then each buffer by the reference rule where needed.
+            let mReciprocal = 1 / scales.m, vReciprocal = 1 / scales.v, maxReciprocal = 1 / scales.maximum
+            guard mReciprocal.isNormal && vReciprocal.isNormal && (!amsgrad || maxReciprocal.isNormal) else {
+                // A block that held a NaN, an infinity or a value above 2¹²⁶: θ, then each buffer by division, and
+                // by the reference rule where its scale is not finite.
                 for i in stride(from: 0, to: block, by: Vector.scalarCount) {
                     updateParameter(p, at: base + i, m: Vector.load(m + i), second: Vector.load((amsgrad ? maximum : v) + i))
                 }
@@ -93,7 +95,6 @@ struct QuantizedAdamStep {
                 if amsgrad, let maxCodes { encode(maximum, scale: scales.maximum, count: block, map: unsigned, into: maxCodes, at: base, V.self) }
                 continue
             }
-            let mReciprocal = 1 / scales.m, vReciprocal = 1 / scales.v, maxReciprocal = 1 / scales.maximum
             var i = 0
             while i < block {
                 updateParameter(p, at: base + i, m: Vector.load(m + i), second: Vector.load((amsgrad ? maximum : v) + i))
@@ -202,7 +203,8 @@ struct QuantizedAdamStep {
         return value.isNaN ? value : Swift.max(value, 1e-12)
     }
 
-    /// Encodes `count` values of `x` divided by `scale` with `map`, into the code memory `bytes` at element `base`.
+    /// Encodes `count` values of `x` divided by `scale` with `map`, into the code memory `bytes` at element `base`:
+    /// the way for blocks whose scale's reciprocal is not a normal float, so it divides.
     @inline(__always)
     private func encode<F: CodeFormat>(_ x: UnsafeMutablePointer<Float>, scale: Float, count: Int, map: QuantizationMap,
                                        into bytes: UnsafeMutablePointer<UInt8>, at base: Int, _: F.Type) {
@@ -221,10 +223,10 @@ struct QuantizedAdamStep {
             }
             return
         }
-        let tables = CodeTables(map.tables), reciprocal = 1 / scale
+        let tables = CodeTables(map.tables)
         var j = 0
         while j < count {
-            F.store(F.codes(of: Self.quotient(Vector.load(x + j), scale, reciprocal), tables), to: bytes, at: base + j)
+            F.store(F.codes(of: Vector.load(x + j) / scale, tables), to: bytes, at: base + j)
             j += Vector.scalarCount
         }
     }
@@ -233,7 +235,8 @@ struct QuantizedAdamStep {
     /// is within an ulp of x/d, x − q·d is exact by FMA, and q + (x − q·d)·r is then the rounded quotient. Two
     /// FMAs and a product instead of a division, which costs as much as the rest of an element's encoding. (When
     /// x/d underflows the correction can miss by an ulp, but such a y is far below every threshold, so its code is
-    /// the same; a test checks the codes against the division.)
+    /// the same; a test checks the codes against the division.) A scale above 2¹²⁶ has a subnormal reciprocal,
+    /// too imprecise for the correction: such a block is coded by `encode`, which divides.
     @inline(__always)
     static func quotient(_ x: Vector, _ d: Float, _ r: Float) -> Vector {
         let q = x * r
