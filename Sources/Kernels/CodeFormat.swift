@@ -34,10 +34,6 @@ extension CodeFormat {
         return unsafeBitCast(bits ^ ((bits &>> 31) | Int32(bitPattern: 0x8000_0000)), to: SIMD16<UInt32>.self)
     }
 
-    /// All ones where a ≥ b, zeros elsewhere, for keys within ±2³⁰ of each other (no overflow).
-    @inline(__always)
-    static func atLeast(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> { ~((a &- b) &>> 31) }
-
     /// Bitwise select: `high` where `mask` is all ones, `low` where it is zeros.
     @inline(__always)
     static func pick(_ low: SIMD16<Int32>, _ high: SIMD16<Int32>, _ mask: SIMD16<Int32>) -> SIMD16<Int32> {
@@ -50,7 +46,7 @@ extension CodeFormat {
     /// before, and it ran 9% slower). Float compares order −0 and +0 alike, unlike the reference's search; no
     /// threshold is a zero, so no code differs.
     @inline(__always)
-    static func searchedCode(_ y: SIMD16<Float>, _ thresholds: UnsafePointer<Float>) -> SIMD16<Int32> {
+    static func countedCode(_ y: SIMD16<Float>, _ thresholds: UnsafePointer<Float>) -> SIMD16<Int32> {
         @inline(__always) func t(_ k: Int) -> SIMD16<Int32> {
             UnsafeRawPointer(thresholds + 16 * k).load(as: SIMD16<Int32>.self)
         }
@@ -75,7 +71,6 @@ extension CodeFormat {
         let excess = nonNegative &- 15
         return nonNegative &- (excess & ~(excess &>> 31))
     }
-
 
     /// table[code] for sixteen codes below 16: a tree of bitwise selects on the code's bits, lowest bit first
     /// (written out: an array here would allocate in the loop).
@@ -105,8 +100,8 @@ extension CodeFormat {
 enum Int8Codes: CodeFormat {
     @inline(__always)
     static func values(_ codes: UnsafePointer<UInt8>, at element: Int, _ tables: CodeTables) -> SIMD16<Float> {
-        // The lane loops widen sixteen bytes with one `vpmovzxbd`; the lookups stay scalar loads from a 1 KB table
-        // (Swift has no gather, and Zen 4's gather is no faster than sixteen loads from L1).
+        // The lane loop becomes a widening of the sixteen bytes and one `vgatherdps` from the 1 KB table (on Zen 4
+        // no faster than sixteen loads: Benchmarks/lookup_ceiling.c).
         let bytes = UnsafeRawPointer(codes + element).loadUnaligned(as: SIMD16<UInt8>.self)
         var values = SIMD16<Float>()
         for lane in 0..<16 { values[lane] = tables.values[Int(bytes[lane])] }
@@ -117,7 +112,7 @@ enum Int8Codes: CodeFormat {
     static func codes(of y: SIMD16<Float>, _ tables: CodeTables) -> SIMD16<UInt32> {
         let keys = Self.orderedKeys(y)
         var entries = SIMD16<UInt32>()
-        for lane in 0..<16 { entries[lane] = tables.buckets[Int(keys[lane] >> 16)] }
+        for lane in 0..<16 { entries[lane] = tables.buckets[Int(keys[lane] >> 16)] }  // one `vpgatherdd`
         // The count of thresholds below the bucket, plus one where the key is at or above the one inside it: the
         // sign of (low bits − inside), both below 2¹⁷, is the comparison.
         let difference = unsafeBitCast((keys & 0xFFFF) &- (entries &>> 8), to: SIMD16<Int32>.self)
@@ -134,7 +129,7 @@ enum Int8Codes: CodeFormat {
 }
 
 /// 4-bit codes, two a byte with the first element in the high half (torchao's packing), all in registers: a tree
-/// of selects to decode, a binary search over the fifteen thresholds to encode.
+/// of selects to decode, a count of the thresholds at or below a value to encode.
 enum Int4Codes: CodeFormat {
     /// The first of each pair of 4-bit codes goes to its byte's high half.
     static let pairShifts = SIMD16<UInt32>(4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0)
@@ -155,7 +150,7 @@ enum Int4Codes: CodeFormat {
 
     @inline(__always)
     static func codes(of y: SIMD16<Float>, _ tables: CodeTables) -> SIMD16<UInt32> {
-        unsafeBitCast(Self.searchedCode(y, tables.splatThresholds), to: SIMD16<UInt32>.self)
+        unsafeBitCast(Self.countedCode(y, tables.splatThresholds), to: SIMD16<UInt32>.self)
     }
 
     /// byte = first << 4 | second, eight bytes for the sixteen: each pair of 32-bit lanes read as one 64-bit
