@@ -39,13 +39,13 @@ public struct QuantizationMap: Sendable, Equatable {
     final class Tables: @unchecked Sendable {
         let values: UnsafeMutablePointer<Float>
         let buckets: UnsafeMutablePointer<UInt32>
-        /// For 4-bit maps, each value's bits and each threshold repeated in sixteen lanes, sixteen apart: kernels read them as whole vectors, one load that
-        /// folds into the instruction using it, where a broadcast from `values` costs a load, a shuffle and, as the
-        /// compiler cannot hoist it past the code stores, it happens every vector.
+        /// For 4-bit maps, each value's bits and each threshold repeated in sixteen lanes, sixteen apart: kernels
+        /// read them as whole vectors, one load that folds into the instruction using it, where a broadcast from
+        /// `values` costs a load and a shuffle, every vector, as the compiler cannot hoist it past the code stores.
         let splatValues: UnsafeMutablePointer<UInt32>
         let splatThresholds: UnsafeMutablePointer<Float>
 
-        init(values: [Float], thresholdKeys: [UInt32], buckets: [UInt32]) {
+        init(values: [Float], thresholds: [Float], buckets: [UInt32]) {
             self.values = .allocate(capacity: values.count)
             self.values.initialize(from: values, count: values.count)
             self.buckets = .allocate(capacity: max(buckets.count, 1))
@@ -55,9 +55,7 @@ public struct QuantizationMap: Sendable, Equatable {
             splatThresholds = .allocate(capacity: splat ? 15 * 16 : 1)
             if splat {
                 for k in 0..<16 { (splatValues + 16 * k).initialize(repeating: values[k].bitPattern, count: 16) }
-                for k in 0..<15 {
-                    (splatThresholds + 16 * k).initialize(repeating: QuantizationMap.value(ofKey: thresholdKeys[k]), count: 16)
-                }
+                for k in 0..<15 { (splatThresholds + 16 * k).initialize(repeating: thresholds[k], count: 16) }
             }
         }
 
@@ -78,8 +76,8 @@ public struct QuantizationMap: Sendable, Equatable {
         self.name = name
         let thresholds = values.indices.dropLast().map { Self.threshold(below: values[$0], above: values[$0 + 1]) }
         self.thresholds = thresholds
-        let keys = thresholds.map(Self.orderedKey)
-        tables = Tables(values: values, thresholdKeys: keys, buckets: bits == 8 ? Self.buckets(keys) : [])
+        tables = Tables(values: values, thresholds: thresholds,
+                        buckets: bits == 8 ? Self.buckets(thresholds.map(Self.orderedKey)) : [])
     }
 
     public static func == (a: QuantizationMap, b: QuantizationMap) -> Bool { a.name == b.name && a.values == b.values }
