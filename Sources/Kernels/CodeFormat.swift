@@ -43,8 +43,8 @@ extension CodeFormat {
     /// The 4-bit codes of y ∈ [−1, 1]: the number of thresholds at or below each. One compare with the middle
     /// threshold picks the half, then the seven thresholds of that half are counted side by side (a compare, a
     /// select and an add each; a four-level binary search has fewer operations, but each level waits for the one
-    /// before, and it ran 9% slower). Float compares order −0 and +0 alike, unlike the reference's search; no
-    /// threshold is a zero, so no code differs.
+    /// before, and it ran 9% slower). No threshold is a zero, so −0 and +0, equal to a float compare, get the same
+    /// code, as in the reference.
     @inline(__always)
     static func countedCode(_ y: SIMD16<Float>, _ thresholds: UnsafePointer<Float>) -> SIMD16<Int32> {
         @inline(__always) func t(_ k: Int) -> SIMD16<Int32> {

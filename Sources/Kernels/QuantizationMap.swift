@@ -9,7 +9,8 @@
 ///
 /// Rounding folds into one threshold per code: ``thresholds``[k] is the smallest float y that the rule above
 /// gives a code above k, so the code of y is the number of thresholds at or below it (a NaN gets code 0, as in
-/// torchao). The kernels count thresholds with vector compares instead of searching.
+/// torchao). The 4-bit kernels count the thresholds with vector compares; the 8-bit ones look the count up in a
+/// bucket table of the thresholds (``tables``).
 ///
 /// The 8-bit maps are bitsandbytes' dynamic maps (`create_dynamic_map`: a decimal exponent and a linear fraction)
 /// and the 4-bit signed map its 3-bit-exponent variant, the unsigned 4-bit map is (1…16)/16: torchao 0.18's

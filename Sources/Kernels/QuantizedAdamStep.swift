@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// One Adam/AdamW step over block-wise quantized moments, as torchao's `AdamW8bit`/`AdamW4bit` compute it (its
 /// `single_param_adam`), fused into one pass over memory a block at a time: decode a block of m and v (and v̂max),
 /// update them in float32 and find each buffer's new scale, then update θ and encode. No float32 copy of a state
@@ -46,15 +40,17 @@ struct QuantizedAdamStep {
     /// The blocks whose first element is in `range`.
     func run(_ p: AdamStep.Streams, _ range: Range<Int>, storage: StateStorage) {
         guard let signed = storage.signedMap, let unsigned = storage.unsignedMap else { return }
+        precondition(!amsgrad || (p.maxExpAvgSq != nil && p.maxExpAvgSqScales != nil),
+                     "amsgrad needs v̂max's codes and scales")
+        // torchao's maps: 8-bit dynamic maps, or the 4-bit dynamic map for m and the linear one for v.
+        precondition(signed.bits == 8 || unsigned == .int4Unsigned, "no kernel for the map \(unsigned.name)")
         let block = signed.blockSize
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * block) { scratch in
             guard let m = scratch.baseAddress else { return }
             if signed.bits == 8 {
                 run(p, range, signed: signed, unsigned: unsigned, scratch: m, Int8Codes.self, Int8Codes.self)
-            } else if unsigned == .int4Unsigned {
-                run(p, range, signed: signed, unsigned: unsigned, scratch: m, Int4Codes.self, Int4LinearCodes.self)
             } else {
-                run(p, range, signed: signed, unsigned: unsigned, scratch: m, Int4Codes.self, Int4Codes.self)
+                run(p, range, signed: signed, unsigned: unsigned, scratch: m, Int4Codes.self, Int4LinearCodes.self)
             }
         }
     }
@@ -233,10 +229,11 @@ struct QuantizedAdamStep {
 
     /// x / d rounded to nearest, as a division gives it, from r = 1/d (rounded) by Markstein's correction: q = x·r
     /// is within an ulp of x/d, x − q·d is exact by FMA, and q + (x − q·d)·r is then the rounded quotient. Two
-    /// FMAs and a product instead of a division, which costs as much as the rest of an element's encoding. (When
-    /// x/d underflows the correction can miss by an ulp, but such a y is far below every threshold, so its code is
-    /// the same; a test checks the codes against the division.) A scale above 2¹²⁶ has a subnormal reciprocal,
-    /// too imprecise for the correction: such a block is coded by `encode`, which divides.
+    /// FMAs and a product instead of a division, which costs as much as the rest of an element's encoding. (Where
+    /// x or the remainder is subnormal the correction can miss by an ulp, and −0 comes out +0, but every such y
+    /// is below 1e-26, far below every threshold, so its code is the same; a test checks the codes against the
+    /// division.) A scale above 2¹²⁶ has a subnormal reciprocal, too imprecise for the correction: such a block
+    /// is coded by `encode`, which divides.
     @inline(__always)
     static func quotient(_ x: Vector, _ d: Float, _ r: Float) -> Vector {
         let q = x * r
