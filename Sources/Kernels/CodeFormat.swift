@@ -34,9 +34,9 @@ extension CodeFormat {
         return unsafeBitCast(bits ^ ((bits &>> 31) | Int32(bitPattern: 0x8000_0000)), to: SIMD16<UInt32>.self)
     }
 
-    /// Bitwise select: `high` where `mask` is all ones, `low` where it is zeros.
+    /// Bitwise select: `high` where `mask` is all ones, `low` where it is zeros (one `vpternlogd`).
     @inline(__always)
-    static func pick(_ low: SIMD16<Int32>, _ high: SIMD16<Int32>, _ mask: SIMD16<Int32>) -> SIMD16<Int32> {
+    static func pick<V: SIMD>(_ low: V, _ high: V, _ mask: V) -> V where V.Scalar: FixedWidthInteger {
         (low & ~mask) | (high & mask)
     }
 
@@ -81,9 +81,6 @@ extension CodeFormat {
         }
         @inline(__always) func value(_ index: Int) -> SIMD16<UInt32> {
             UnsafeRawPointer(table + 16 * index).load(as: SIMD16<UInt32>.self)
-        }
-        @inline(__always) func pick(_ low: SIMD16<UInt32>, _ high: SIMD16<UInt32>, _ mask: SIMD16<UInt32>) -> SIMD16<UInt32> {
-            (low & ~mask) | (high & mask)
         }
         let m0 = mask(0), m1 = mask(1), m2 = mask(2), m3 = mask(3)
         let a0 = pick(value(0), value(1), m0), a1 = pick(value(2), value(3), m0)

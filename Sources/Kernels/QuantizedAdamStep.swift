@@ -179,20 +179,16 @@ struct QuantizedAdamStep {
     /// The larger of two vectors, lane by lane: a lane loop, which becomes one `vpmaxsd` (`pointwiseMax` on integer
     /// vectors is an out-of-line call).
     @inline(__always)
-    static func larger(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
-        var result = SIMD16<Int32>()
-        for lane in 0..<16 { result[lane] = Swift.max(a[lane], b[lane]) }
+    static func larger<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Int32 {
+        var result = V()
+        for lane in a.indices { result[lane] = Swift.max(a[lane], b[lane]) }
         return result
     }
 
     /// max(largest, 1e-12), or NaN when the block held one.
     @inline(__always)
     static func scale(_ largest: SIMD16<Int32>) -> Float {
-        // Halving in registers (a lane loop with `max` here became an out-of-line call).
-        @inline(__always) func larger<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Int32 {
-            let difference = b &- a
-            return a &+ (difference & ~(difference &>> 31))
-        }
+        // Halving in registers (a lane loop over all sixteen with `max` became an out-of-line call).
         let eight = larger(largest.lowHalf, largest.highHalf), four = larger(eight.lowHalf, eight.highHalf)
         let two = larger(four.lowHalf, four.highHalf)
         let value = Float(bitPattern: UInt32(Swift.max(two[0], two[1])))
