@@ -12,3 +12,15 @@ public enum ExperimentError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension ExperimentError {
+    /// Throws unless a step's `accumulate` micro-batches divide among `ranks` processes, as a data-parallel run
+    /// deals them out.
+    static func checkAccumulate(_ accumulate: Int, ranks: Int) throws(ExperimentError) {
+        guard accumulate % ranks == 0 else {
+            throw .invalidArgument(
+                name: "--accumulate", value: "\(accumulate)",
+                reason: "must be a multiple of the \(ranks) processes (each computes --accumulate / \(ranks) micro-batches a step)")
+        }
+    }
+}

@@ -57,12 +57,7 @@ public final class GPTRun {
     /// value at fault.
     public init(recipe: GPTRecipe, corpus: CharacterCorpus, communicator: (any Communicator)? = nil) throws {
         try recipe.check(maximumContext: corpus.maximumContext)
-        let ranks = communicator?.size ?? 1
-        guard recipe.accumulate % ranks == 0 else {
-            throw ExperimentError.invalidArgument(
-                name: "--accumulate", value: "\(recipe.accumulate)",
-                reason: "must be a multiple of the \(ranks) processes (each computes --accumulate / \(ranks) micro-batches a step)")
-        }
+        try ExperimentError.checkAccumulate(recipe.accumulate, ranks: communicator?.size ?? 1)
         self.recipe = recipe
         self.corpus = corpus
         random = RandomStream(seed: recipe.seed)

@@ -76,12 +76,7 @@ public final class TrainingRun {
     /// Builds the run, on its own or, given `communicator`, as its rank of a data-parallel run. Errors name the
     /// option at fault (an optimizer's or a scheduler's).
     public init(options: TrainingOptions, task: some TrainingTask, communicator: (any Communicator)? = nil) throws {
-        let ranks = communicator?.size ?? 1
-        guard options.accumulate % ranks == 0 else {
-            throw ExperimentError.invalidArgument(
-                name: "--accumulate", value: "\(options.accumulate)",
-                reason: "must be a multiple of the \(ranks) processes (each computes --accumulate / \(ranks) micro-batches a step)")
-        }
+        try ExperimentError.checkAccumulate(options.accumulate, ranks: communicator?.size ?? 1)
         self.options = options
         self.task = task
         random = RandomStream(seed: options.seed)

@@ -62,9 +62,7 @@ struct BenchDistributedCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ThreadsOption.run(threads) {
-            try ParallelLaunch.run(timeout: peerTimeout) { communicator in try measure(communicator) }
-        }
+        try ParallelLaunch.run(threads: threads, timeout: peerTimeout) { communicator in try measure(communicator) }
     }
 
     private func measure(_ communicator: (any Communicator)?) throws {

@@ -186,9 +186,7 @@ struct GPTTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ThreadsOption.run(threads) {
-            try ParallelLaunch.run(timeout: peerTimeout) { communicator in try train(communicator) }
-        }
+        try ParallelLaunch.run(threads: threads, timeout: peerTimeout) { communicator in try train(communicator) }
     }
 
     private func train(_ communicator: (any Communicator)?) throws {

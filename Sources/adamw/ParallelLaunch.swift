@@ -20,8 +20,14 @@ enum ParallelLaunch {
         }
     }
 
+    /// Runs `body` with the kernels on `threads` threads (``ThreadsOption/run(_:_:)``), on its own (nil) or as this
+    /// process's rank of the job mpirun started.
+    static func run(threads: Int?, timeout: Double?, _ body: ((any Communicator)?) throws -> Void) throws {
+        try ThreadsOption.run(threads) { try run(timeout: timeout, body) }
+    }
+
     /// Runs `body` on its own (nil) or as this process's rank of the job mpirun started.
-    static func run(timeout: Double?, _ body: ((any Communicator)?) throws -> Void) throws {
+    private static func run(timeout: Double?, _ body: ((any Communicator)?) throws -> Void) throws {
         let communicator: (any Communicator)?
         do {
             communicator = try ProcessLaunch.communicator(timeout: timeout ?? defaultTimeout)

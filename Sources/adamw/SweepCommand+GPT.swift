@@ -23,18 +23,12 @@ extension SweepCommand {
                                        evalInterval: interval, data: data, runner: runner,
                                        finished: TaskOptions.finished(enabled: !common.noProgress, total: cellCount))
         let seconds = monotonicSeconds() - start
-        // The MNIST cells' shape, the held-out loss where the test error was: the slope and the figure read it.
+        // The MNIST cells' shape, the held-out loss as the test error: the CSV, the slope and the figure read it.
         let cells = results.map {
             Sweep.Cell(optimizer: $0.optimizer, lr: $0.lr, weightDecay: $0.weightDecay, testError: $0.heldOutLoss,
                        testLoss: $0.selectionLoss, trainLoss: $0.trainLoss)
         }
-        var table = CSVTable(header: ["optimizer", "decay_convention", "lr", "weight_decay", "heldout_loss",
-                                      "selection_loss", "train_loss"])
-        for cell in results {
-            let cellConvention = cell.optimizer.hasPrefix("AdamW") ? convention.rawValue : "l2"
-            table.append([cell.optimizer, cellConvention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.heldOutLoss)",
-                          "\(cell.selectionLoss)", "\(cell.trainLoss)"])
-        }
+        let table = csvTable(cells, lossColumns: ["heldout_loss", "selection_loss", "train_loss"])
         var summaries: [String] = []
         for optimizer in optimizers {
             let own = cells.filter { $0.optimizer == optimizer.name }

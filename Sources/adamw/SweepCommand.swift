@@ -161,13 +161,7 @@ struct SweepCommand: ParsableCommand {
         let seconds = monotonicSeconds() - start
         progress.finish()
 
-        var table = CSVTable(header: ["optimizer", "decay_convention", "lr", "weight_decay", "test_error",
-                                      "test_loss", "train_loss"])
-        for cell in cells {
-            let cellConvention = cell.optimizer.hasPrefix("AdamW") ? convention.rawValue : "l2"
-            table.append([cell.optimizer, cellConvention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.testError)",
-                          "\(cell.testLoss)", "\(cell.trainLoss)"])
-        }
+        let table = csvTable(cells, lossColumns: ["test_error", "test_loss", "train_loss"])
         var summaries: [String] = []
         for optimizer in optimizers {
             let own = cells.filter { $0.optimizer == optimizer.name }
@@ -192,6 +186,18 @@ struct SweepCommand: ParsableCommand {
 
     /// One heatmap per optimizer, side by side, on one colour scale: λ across, lr up, the best cell outlined.
     /// One optimizer's grid (rows lr, highest first; columns λ), its best cell and how its best λ moves with lr.
+    /// sweep.csv: a row a cell, its three measures (`Sweep.Cell`'s testError, testLoss, trainLoss) under
+    /// `lossColumns`.
+    func csvTable(_ cells: [Sweep.Cell], lossColumns: [String]) -> CSVTable {
+        var table = CSVTable(header: ["optimizer", "decay_convention", "lr", "weight_decay"] + lossColumns)
+        for cell in cells {
+            let cellConvention = cell.optimizer.hasPrefix("AdamW") ? convention.rawValue : "l2"
+            table.append([cell.optimizer, cellConvention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.testError)",
+                          "\(cell.testLoss)", "\(cell.trainLoss)"])
+        }
+        return table
+    }
+
     static func printGrid(_ own: [Sweep.Cell], title: String, learningRates: [Double], weightDecays: [Double],
                           digits: Int) -> (best: Sweep.Cell?, trend: (best: [(lr: Double, weightDecay: Double)], slope: Double)?) {
         print("\(title) (rows: lr, columns: λ)")

@@ -235,9 +235,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ThreadsOption.run(threads) {
-            try ParallelLaunch.run(timeout: peerTimeout) { communicator in try train(communicator) }
-        }
+        try ParallelLaunch.run(threads: threads, timeout: peerTimeout) { communicator in try train(communicator) }
     }
 
     private func train(_ communicator: (any Communicator)?) throws {

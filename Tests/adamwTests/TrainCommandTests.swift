@@ -15,14 +15,14 @@ enum CLI {
         var lines: [String] { output.split(separator: "\n").map(String.init) }
     }
 
-    /// Runs `adamw arguments`, or `launcher adamw arguments` (such as `taskset -c 0`).
-    static func run(_ arguments: [String], launcher: [String] = []) throws -> Result {
+    /// Runs `adamw arguments`, or `launcher adamw arguments` (such as `taskset -c 0`), or another `program`.
+    static func run(_ arguments: [String], launcher: [String] = [], program: URL = executable) throws -> Result {
         let process = Process()
-        if let program = launcher.first {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = launcher.dropFirst() + [executable.path] + arguments
+        if let launcherProgram = launcher.first {
+            process.executableURL = URL(fileURLWithPath: launcherProgram)
+            process.arguments = launcher.dropFirst() + [program.path] + arguments
         } else {
-            process.executableURL = executable
+            process.executableURL = program
             process.arguments = arguments
         }
         let output = Pipe(), error = Pipe()
@@ -194,15 +194,9 @@ extension TrainCommandTests {
     /// error with batches, rate and ETA; with --no-progress, or when the output is not a terminal, it is not.
     @Test func aProgressBarIsDrawnOnATerminalOnly() throws {
         let command = "\(CLI.executable.path) train --epochs 1"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", command, "/dev/null"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let onTerminal = try CLI.run(["-qec", command, "/dev/null"], program: URL(fileURLWithPath: "/usr/bin/script"))
+        #expect(onTerminal.status == 0)
+        let text = onTerminal.output
         #expect(text.contains("938/938") && text.contains("batch/s") && text.contains("ETA"), "\(text.prefix(300))")
         let plain = try CLI.run(["train", "--epochs", "1"])
         #expect(!plain.error.contains("batch/s") && !plain.output.contains("batch/s"))
@@ -289,15 +283,9 @@ struct SeedProgramOutputTests {
 
     @Test func theExamplePrintsTheTestAccuracyAfterEveryEpoch() throws {
         let example = CLI.executable.deletingLastPathComponent().appendingPathComponent("mnist-example")
-        let process = Process()
-        process.executableURL = example
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let lines = text.split(separator: "\n").map(String.init)
+        let result = try CLI.run([], program: example)
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.lines
         Self.expectSeedFormat(lines, epochs: 5)
         // One linear layer reaches about 92% after five epochs, as in PyTorch.
         let last = Double(lines.last?.dropFirst("Test Accuracy: ".count).dropLast() ?? "") ?? 0
