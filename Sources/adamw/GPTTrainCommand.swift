@@ -261,14 +261,7 @@ struct GPTTrainCommand: ParsableCommand {
             try metrics?.append(["iter": run.iteration, "train_loss": estimate.train, "val_loss": estimate.validation,
                                  "lr": rate, "skipped_steps": run.optimizer.skippedSteps,
                                  "train_seconds": run.trainSeconds])
-            if let savePath {
-                let state = try run.stateDict()
-                do {
-                    if writes { try CheckpointFile.write(state, to: savePath) }
-                } catch {
-                    throw Refusal("cannot save the checkpoint: \(error)")
-                }
-            }
+            if let savePath { try RunFlags.saveCheckpoint(try run.stateDict(), to: savePath, writes: writes) }
         }
         bar.finish()
         guard writes else { return }  // the sample and the whole-split loss are rank 0's, as its output is

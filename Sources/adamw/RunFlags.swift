@@ -3,8 +3,8 @@ import Checkpoints
 import Optim
 
 /// What `adamw train` and `adamw gpt` share about a run's flags: which of a run's options the command line gave
-/// (refused with --resume), reading a checkpoint, the one optimizer option a resume may change, and the files a
-/// run writes.
+/// (refused with --resume), reading and writing a checkpoint, the one optimizer option a resume may change, and
+/// the files a run writes.
 enum RunFlags {
     /// The options a command's properties gave, as (flag, property name), leaving out `runControls` (flags that
     /// are not part of the run: how long, where it reads and writes). The optimizer flags count by PyTorch's
@@ -55,5 +55,15 @@ enum RunFlags {
         for output in outputs { try OutputFile.check(output.path, flag: output.flag) }
         try OutputFile.checkDistinct(outputs)
         return savePath
+    }
+
+    /// Writes `state` to the run's checkpoint (atomically), where this process is the one that writes (rank 0,
+    /// or a run on its own); every rank must still have built `state`, as gathering it takes them all.
+    static func saveCheckpoint(_ state: StateDict, to path: String, writes: Bool) throws {
+        do {
+            if writes { try CheckpointFile.write(state, to: path) }
+        } catch {
+            throw Refusal("cannot save the checkpoint: \(error)")
+        }
     }
 }

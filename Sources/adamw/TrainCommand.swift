@@ -302,14 +302,7 @@ struct TrainCommand: ParsableCommand {
             print("Epoch \(result.epoch), Loss: \(format(result.trainLoss, 4))")
             print("Test Accuracy: \(format(result.testAccuracy * 100, 2))%")
             try metrics?.append(result)
-            if let savePath {
-                let state = try run.stateDict()
-                do {
-                    if writes { try CheckpointFile.write(state, to: savePath) }
-                } catch {
-                    throw Refusal("cannot save the checkpoint: \(error)")
-                }
-            }
+            if let savePath { try RunFlags.saveCheckpoint(try run.stateDict(), to: savePath, writes: writes) }
         }
         guard let last = run.last else {
             print("The checkpoint is already at epoch \(run.epoch); nothing to train for --epochs \(epochs)")
