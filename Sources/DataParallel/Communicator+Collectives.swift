@@ -42,9 +42,7 @@ extension Communicator {
             }
             return nil
         }
-        var gathered = lengths.map { [UInt8](repeating: 0, count: $0) }
-        gathered[0] = bytes
-        // Each peer's bytes land in an array of their own; the pointers stay valid for the exchange's duration.
+        // Each peer's bytes land in memory of their own, whose pointers stay valid for the exchange's duration.
         let buffers = (1..<size).map { UnsafeMutableRawBufferPointer.allocate(byteCount: max(lengths[$0], 1), alignment: 16) }
         defer { buffers.forEach { $0.deallocate() } }
         try exchange(
@@ -53,9 +51,8 @@ extension Communicator {
                 Incoming(peer: peer, bytes: UnsafeMutableRawBufferPointer(rebasing: buffers[peer - 1][..<lengths[peer]]))
             },
             operation: operation)
-        for peer in 1..<size where lengths[peer] > 0 {
-            gathered[peer] = Array(UnsafeRawBufferPointer(rebasing: buffers[peer - 1][..<lengths[peer]]))
+        return [bytes] + (1..<size).map { peer in
+            Array(UnsafeRawBufferPointer(rebasing: buffers[peer - 1][..<lengths[peer]]))
         }
-        return gathered
     }
 }
