@@ -6,9 +6,20 @@ import Testing
 
 /// Every `mnist_*.json` in the reference directory: the model built from `architecture`, loaded from `initial`,
 /// trained on the given `batches` of the real MNIST training set with the given optimizer, against PyTorch's
-/// loss at every step (relative 1e-4) and final weights (absolute 1e-4).
+/// loss at every step (relative 1e-4) and final weights (absolute 1e-4). A key the test does not read fails the run.
 struct MNISTParityTests {
     static let lossTolerance = 1e-4, weightTolerance = 1e-4
+
+    /// The keys of a run that the test reads (`generator`, `note` and `dtype` are checked by `Fixtures`).
+    static let runKeys: Set<String> = [
+        "architecture", "initial", "optimizer", "options", "batch_size", "batches", "loss_per_step", "final",
+        "input_scaling", "loss",
+        "name",  // unread: the run's name, which the file's name repeats
+    ]
+    /// What the test computes, in the reference's words: another text is another computation, which it refuses.
+    static let inputScaling = "pixel / 255 (float32), no normalization (torchvision ToTensor)"
+    static let lossText = "mean softmax cross-entropy over the batch"
+    static let layout = "weight is [out, in] row-major as torch.nn.Linear; logits = x @ W^T + b"
 
     @Test func trainingMatchesPyTorchOnEveryReferenceRun() throws {
         let files = try Fixtures.files(prefix: "mnist_", suffix: ".json")
@@ -34,7 +45,16 @@ struct MNISTParityTests {
     }
 
     private func run(_ reference: [String: Any], name: String, data: MNIST) throws {
+        try Fixtures.checkFileKeys(reference, of: name, reading: Self.runKeys)
+        for (key, text) in [("input_scaling", Self.inputScaling), ("loss", Self.lossText)] {
+            let theirs: String = try reference.value(key)
+            guard theirs == text else { throw FixtureError("\(key) is '\(theirs)'; the test computes '\(text)'") }
+        }
         let architecture: [String: Any] = try reference.value("architecture")
+        try rejectUnknownKeys(of: architecture, understood: ["input", "output", "hidden", "activation", "layout"],
+                              path: "architecture.", in: name)
+        let layout: String = try architecture.value("layout")
+        guard layout == Self.layout else { throw FixtureError("layout is '\(layout)'; the test computes '\(Self.layout)'") }
         let inputs: Int = try architecture.value("input"), outputs: Int = try architecture.value("output")
         let hidden: [Int] = try architecture.value("hidden")
         let activation: String = try architecture.value("activation")
@@ -51,6 +71,7 @@ struct MNISTParityTests {
         let initial: [[String: Any]] = try reference.value("initial")
         guard initial.count == layers.count else { throw FixtureError("initial has \(initial.count) layers") }
         for (index, (layer, values)) in zip(layers, initial).enumerated() {
+            try rejectUnknownKeys(of: values, understood: ["weight", "bias", "shape"], path: "initial[\(index)].", in: name)
             try Self.assign(try floats(values["weight"]), to: layer.weight, what: "initial layer \(index) weight")
             try Self.assign(try floats(values["bias"]), to: layer.bias, what: "initial layer \(index) bias")
             if let shape = values["shape"] as? [Int], shape != layer.weight.shape {
@@ -58,32 +79,28 @@ struct MNISTParityTests {
             }
         }
 
+        // Every option is passed to the optimizer (amsgrad, maximize, …); the rest are its defaults, PyTorch's.
         let optimizerName: String = try reference.value("optimizer")
-        let options: [String: Any] = try reference.value("options")
-        for key in options.keys where !["lr", "betas", "eps", "weight_decay", "amsgrad"].contains(key) {
-            throw FixtureError("unknown option \(key)")
-        }
-        let betaList = (options["betas"] as? [NSNumber])?.map(\.doubleValue) ?? [0.9, 0.999]
-        guard betaList.count == 2 else { throw FixtureError("betas has \(betaList.count) entries") }
-        let betas = (betaList[0], betaList[1])
-        let lr = try options.double("lr")
-        let eps = (options["eps"] as? NSNumber)?.doubleValue ?? 1e-8
-        let amsgrad = (options["amsgrad"] as? Bool) ?? false
-        let optimizer: Optimizer
-        switch optimizerName {
-        case "AdamW":
-            optimizer = try AdamW(model.parameters(), lr: lr, betas: betas, eps: eps,
-                                  weightDecay: (options["weight_decay"] as? NSNumber)?.doubleValue ?? 0.01, amsgrad: amsgrad)
-        case "Adam":
-            optimizer = try Adam(model.parameters(), lr: lr, betas: betas, eps: eps,
-                                 weightDecay: (options["weight_decay"] as? NSNumber)?.doubleValue ?? 0, amsgrad: amsgrad)
-        default:
+        guard let kind = OptimizerKind.allCases.first(where: { $0.className == optimizerName }) else {
             throw FixtureError("unknown optimizer \(optimizerName)")
         }
+        let options: [String: Any] = try reference.value("options")
+        try rejectUnknownKeys(of: options, understood: Set(kind.options.map(\.name)), path: "options.", in: name)
+        var settings: [String: String] = [:]
+        for (key, value) in options {
+            settings[key] = try optionText(value, isFlag: kind.option(named: key)?.isFlag ?? false, name: key)
+        }
+        let optimizer = try kind.makeOptimizer(model.parameters(), settings: settings)
 
         let batches: [[Int]] = try reference.value("batches")
         let losses = try (reference.value("loss_per_step") as [NSNumber]).map(\.doubleValue)
         guard batches.count == losses.count else { throw FixtureError("batches and losses differ in count") }
+        // The last batch may be short, as a DataLoader's is.
+        let batchSize: Int = try reference.value("batch_size")
+        guard batchSize > 0, batches.dropLast().allSatisfy({ $0.count == batchSize }),
+              (1...batchSize).contains(batches.last?.count ?? 0) else {
+            throw FixtureError("a batch does not hold batch_size \(batchSize) images")
+        }
         guard batches.allSatisfy({ $0.allSatisfy { (0..<data.count).contains($0) } }) else {
             throw FixtureError("a batch index is outside the \(data.count) training images")
         }
@@ -100,6 +117,7 @@ struct MNISTParityTests {
         let final: [[String: Any]] = try reference.value("final")
         guard final.count == layers.count else { throw FixtureError("final has \(final.count) layers") }
         for (index, (layer, values)) in zip(layers, final).enumerated() {
+            try rejectUnknownKeys(of: values, understood: ["weight", "bias"], path: "final[\(index)].", in: name)
             let weight = firstMismatch(layer.weight.values.array, try floats(values["weight"]),
                                        atol: Self.weightTolerance, rtol: 0)
             #expect(weight == nil, "\(name) layer \(index) weight: \(weight ?? "")")

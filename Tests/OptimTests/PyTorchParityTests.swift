@@ -6,7 +6,7 @@ import Testing
 /// Every case of `optimizers.json`, `optimizers_rmsprop_adagrad.json` and `clip_grad_norm.json`, against PyTorch
 /// 2.15, with the README's tolerance: `|ours − torch| ≤ 1e-6 + 1e-5·|torch|` for every element of every step and
 /// of the final state. Options are set by PyTorch's names through each optimizer's declared fields, so an option
-/// the declarations lack, or spell differently, fails the case.
+/// the declarations lack, or spell differently, fails the case, as does any other key the test does not read.
 struct PyTorchParityTests {
     static let atol = 1e-6, rtol = 1e-5
 
@@ -17,7 +17,7 @@ struct PyTorchParityTests {
         for referenceCase in cases {
             let name = (referenceCase["name"] as? String) ?? "unnamed"
             do {
-                try runOptimizerCase(referenceCase, name: name)
+                try runOptimizerCase(referenceCase, name: name, in: "\(file) case '\(name)'")
             } catch {
                 Issue.record("case \(name) could not be run: \(error)")
             }
@@ -28,6 +28,8 @@ struct PyTorchParityTests {
         let cases = try Fixtures.cases("clip_grad_norm.json")
         for (index, referenceCase) in cases.enumerated() {
             do {
+                try rejectUnknownKeys(of: referenceCase, understood: ["grads", "max_norm", "norm_type", "total_norm", "clipped"],
+                                      in: "clip_grad_norm.json case \(index)")
                 let grads = try (referenceCase.value("grads") as [Any]).map(floats)
                 let params = try grads.enumerated().map { i, g in
                     let parameter = try Parameter(name: "p\(i)", shape: [g.count])
@@ -51,21 +53,33 @@ struct PyTorchParityTests {
         }
     }
 
-    private func runOptimizerCase(_ c: [String: Any], name: String) throws {
+    /// An lr change at a step the case does not take, or under a key that is not a step, is reported.
+    @Test func lrChangesOutsideTheStepsAreReported() {
+        let changes: [String: [Double]] = ["0": [0.1], "4": [0.2], "9": [0.3], "04": [0.4], "x": [0.5]]
+        #expect(unknownStepKeys(changes, steps: 5, path: "lr_changes.") == ["lr_changes.04", "lr_changes.9", "lr_changes.x"])
+    }
+
+    /// `context` names the file and the case in a failure.
+    private func runOptimizerCase(_ c: [String: Any], name: String, in context: String) throws {
         switch try c.value("optimizer", as: String.self) {
-        case "AdamW": try runOptimizerCase(c, name: name, rule: AdamWRule.self)
-        case "Adam": try runOptimizerCase(c, name: name, rule: AdamRule.self)
-        case "SGD": try runOptimizerCase(c, name: name, rule: SGDRule.self)
-        case "RMSprop": try runOptimizerCase(c, name: name, rule: RMSpropRule.self)
-        case "Adagrad": try runOptimizerCase(c, name: name, rule: AdagradRule.self)
+        case "AdamW": try runOptimizerCase(c, name: name, rule: AdamWRule.self, in: context)
+        case "Adam": try runOptimizerCase(c, name: name, rule: AdamRule.self, in: context)
+        case "SGD": try runOptimizerCase(c, name: name, rule: SGDRule.self, in: context)
+        case "RMSprop": try runOptimizerCase(c, name: name, rule: RMSpropRule.self, in: context)
+        case "Adagrad": try runOptimizerCase(c, name: name, rule: AdagradRule.self, in: context)
         case let other: throw FixtureError("unknown optimizer '\(other)'")
         }
     }
 
-    private func runOptimizerCase<Rule: UpdateRule>(_ c: [String: Any], name: String, rule: Rule.Type) throws {
-        let known: Set = ["name", "optimizer", "defaults", "groups", "shapes", "initial", "lr_changes", "grads",
-                          "expected", "final_state"]
-        if let unknown = c.keys.first(where: { !known.contains($0) }) { throw FixtureError("unknown key '\(unknown)'") }
+    /// The keys of a case the test reads; `defaults` and each group's `options` are read through the optimizer's
+    /// declared options, and `final_state` through its state buffers.
+    static let caseKeys: Set<String> = ["name", "optimizer", "defaults", "groups", "shapes", "initial", "lr_changes",
+                                        "grads", "expected", "final_state"]
+
+    private func runOptimizerCase<Rule: UpdateRule>(
+        _ c: [String: Any], name: String, rule: Rule.Type, in context: String
+    ) throws {
+        try rejectUnknownKeys(of: c, understood: Self.caseKeys, in: context)
         let shapes: [[Int]] = try c.value("shapes")
         let initial = try (c.value("initial") as [Any]).map(floats)
         guard initial.count == shapes.count else { throw FixtureError("\(shapes.count) shapes, \(initial.count) initial") }
@@ -73,13 +87,16 @@ struct PyTorchParityTests {
             try Parameter(name: "p\(i)", shape: shape, values: initial[i])
         }
         var defaults = Rule.defaults
-        try setOptions(try c.value("defaults"), in: &defaults)
-        let groups: [ParamGroup<Rule.Options>] = try (c.value("groups") as [[String: Any]]).map { group in
+        try setOptions(try c.value("defaults"), in: &defaults, context: context)
+        let groups: [ParamGroup<Rule.Options>] = try (c.value("groups") as [[String: Any]]).enumerated().map { index, group in
+            try rejectUnknownKeys(of: group, understood: ["params", "options"], path: "groups[\(index)].", in: context)
             let indices: [Int] = try group.value("params")
             var made = ParamGroup<Rule.Options>(params: try indices.map { try element(params, $0, "group params") })
             for (key, value) in try group.value("options") as [String: Any] {
-                guard let field = Rule.Options.field(named: key) else { throw FixtureError("unknown option '\(key)'") }
-                try made.setOption(key, text: try Self.text(value, for: field))
+                guard let field = Rule.Options.field(named: key) else {
+                    throw FixtureError("\(context): unknown option 'groups[\(index)].options.\(key)'")
+                }
+                try made.setOption(key, text: try optionText(value, isFlag: field.isFlag, name: key))
             }
             return made
         }
@@ -88,6 +105,7 @@ struct PyTorchParityTests {
         let grads: [[Any]] = try c.value("grads")
         let expected: [[Any]] = try c.value("expected")
         guard grads.count == expected.count, !grads.isEmpty else { throw FixtureError("grads and expected differ") }
+        try rejectUnknownKeys(unknownStepKeys(lrChanges, steps: grads.count, path: "lr_changes."), in: context)
 
         for step in grads.indices {
             if let lrs = lrChanges[String(step)] {
@@ -115,6 +133,8 @@ struct PyTorchParityTests {
             guard let state = optimizer.state(for: parameter) else {
                 // Never stepped: no state here. PyTorch's Adagrad holds one from the start: step 0 and the
                 // initial accumulator value, which is what a first step here starts from.
+                let unstepped: Set<String> = Rule.Options.field(named: "initial_accumulator_value") == nil ? ["step"] : ["step", "sum"]
+                try rejectUnknownKeys(of: reference, understood: unstepped, path: "final_state[\(i)].", in: context)
                 let step = reference["step"] == nil ? 0 : try reference.double("step")
                 #expect(step == 0, "\(name) param \(i) has no state but PyTorch took \(step) steps")
                 if reference["sum"] != nil, let group = optimizer.paramGroups.first(where: { $0.params.contains { $0 === parameter } }),
@@ -130,7 +150,7 @@ struct PyTorchParityTests {
                     continue
                 }
                 guard Rule.stateBuffers.contains(StateBufferName(rawValue: key)) else {
-                    throw FixtureError("unknown state key '\(key)'")
+                    throw FixtureError("\(context): unknown state key 'final_state[\(i)].\(key)'")
                 }
                 guard let ours = state[StateBufferName(rawValue: key)] else {
                     Issue.record("\(name) param \(i): no \(key)")
@@ -145,19 +165,15 @@ struct PyTorchParityTests {
     }
 
     /// Sets each of `values` (PyTorch's names and JSON values) on `options` through its declared field.
-    private func setOptions<Options: OptimizerOptions>(_ values: [String: Any], in options: inout Options) throws {
+    private func setOptions<Options: OptimizerOptions>(
+        _ values: [String: Any], in options: inout Options, context: String
+    ) throws {
         for (key, value) in values {
-            guard let field = Options.field(named: key) else { throw FixtureError("unknown option '\(key)'") }
-            let text = try Self.text(value, for: field)
+            guard let field = Options.field(named: key) else {
+                throw FixtureError("\(context): unknown option 'defaults.\(key)'")
+            }
+            let text = try optionText(value, isFlag: field.isFlag, name: key)
             guard field.set(text, in: &options) else { throw FixtureError("option '\(key)' does not take '\(text)'") }
         }
-    }
-
-    /// A JSON value as the text `field` reads: a switch, a pair (betas) or a number.
-    private static func text<Options>(_ value: Any, for field: OptionField<Options>) throws -> String {
-        if field.isFlag, let flag = value as? Bool { return flag ? "true" : "false" }
-        if let pair = value as? [NSNumber] { return pair.map { String($0.doubleValue) }.joined(separator: ",") }
-        if let number = value as? NSNumber { return String(number.doubleValue) }
-        throw FixtureError("option '\(field.name)' has an unreadable value \(value)")
     }
 }

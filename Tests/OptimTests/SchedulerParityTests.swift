@@ -5,7 +5,7 @@ import Testing
 
 /// Every case of `schedulers.json`: the scheduler steps once after each optimizer step (ReduceLROnPlateau with that
 /// step's metric) and the learning rate — and for OneCycleLR β1 — must match PyTorch within
-/// `|ours − torch| ≤ 1e-12 + 1e-9·|torch|`.
+/// `|ours − torch| ≤ 1e-12 + 1e-9·|torch|`. A key the test does not read fails the case.
 struct SchedulerParityTests {
     static func close(_ ours: Double, _ torch: Double) -> Bool { abs(ours - torch) <= 1e-12 + 1e-9 * abs(torch) }
 
@@ -13,23 +13,40 @@ struct SchedulerParityTests {
         for reference in try Fixtures.cases("schedulers.json") {
             let name = (reference["name"] as? String) ?? "unnamed"
             do {
-                try run(reference, name: name)
+                try run(reference, name: name, in: "schedulers.json case '\(name)'")
             } catch {
                 Issue.record("case \(name) could not be run: \(error)")
             }
         }
     }
 
-    private func run(_ reference: [String: Any], name: String) throws {
-        let parameter = try Parameter(name: "w", shape: [2], values: [1, -1])
-        let betas = (reference["betas"] as? [NSNumber]).map { ($0[0].doubleValue, $0[1].doubleValue) } ?? (0.9, 0.999)
-        let optimizer = try AdamW([parameter], lr: try reference.double("base_lr"), betas: betas)
+    /// The keys of a case that the test reads: `metrics` only for ReduceLROnPlateau, which steps on them, and
+    /// `beta1_after_each_step` only for the others (OneCycleLR cycles β1).
+    static func caseKeys(plateau: Bool) -> Set<String> {
+        ["name", "base_lr", "betas", "config", "lr_after_each_step", plateau ? "metrics" : "beta1_after_each_step"]
+    }
+
+    /// `context` names the file and the case in a failure.
+    private func run(_ reference: [String: Any], name: String, in context: String) throws {
         let config: [String: Any] = try reference.value("config")
+        let isPlateau = try config.value("type") as String == "ReduceLROnPlateau"
+        try rejectUnknownKeys(of: reference, understood: Self.caseKeys(plateau: isPlateau), in: context)
+        let parameter = try Parameter(name: "w", shape: [2], values: [1, -1])
+        var betas = (0.9, 0.999)
+        if reference["betas"] != nil {
+            let pair: [Double] = try reference.value("betas")
+            guard pair.count == 2 else { throw FixtureError("betas has \(pair.count) entries") }
+            betas = (pair[0], pair[1])
+        }
+        let optimizer = try AdamW([parameter], lr: try reference.double("base_lr"), betas: betas)
         let expected = try (reference.value("lr_after_each_step") as [NSNumber]).map(\.doubleValue)
-        let beta1 = (reference["beta1_after_each_step"] as? [NSNumber])?.map(\.doubleValue)
-        if try config.value("type") as String == "ReduceLROnPlateau" {
+        let beta1: [Double]? = reference["beta1_after_each_step"] == nil
+            ? nil : try (reference.value("beta1_after_each_step") as [NSNumber]).map(\.doubleValue)
+        guard beta1 == nil || beta1?.count == expected.count else { throw FixtureError("β1 and lr differ in count") }
+        if isPlateau {
             let metrics = try (reference.value("metrics") as [NSNumber]).map(\.doubleValue)
-            let scheduler = try plateau(config, optimizer)
+            guard metrics.count == expected.count else { throw FixtureError("metrics and lr differ in count") }
+            let scheduler = try plateau(config, optimizer, in: context)
             for (step, metric) in metrics.enumerated() {
                 parameter.grad = [0.5, -0.5]
                 try optimizer.step()
@@ -39,7 +56,7 @@ struct SchedulerParityTests {
             }
             return
         }
-        let scheduler = try make(config, optimizer)
+        let scheduler = try make(config, optimizer, in: context)
         for step in expected.indices {
             parameter.grad = [0.5, -0.5]
             try optimizer.step()
@@ -55,7 +72,7 @@ struct SchedulerParityTests {
         if let beta1 {
             let weight = try Parameter(name: "w", shape: [2], values: [1, -1])
             let sgd = try SGD([weight], lr: try reference.double("base_lr"), momentum: 0.9)
-            let cycle = try make(config, sgd)
+            let cycle = try make(config, sgd, in: context)
             for step in expected.indices {
                 weight.grad = [0.5, -0.5]
                 try sgd.step()
@@ -67,14 +84,15 @@ struct SchedulerParityTests {
         }
     }
 
-    private func make(_ config: [String: Any], _ optimizer: Optimizer) throws -> LRScheduler {
+    /// The scheduler `config` describes; `path` is where `config` sits in the case (SequentialLR's schedulers).
+    private func make(
+        _ config: [String: Any], _ optimizer: Optimizer, path: String = "config.", in context: String
+    ) throws -> LRScheduler {
         let type: String = try config.value("type")
         func int(_ key: String) throws -> Int { try config.value(key) }
         func double(_ key: String) throws -> Double { try config.double(key) }
         func known(_ keys: Set<String>) throws {
-            for key in config.keys where key != "type" && !keys.contains(key) {
-                throw FixtureError("\(type): unknown option '\(key)'")
-            }
+            try rejectUnknownKeys(of: config, understood: keys.union(["type"]), path: path, in: "\(context) (\(type))")
         }
         switch type {
         case "StepLR":
@@ -102,7 +120,9 @@ struct SchedulerParityTests {
             return try PolynomialLR(optimizer, totalIters: try int("total_iters"), power: try double("power"))
         case "SequentialLR":
             try known(["schedulers", "milestones"])
-            let schedulers = try (config.value("schedulers") as [[String: Any]]).map { try make($0, optimizer) }
+            let schedulers = try (config.value("schedulers") as [[String: Any]]).enumerated().map { index, inner in
+                try make(inner, optimizer, path: "\(path)schedulers[\(index)].", in: context)
+            }
             return try SequentialLR(optimizer, schedulers: schedulers, milestones: try config.value("milestones"))
         case "OneCycleLR":
             try known(["max_lr", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor",
@@ -121,11 +141,11 @@ struct SchedulerParityTests {
         }
     }
 
-    private func plateau(_ config: [String: Any], _ optimizer: Optimizer) throws -> ReduceLROnPlateau {
-        for key in config.keys where !["type", "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
-                                       "min_lr", "eps"].contains(key) {
-            throw FixtureError("ReduceLROnPlateau: unknown option '\(key)'")
-        }
+    private func plateau(_ config: [String: Any], _ optimizer: Optimizer, in context: String) throws -> ReduceLROnPlateau {
+        try rejectUnknownKeys(
+            of: config,
+            understood: ["type", "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"],
+            path: "config.", in: "\(context) (ReduceLROnPlateau)")
         guard let mode = ReduceLROnPlateau.Mode(rawValue: try config.value("mode")),
               let thresholdMode = ReduceLROnPlateau.ThresholdMode(rawValue: try config.value("threshold_mode")) else {
             throw FixtureError("unknown mode")

@@ -30,12 +30,39 @@ public enum Fixtures {
         return object
     }
 
-    /// The `cases` array of a reference file.
-    public static func cases(_ name: String) throws -> [[String: Any]] {
-        guard let cases = try json(name)["cases"] as? [[String: Any]], !cases.isEmpty else {
+    /// The `cases` array of a reference file, after ``checkFileKeys(_:of:reading:meta:)`` of its other fields
+    /// (`meta`: the keys of its `meta` object that a test reads).
+    public static func cases(_ name: String, meta: Set<String> = []) throws -> [[String: Any]] {
+        let file = try json(name)
+        try checkFileKeys(file, of: name, reading: ["cases"], meta: meta)
+        guard let cases = file["cases"] as? [[String: Any]], !cases.isEmpty else {
             throw FixtureError("\(name) has no cases")
         }
         return cases
+    }
+
+    /// Fields that say how a reference was made and change no value, accepted unread wherever they appear: the
+    /// tools that wrote it (`generator`, such as "torch 2.15.0+cu132") and a note for people (`note`).
+    public static let descriptiveKeys: Set<String> = ["generator", "note"]
+
+    /// Checks the top level of a reference file: the keys its reader reads (`reading`), the descriptive fields,
+    /// `dtype` and `meta`, whose keys must be descriptive, `dtype` or in `meta`. A `dtype` must say float32, the
+    /// precision every comparison assumes.
+    public static func checkFileKeys(
+        _ file: [String: Any], of name: String, reading: Set<String>, meta: Set<String> = []
+    ) throws {
+        let common = descriptiveKeys.union(["dtype"])
+        try rejectUnknownKeys(of: file, understood: reading.union(common).union(["meta"]), in: name)
+        try requireFloat32(file, in: name)
+        guard let raw = file["meta"] else { return }
+        guard let object = raw as? [String: Any] else { throw FixtureError("\(name): meta is not an object") }
+        try rejectUnknownKeys(of: object, understood: meta.union(common), path: "meta.", in: name)
+        try requireFloat32(object, in: "\(name) meta")
+    }
+
+    private static func requireFloat32(_ object: [String: Any], in context: String) throws {
+        guard let dtype = object["dtype"] else { return }
+        guard dtype as? String == "float32" else { throw FixtureError("\(context): dtype \(dtype), not float32") }
     }
 
     /// The reference files whose names match, sorted.
@@ -72,6 +99,52 @@ public extension Dictionary where Key == String, Value == Any {
         }
         throw FixtureError("key '\(key)' is not a number: \(raw)")
     }
+}
+
+/// The keys of a reference object that its reader does not understand, as a failure instead of a field skipped in
+/// silence (a case asking for amsgrad would run without it and fail far from the cause). Each reader lists the keys
+/// it reads, and those it accepts unread with the reason why.
+public extension Dictionary where Key == String, Value == Any {
+    /// The keys outside `understood`, sorted, each after `path` (such as `"config.optimizer."`).
+    func unknownKeys(understood: Set<String>, path: String = "") -> [String] {
+        keys.filter { !understood.contains($0) }.sorted().map { path + $0 }
+    }
+}
+
+/// The keys of a step-indexed object (`lr_changes`: `{"k": …}`) that are not a step in `0..<steps`: changes that no
+/// step would apply.
+public func unknownStepKeys<Value>(_ object: [String: Value], steps: Int, path: String = "") -> [String] {
+    object.keys.filter { key in
+        guard let step = Int(key), String(step) == key else { return true }
+        return !(0..<steps).contains(step)
+    }.sorted().map { path + $0 }
+}
+
+/// Throws a ``FixtureError`` naming `context` (the file and the case) and every key in `unknown`.
+public func rejectUnknownKeys(_ unknown: [String], in context: @autoclosure () -> String) throws {
+    guard !unknown.isEmpty else { return }
+    let list = unknown.map { "'\($0)'" }.joined(separator: ", ")
+    throw FixtureError("\(context()): unknown key\(unknown.count == 1 ? "" : "s") \(list), which the test does not read")
+}
+
+/// Throws a ``FixtureError`` naming `context` and the keys of `object` outside `understood`.
+public func rejectUnknownKeys(
+    of object: [String: Any], understood: Set<String>, path: String = "", in context: @autoclosure () -> String
+) throws {
+    try rejectUnknownKeys(object.unknownKeys(understood: understood, path: path), in: context())
+}
+
+/// A JSON option value as the text an optimizer's option field reads: `true`/`false` for a flag (`isFlag`: JSON's
+/// booleans and numbers are both NSNumbers), `a,b` for a pair (betas), a number, or a choice's name.
+public func optionText(_ value: Any, isFlag: Bool, name: String) throws -> String {
+    if isFlag {
+        guard let flag = value as? Bool else { throw FixtureError("option '\(name)' is not true or false: \(value)") }
+        return flag ? "true" : "false"
+    }
+    if let pair = value as? [NSNumber] { return pair.map { String($0.doubleValue) }.joined(separator: ",") }
+    if let number = value as? NSNumber { return String(number.doubleValue) }
+    if let text = value as? String { return text }
+    throw FixtureError("option '\(name)' has an unreadable value \(value)")
 }
 
 /// The element at `index`, or a ``FixtureError`` naming `what` when the array is too short: a malformed reference
