@@ -50,13 +50,28 @@ public struct ParamGroup<Options: OptimizerOptions> {
         configure(&self)
     }
 
-    /// Reads or sets an option; setting records it in ``overrides``.
+    /// Reads or sets an option; setting records it in ``overrides``, in concrete and in generic code alike.
     public subscript<Value>(dynamicMember keyPath: WritableKeyPath<Options, Value>) -> Value {
         get { options[keyPath: keyPath] }
         set {
+            let before = options
             options[keyPath: keyPath] = newValue
-            if let field = Options.fields.first(where: { $0.keyPath == keyPath }) { overrides.insert(field.name) }
+            overrides.formUnion(Self.fieldNames(setBy: keyPath, from: before, to: options))
         }
+    }
+
+    /// The fields that setting `keyPath` sets. In concrete code `\.lr` is the declared property's key path, which
+    /// ``OptionField/keyPath`` holds; in code generic over the options type it is the protocol requirement's, a
+    /// different key path to the same storage, so ``OptimizerOptions``' own requirements are named here, and any
+    /// other setting (``OptimizerOptions/cycledMomentum``, which forwards to a field) is found by the field whose
+    /// value it changed.
+    static func fieldNames<Value>(setBy keyPath: WritableKeyPath<Options, Value>, from before: Options,
+                                  to after: Options) -> Set<String> {
+        if let field = Options.fields.first(where: { $0.keyPath == keyPath }) { return [field.name] }
+        let path = keyPath as AnyKeyPath
+        if path == \Options.lr as AnyKeyPath { return ["lr"] }
+        if path == \Options.weightDecay as AnyKeyPath { return ["weight_decay"] }
+        return Set(Options.fields.filter { $0.text(of: before) != $0.text(of: after) }.map(\.name))
     }
 
     /// Sets the option PyTorch calls `name` from its text (`"0.9,0.95"` for betas) and records the override.

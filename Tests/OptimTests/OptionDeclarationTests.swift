@@ -23,6 +23,33 @@ struct OptionDeclarationTests {
         #expect(second.overrides == Set(AdamOptions.fields.map(\.name)), "an optimizer's groups are complete")
     }
 
+    /// Options set in code generic over the options type (where `\.lr` is the protocol's key path, not the
+    /// declared field's) are recorded as overrides exactly as in concrete code.
+    @Test func anOptionSetInGenericCodeIsAnOverrideToo() throws {
+        func configure<O: OptimizerOptions>(_ group: inout ParamGroup<O>) {
+            group.lr = 0.5
+            group.weightDecay = 0.25
+            group.cycledMomentum = 0.75
+        }
+        var generic = ParamGroup<AdamOptions>(params: [try Self.parameter("g")])
+        configure(&generic)
+        var concrete = ParamGroup<AdamOptions>(params: [try Self.parameter("c")])
+        concrete.lr = 0.5
+        concrete.weightDecay = 0.25
+        concrete.betas = (0.75, 0.999)
+        #expect(generic.overrides == ["lr", "weight_decay", "betas"] && generic.overrides == concrete.overrides)
+        let optimizer = try AdamW([generic, concrete], lr: 0.001)
+        for group in optimizer.paramGroups {
+            #expect(group.lr == 0.5 && group.weightDecay == 0.25 && group.betas == (0.75, 0.999))
+        }
+        // Setting an option to the value it already has is an override too, in generic code as well.
+        var same = ParamGroup<SGDOptions>(params: [try Self.parameter("s")])
+        func keepDefaultRate<O: OptimizerOptions>(_ group: inout ParamGroup<O>) { group.lr = group.lr }
+        keepDefaultRate(&same)
+        #expect(same.overrides == ["lr"])
+        #expect(try SGD([same], lr: 0.1).paramGroups[0].lr == SGDOptions().lr)
+    }
+
     @Test(arguments: OptimizerKind.allCases)
     func everyOptionReadsBackFromItsTextToTheSameBits(_ kind: OptimizerKind) throws {
         #expect(!kind.options.isEmpty)
