@@ -78,42 +78,15 @@ public enum CheckpointFile {
         return bytes
     }
 
-    /// Writes `state` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
+    /// Writes `state` to `path` atomically (``AtomicFile``: temporary file, fsync, rename, fsync of the directory).
     /// - Throws: ``SafeTensorsError/io(path:reason:)`` naming the failing operation; the target is untouched then.
     public static func write(_ state: StateDict, to path: String) throws(SafeTensorsError) {
         let bytes = try encode(state)
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .io(path: path, reason: "cannot create \(temporary): \(errorText())") }
-        var failure: String?
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            var written = 0
-            while written < raw.count {
-                let result = Glibc.write(descriptor, base + written, raw.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    failure = "write failed: \(errorText())"
-                    return
-                }
-                written += result
-            }
-        }
-        if failure == nil && fsync(descriptor) != 0 { failure = "fsync failed: \(errorText())" }
-        if close(descriptor) != 0 && failure == nil { failure = "close failed: \(errorText())" }
-        if failure == nil && rename(temporary, path) != 0 { failure = "rename failed: \(errorText())" }
-        if let failure {
-            unlink(temporary)
-            throw .io(path: path, reason: failure)
-        }
-        // The rename is durable once the directory entry is on disk too.
-        let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(AtomicFile.Failure) in try AtomicFile.write(raw, to: path) } }
+        do {
+            try result.get()
+        } catch {
+            throw .io(path: path, reason: error.description)
         }
     }
 

@@ -119,7 +119,8 @@ struct CheckpointFileTests {
         #expect(throws: SafeTensorsError.self) { try CheckpointFile.read(directory.appendingPathComponent("none").path) }
     }
 
-    /// A writer killed at random moments leaves the previous checkpoint or the new one, whole, every time.
+    /// A writer killed at random moments leaves the previous checkpoint or the new one, whole, every time. SIGKILL
+    /// leaves its temporary file behind (the next writer removes it); SIGINT and SIGTERM leave none.
     @Test func killingTheWriterNeverLeavesAHalfWrittenCheckpoint() throws {
         let helper = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("checkpoint-writer")
@@ -128,8 +129,10 @@ struct CheckpointFileTests {
         let path = directory.appendingPathComponent("run.safetensors").path
         var random = TestRandom(seed: 21)
         var versions = Set<String>()
-        var killedMidWrite = 0
-        for round in 0..<12 {
+        var killedMidWrite = 0, interruptedMidWrite = 0
+        for round in 0..<18 {
+            // Rounds 0, 1, 3, 4, …: SIGKILL; rounds 2, 5, 8, …: SIGINT or SIGTERM, always inside a write.
+            let signal = round % 3 < 2 ? SIGKILL : (round % 2 == 0 ? SIGINT : SIGTERM)
             let process = Process()
             process.executableURL = helper
             process.arguments = [path]
@@ -147,16 +150,24 @@ struct CheckpointFileTests {
             // Most of the writer's time goes to building and encoding the state; to kill it inside a write, wait
             // until its temporary file exists (half the rounds), so that the test proves what it claims.
             let temporary = ".run.safetensors.tmp-\(process.processIdentifier)-"
-            if round % 2 == 1 {
+            if round % 3 == 1 || signal != SIGKILL {
                 let deadline = Date().addingTimeInterval(10)
                 while Date() < deadline,
                       !((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
                         .contains(where: { $0.hasPrefix(temporary) }) {}
             }
-            kill(process.processIdentifier, SIGKILL)
+            let midWrite = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+                .contains { $0.hasPrefix(temporary) }
+            kill(process.processIdentifier, signal)
             process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == signal)
             let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            if names.contains(where: { $0.hasPrefix(temporary) }) { killedMidWrite += 1 }
+            if signal == SIGKILL {
+                if names.contains(where: { $0.hasPrefix(temporary) }) { killedMidWrite += 1 }
+            } else {
+                if midWrite { interruptedMidWrite += 1 }
+                #expect(!names.contains { $0.hasPrefix(temporary) }, "signal \(signal) left \(names)")
+            }
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let state = try CheckpointFile.read(path)
             let version = try #require(state.metadata["version"])
@@ -166,8 +177,11 @@ struct CheckpointFileTests {
         }
         #expect(!versions.isEmpty, "the writer never finished a first checkpoint")
         #expect(killedMidWrite >= 1, "no kill landed inside a write")
+        #expect(interruptedMidWrite >= 1, "no interrupt landed inside a write")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "run.safetensors" }
         #expect(leftovers.allSatisfy { $0.hasPrefix(".run.safetensors.tmp-") }, "only temporary files of killed writes")
+        #expect(AtomicFile.removeStaleTemporaries(of: path) == leftovers.count, "the killed writers' temporaries are removed")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["run.safetensors"])
     }
 }
 
