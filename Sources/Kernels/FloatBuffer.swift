@@ -38,12 +38,13 @@ public struct FloatBuffer: @unchecked Sendable {
         if let base = source.baseAddress { storage.pointer.update(from: base, count: source.count) }
     }
 
-    /// Like `Array`, a buffer traps on a negative count (a programming error) and when memory runs out.
+    /// Like `Array`, a buffer traps on a negative count (a programming error); when memory runs out it calls
+    /// ``OutOfMemory/fail(bytes:purpose:)``.
     @usableFromInline
     static func allocate(_ count: Int, zeroed: Bool = true) -> AlignedStorage {
         precondition(count >= 0, "FloatBuffer count must not be negative, got \(count)")
         guard let storage = AlignedStorage(count: count, zeroed: zeroed) else {
-            fatalError("out of memory allocating \(count) floats")
+            OutOfMemory.fail(bytes: count.multipliedReportingOverflow(by: 4).partialValue, purpose: "\(count) floats")
         }
         return storage
     }
@@ -134,8 +135,14 @@ extension FloatBuffer: ExpressibleByArrayLiteral {
 }
 
 extension FloatBuffer: Equatable {
+    /// Element by element, as Float compares: NaN equals nothing, and 0 equals -0. See ``isBitwiseEqual(to:)``.
     public static func == (lhs: FloatBuffer, rhs: FloatBuffer) -> Bool {
         lhs.count == rhs.count && lhs.elementsEqual(rhs)
+    }
+
+    /// Whether both buffers hold the same bits: a copy of a buffer is bitwise equal to it, NaNs included.
+    public func isBitwiseEqual(to other: FloatBuffer) -> Bool {
+        count == other.count && elementsEqual(other) { $0.bitPattern == $1.bitPattern }
     }
 }
 

@@ -79,7 +79,7 @@ public final class ThreadPool: @unchecked Sendable {
             return list.remove(at: index)
         }
         guard let storage = cached ?? AlignedStorage(count: floats) else {
-            fatalError("out of memory allocating \(floats) floats of scratch memory")
+            OutOfMemory.fail(bytes: floats.multipliedReportingOverflow(by: 4).partialValue, purpose: "\(floats) floats of scratch memory")
         }
         defer {
             scratch.withLock { list in

@@ -2,6 +2,15 @@ import Kernels
 import Testing
 
 struct FloatBufferTests {
+    /// Equality is Float's (NaN is equal to nothing); bitwise equality holds for a copy, NaNs included.
+    @Test func aCopyIsBitwiseEqualEvenWithNaN() {
+        let a: FloatBuffer = [1, .nan, -0.0]
+        let copy = FloatBuffer(Array(a))
+        #expect(a != copy && a.isBitwiseEqual(to: copy))
+        #expect(!a.isBitwiseEqual(to: [1, .nan, 0]), "-0 and 0 differ in their bits")
+        #expect(!a.isBitwiseEqual(to: [1, .nan]) && FloatBuffer().isBitwiseEqual(to: FloatBuffer()))
+    }
+
     @Test func copiesShareStorageUntilWritten() {
         var a: FloatBuffer = [1, 2, 3]
         let b = a
