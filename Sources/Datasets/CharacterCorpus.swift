@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Autograd
 import Foundation
 
@@ -55,14 +60,39 @@ public struct CharacterCorpus: Sendable {
         validationStart = train.count
     }
 
-    /// The corpus of the UTF-8 file at `path`.
-    /// - Throws: ``DatasetError/unreadable(path:reason:)`` for a file that cannot be read or is not UTF-8, and the
-    ///   errors of ``init(text:)``.
+    /// The largest text a corpus reads: 256 MiB (its tokens take eight times that).
+    public static let maximumBytes = 256 << 20
+
+    /// The corpus of the UTF-8 text at `path`: a regular file, or a stream read to its end (a pipe, a FIFO,
+    /// `/dev/stdin`, a process substitution).
+    /// - Throws: ``DatasetError/unreadable(path:reason:)`` for a path that cannot be opened (in the system's
+    ///   words), a folder, a text above ``maximumBytes`` or one that is not UTF-8, and the errors of ``init(text:)``.
     public init(contentsOf path: String) throws(DatasetError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: "no such file, or it cannot be read")
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        switch status.st_mode & S_IFMT {
+        case S_IFDIR: throw .unreadable(path: path, reason: "it is a folder, not a text file")
+        case S_IFREG, S_IFIFO, S_IFCHR, S_IFSOCK: break
+        default: throw .unreadable(path: path, reason: "it is not a regular file or a stream")
         }
-        guard let text = String(bytes: data, encoding: .utf8) else {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            if count == 0 { break }
+            guard bytes.count + count <= Self.maximumBytes else {
+                throw .unreadable(path: path, reason: "it holds more than \(Self.maximumBytes >> 20) MiB; a character-level corpus reads at most that")
+            }
+            bytes += chunk[..<count]
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .unreadable(path: path, reason: "it is not UTF-8 text")
         }
         try self.init(text: text)

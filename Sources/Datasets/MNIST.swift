@@ -78,6 +78,17 @@ public struct MNIST: Sendable {
         return (try results.get(0), try results.get(1))
     }
 
+    /// The files ``load(directory:)`` reads from `directory` (default: ``defaultDirectory``), as far as they exist:
+    /// what a command must not overwrite.
+    public static func files(in directory: String? = nil) -> [String] {
+        let directory = directory ?? defaultDirectory
+        return Split.allCases.flatMap { split in
+            [("\(split.prefix)-images", "idx3-ubyte"), ("\(split.prefix)-labels", "idx1-ubyte")].compactMap { stem, kind in
+                try? locate(stem, kind, in: directory)
+            }
+        }
+    }
+
     /// The file `<stem>-<kind>` or `<stem>.<kind>` in `directory`, gzip-compressed or raw.
     static func locate(_ stem: String, _ kind: String, in directory: String) throws(DatasetError) -> String {
         let candidates = ["\(stem)-\(kind).gz", "\(stem).\(kind).gz", "\(stem)-\(kind)", "\(stem).\(kind)"]

@@ -1,5 +1,6 @@
 import Autograd
 import Datasets
+import Foundation
 import Testing
 
 /// Tiny Shakespeare as nanoGPT's shakespeare_char prepares it: 65 characters, a 90/10 split, shifted windows.
@@ -22,6 +23,33 @@ struct CharacterCorpusTests {
         #expect(throws: DatasetError.unknownCharacter("Z")) { _ = try corpus.encode("hello Zed") }
         #expect("\(DatasetError.unknownCharacter("Z"))" == #"the character "Z" is not in the vocabulary"#)
         #expect(throws: DatasetError.self) { _ = try CharacterCorpus(text: "short") }
+    }
+
+    /// A text is read from a file or a stream (a FIFO) alike; a folder or a missing file is named as such.
+    @Test func aTextIsReadFromAFileOrAStream() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let text = String(repeating: "To be, or not to be\n", count: 50)
+        let file = folder.appendingPathComponent("text.txt").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        let fifo = folder.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let writer = Thread {
+            guard let handle = FileHandle(forWritingAtPath: fifo) else { return }
+            handle.write(Data(text.utf8))
+            try? handle.close()
+        }
+        writer.start()
+        let streamed = try CharacterCorpus(contentsOf: fifo)
+        #expect(streamed.tokens == (try CharacterCorpus(contentsOf: file)).tokens && streamed.tokens.count == text.unicodeScalars.count)
+        #expect(throws: DatasetError.unreadable(path: folder.path, reason: "it is a folder, not a text file")) {
+            _ = try CharacterCorpus(contentsOf: folder.path)
+        }
+        #expect(throws: DatasetError.unreadable(path: folder.path + "/none", reason: "No such file or directory")) {
+            _ = try CharacterCorpus(contentsOf: folder.path + "/none")
+        }
+        try Data([0x61, 0xFF, 0x62] + Array(repeating: 0x61, count: 30)).write(to: URL(fileURLWithPath: file))
+        #expect(throws: DatasetError.unreadable(path: file, reason: "it is not UTF-8 text")) { _ = try CharacterCorpus(contentsOf: file) }
     }
 
     @Test func batchesAreShiftedWindowsDrawnFromTheSeed() throws {
