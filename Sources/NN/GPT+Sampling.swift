@@ -11,8 +11,8 @@ extension GPT {
     /// A draw is one uniform number from `random` (53 bits) against the cumulative probabilities in token order,
     /// so the same generator state gives the same text on every platform.
     /// - Throws: ``Autograd/TensorError/invalidArgument(operation:name:value:)`` for an empty prompt, a token
-    ///   outside the vocabulary, a temperature that is not a positive finite number, a `topK` below 1 or a
-    ///   negative `count`.
+    ///   outside the vocabulary, a temperature that is not a positive finite number, a `topK` below 1, a
+    ///   negative `count`, or logits that are not finite (weights that are not).
     public func generate(
         from prompt: [Int], count: Int, temperature: Double = 1, topK: Int? = nil,
         using random: inout RandomGenerator
@@ -32,7 +32,15 @@ extension GPT {
         try withNoGrad { () throws(TensorError) in
             for _ in 0..<count {
                 let window = Array(tokens.suffix(configuration.blockSize))
-                let logits = try self.logits([window]).array.suffix(vocabulary).map { Double($0) / temperature }
+                let raw = try self.logits([window]).array.suffix(vocabulary)
+                if let bad = raw.first(where: { !$0.isFinite }) { throw refuse("logit (the weights are not finite)", Double(bad)) }
+                var logits = raw.map { Double($0) / temperature }
+                if logits.contains(where: { !$0.isFinite }) {
+                    // A temperature so small that a logit overflows: the largest is subtracted first, which sends
+                    // the others to -∞ (weight 0) rather than every weight to NaN.
+                    let top = Double(raw.max() ?? 0)
+                    logits = raw.map { (Double($0) - top) / temperature }
+                }
                 var floor = -Double.infinity
                 if let topK, topK < vocabulary { floor = logits.sorted(by: >)[topK - 1] }
                 let largest = logits.max() ?? 0

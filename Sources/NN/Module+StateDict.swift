@@ -9,8 +9,9 @@ extension Module {
     }
 
     /// Sets the parameters' values from ``stateDict()``, by name.
-    /// - Throws: ``Optim/StateMismatch`` listing every missing or unexpected name and every shape that
-    ///   differs; no parameter is changed then.
+    /// - Throws: ``Optim/StateMismatch`` listing every missing or unexpected name, every shape that differs and
+    ///   every tensor holding a NaN or an infinity (weights read from a file are checked as flags are); no
+    ///   parameter is changed then.
     public func load(stateDict state: StateDict) throws(StateMismatch) {
         var problems: [String] = []
         let named = namedParameters()
@@ -20,6 +21,8 @@ extension Module {
                 problems.append("'\(name)' is stored as \(tensor.elementType.rawValue); a model's weights are F32")
             } else if tensor.shape != parameter.shape || tensor.values.count != parameter.count {
                 problems.append("'\(name)' has shape \(tensor.shape) in the state, \(parameter.shape) in the model")
+            } else if let index = Self.firstNonFinite(tensor.values) {
+                problems.append("'\(name)' holds \(tensor.values[index]) at index \(index); a model's weights must be finite")
             }
         }
         let names = Set(named.map(\.name))
@@ -36,5 +39,12 @@ extension Module {
                 }
             }
         }
+    }
+
+    /// The index of the first NaN or infinity in `values`, or nil when all are finite (one vector pass when they
+    /// are, the usual case).
+    static func firstNonFinite(_ values: FloatBuffer) -> Int? {
+        let finite = values.withUnsafePointer { Reductions.allFinite($0, count: values.count) }
+        return finite ? nil : values.firstIndex { !$0.isFinite }
     }
 }

@@ -61,6 +61,35 @@ struct ModuleTests {
         }
     }
 
+    /// Weights read from a file are checked as flags are: a NaN or an infinity is named with its place.
+    @Test func weightsThatAreNotFiniteAreNotLoaded() throws {
+        let (source, target) = withRandomGenerator(seed: 7) { (TwoLayer(), TwoLayer()) }
+        let before = target.parameters().map(\.values)
+        for value in [Float.nan, .infinity, -.infinity] {
+            var state = source.stateDict()
+            state.tensors["fc2.weight"]?.values[4] = value
+            #expect(throws: StateMismatch("model state", problems: ["'fc2.weight' holds \(value) at index 4; a model's weights must be finite"])) {
+                try target.load(stateDict: state)
+            }
+            #expect(target.parameters().map(\.values) == before, "nothing was loaded")
+        }
+    }
+
+    /// A temperature so small that every logit overflows is the likeliest token, as top-k 1 is; logits that are not
+    /// numbers (weights that are not) are refused rather than drawn from.
+    @Test func samplingAtATinyTemperatureIsGreedyAndNaNWeightsAreRefused() throws {
+        let model = withRandomGenerator(seed: 4) { GPT(.init(vocabularySize: 12, blockSize: 8, layers: 1, heads: 2, embedding: 16)) }
+        model.eval()
+        var greedyDraws = RandomGenerator(seed: 1), coldDraws = RandomGenerator(seed: 1)
+        let greedy = try model.generate(from: [1, 2], count: 20, temperature: 1, topK: 1, using: &greedyDraws)
+        for temperature in [1e-320, 1e-45] {
+            let cold = try model.generate(from: [1, 2], count: 20, temperature: temperature, using: &coldDraws)
+            #expect(cold == greedy, "\(temperature)")
+        }
+        model.parameters()[0].values[0] = .nan
+        #expect(throws: TensorError.self) { _ = try model.generate(from: [0], count: 3, using: &coldDraws) }
+    }
+
     @Test func trainAndEvalSwitchDropout() throws {
         try withRandomGenerator(seed: 2) { try checkDropoutModes() }
     }
