@@ -76,8 +76,12 @@ public enum GPTCheckpoint {
     ///   differs from `transformer.wte.weight`; the model is unchanged then.
     public static func load(_ state: StateDict, into model: GPT) throws(StateMismatch) {
         var weights = StateDict(tensors: state.tensors.filter { !$0.key.hasPrefix("optimizer.") })
+        // Compared bit for bit: a copy is equal to its original even where it holds NaN (which the model's own
+        // check then names).
         if model.configuration.tiedEmbedding, let head = weights.tensors.removeValue(forKey: "lm_head.weight"),
-           head != weights.tensors["transformer.wte.weight"] {
+           let embedding = weights.tensors["transformer.wte.weight"],
+           head.shape != embedding.shape || head.elementType != embedding.elementType
+            || !head.values.isBitwiseEqual(to: embedding.values) {
             throw StateMismatch("model state", problems: ["lm_head.weight differs from transformer.wte.weight, to which it is tied"])
         }
         try model.load(stateDict: weights)

@@ -18,13 +18,24 @@ public enum GPTExperiment {
         public let heldOut: ArraySlice<Int>
 
         /// - Throws: ``ExperimentError/invalidArgument(name:value:reason:)`` for a training part shorter than
-        ///   1,000 characters or longer than the training split.
-        public init(_ corpus: CharacterCorpus, trainCharacters: Int? = nil) throws {
+        ///   1,000 characters or longer than the training split, or a validation split whose halves cannot each
+        ///   hold one window of `context` + 1 characters (the runs' context, nanoGPT's 64 by default).
+        public init(_ corpus: CharacterCorpus, trainCharacters: Int? = nil, context: Int = GPTRecipe().context) throws {
             let train = corpus.tokens(of: .train), validation = corpus.tokens(of: .validation)
+            guard train.count >= 1000 else {
+                throw ExperimentError.invalidArgument(
+                    name: "--text", value: "(\(corpus.tokens.count) characters)",
+                    reason: "too short: its training split (the first 90%) holds \(train.count) characters; the experiments train on at least 1000")
+            }
             let count = trainCharacters ?? train.count
             guard (1000...train.count).contains(count) else {
                 throw ExperimentError.invalidArgument(name: "--train-chars", value: "\(count)",
                                                       reason: "must be between 1000 and the training split's \(train.count)")
+            }
+            guard validation.count / 2 > context else {
+                throw ExperimentError.invalidArgument(
+                    name: "--text", value: "(\(corpus.tokens.count) characters)",
+                    reason: "too short: its validation split (the last 10%) holds \(validation.count) characters; each half needs \(context + 1) (a context of \(context) and its target)")
             }
             let middle = validation.startIndex + validation.count / 2
             self.corpus = try CharacterCorpus(characters: corpus.characters, train: train.prefix(count),

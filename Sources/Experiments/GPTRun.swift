@@ -67,6 +67,14 @@ public final class GPTRun {
                                                        excludingFromDecay: recipe.decayAll ? nil : .biasesAndNorms)
         batches = RandomGenerator(seed: recipe.seed)
         dataChecksum = Self.checksum(of: corpus)
+        if let communicator, communicator.size > 1 {
+            // Before the first exchange whose size depends on the text (the vocabulary sizes the model).
+            let crc = Int64(UInt32(dataChecksum, radix: 16) ?? 0)
+            try communicator.requireAgreement(on: [crc, Int64(corpus.tokens.count), Int64(corpus.vocabulary.count)],
+                                              of: "text") { values in
+                "CRC-32 \(String(values[0], radix: 16)), \(values[1]) characters, \(values[2]) distinct"
+            }
+        }
         update = try TrainingStep(parameters: parameters, optimizer: optimizer, communicator: communicator)
     }
 
@@ -238,6 +246,19 @@ public final class GPTRun {
             saved.optimizerOptions["states"] = recipe.optimizerOptions["states"]
             if saved != recipe { problems.append("its recipe differs from the run's") }
         }
+        // The model's description (what `gpt sample` builds from) must be the recipe's model on this text.
+        do {
+            let (configuration, vocabulary) = try GPTCheckpoint.configuration(in: state)
+            if configuration != model.configuration {
+                problems.append("its model metadata (\(Self.describe(configuration))) contradicts the recipe's model "
+                                + "(\(Self.describe(model.configuration)))")
+            }
+            if vocabulary.text != corpus.characters.text {
+                problems.append("its vocabulary metadata is not this text's characters")
+            }
+        } catch {
+            problems.append("\(error)")
+        }
         let iteration = state.metadata["iteration"].flatMap { Int($0) }.flatMap { (0...(1 << 40)).contains($0) ? $0 : nil }
         if iteration == nil { problems.append("the iteration is missing, unreadable or out of range") }
         let words = state.metadata["rng"].flatMap(Self.words), batchWords = state.metadata["batch_rng"].flatMap(Self.words)
@@ -260,6 +281,11 @@ public final class GPTRun {
         random.restore(words)
         batches = batchGenerator
         self.iteration = iteration
+    }
+
+    private static func describe(_ c: GPT.Configuration) -> String {
+        "n_layer \(c.layers), n_head \(c.heads), n_embd \(c.embedding), block_size \(c.blockSize), vocab_size "
+            + "\(c.vocabularySize), bias \(c.bias), dropout \(c.dropout), tie_weights \(c.tiedEmbedding), gelu \(c.gelu.rawValue)"
     }
 
     private static func text(_ words: [UInt64]) -> String { words.map { String($0, radix: 16) }.joined(separator: ",") }

@@ -34,6 +34,24 @@ public final class MNISTTask: TrainingTask {
         hidden = options.hidden
     }
 
+    /// The training and evaluation images' counts, and sums of the training pixels and labels, plain and
+    /// weighted by position (wrapping), so that another file or another order gives other numbers.
+    public func dataFingerprint() -> [Int64] {
+        let dataset = loader.dataset
+        var sum: Int64 = 0, weighted: Int64 = 0
+        for index in 0..<dataset.count {
+            let label = Int64(dataset.label(at: index))
+            sum &+= label
+            weighted &+= label &* Int64(index + 1)
+        }
+        let images = dataset.base.images
+        for (position, pixel) in images.enumerated() {
+            sum &+= Int64(pixel)
+            weighted &+= Int64(pixel) &* Int64(position & 0xFFFF + 1)
+        }
+        return [Int64(dataset.count), Int64(evaluationSet.count), sum, weighted]
+    }
+
     public func makeModel(_ options: TrainingOptions) throws -> any Module {
         let widths = [MNIST.pixels] + options.hidden
         return Sequential {

@@ -85,6 +85,11 @@ public final class TrainingRun {
             model.parameters(), settings: options.optimizerOptions,
             excludingFromDecay: options.noDecayBiasNorm ? .biasesAndNorms : nil)
         optimizer.nonFiniteGradients = options.nonFinite
+        if let communicator, communicator.size > 1 {
+            try communicator.requireAgreement(on: task.dataFingerprint(), of: "training data") { values in
+                "fingerprint " + values.map(String.init).joined(separator: ",")
+            }
+        }
         update = try TrainingStep(parameters: model.parameters(), optimizer: optimizer, communicator: communicator)
         let (total, overflow) = options.scheduleEpochs.multipliedReportingOverflow(
             by: Self.stepsPerEpoch(batches: task.batchesPerEpoch, accumulate: options.accumulate))

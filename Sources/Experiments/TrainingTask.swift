@@ -21,4 +21,7 @@ public protocol TrainingTask: AnyObject {
     func loss(of model: any Module, on batch: Batch) throws -> Tensor
     /// Mean loss and accuracy of `model` on the evaluation split (no gradients, evaluation mode set by the run).
     func evaluate(_ model: any Module) throws -> (loss: Double, accuracy: Double)
+    /// A fingerprint of the data: equal on every process of a data-parallel run that reads the same data, and
+    /// compared across them before training (computed only then).
+    func dataFingerprint() -> [Int64]
 }

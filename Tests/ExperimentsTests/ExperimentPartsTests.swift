@@ -131,6 +131,22 @@ struct GPTExperimentPartsTests {
         #expect(throws: ExperimentError.self) { try GPTExperiment.Data(corpus, trainCharacters: 2_000_000) }
     }
 
+    /// A text whose splits cannot hold the experiments' parts is refused by name, never a trap.
+    @Test func aTextTooShortForTheSplitsIsRefused() throws {
+        let digits = { (count: Int) in String((0..<count).map { Character(String($0 % 10)) }) }
+        for (count, reason) in [(31, "training split"), (1_201, "validation split"), (1_120, "validation split")] {
+            #expect(throws: ExperimentError.self, "\(count)") { try GPTExperiment.Data(try CharacterCorpus(text: digits(count))) }
+            do {
+                _ = try GPTExperiment.Data(try CharacterCorpus(text: digits(count)))
+            } catch {
+                #expect("\(error)".contains(reason), "\(count): \(error)")
+            }
+        }
+        let fits = try GPTExperiment.Data(try CharacterCorpus(text: digits(1_400)))
+        #expect(fits.heldOut.count > 64 && fits.corpus.tokens(of: .validation).count > 64)
+        #expect(throws: ExperimentError.self) { try GPTExperiment.Data(try CharacterCorpus(text: digits(1_400)), context: 100) }
+    }
+
     @Test func kindsFollowNanoGPTsNames() {
         let kinds = ["transformer.wte.weight": "embedding", "transformer.wpe.weight": "embedding", "lm_head.weight": "embedding",
                      "transformer.h.0.attn.c_attn.weight": "attention", "transformer.h.3.attn.c_proj.weight": "attention",
