@@ -1,5 +1,7 @@
 import ArgumentParser
+import Checkpoints
 import DataParallel
+import Kernels
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Darwin)
@@ -18,9 +20,19 @@ struct AdamWCommand: ParsableCommand {
     )
 
     /// Standard output is line-buffered even when it is a file or a pipe, so that each line reaches it when it is
-    /// printed: a run piped to `tee` and interrupted keeps everything it printed.
+    /// printed: a run piped to `tee` and interrupted keeps everything it printed. An interrupt (SIGINT, SIGTERM,
+    /// SIGHUP) removes the temporary file of a checkpoint being written; memory that runs out in spite of the
+    /// checks made before allocating ends the program with one line and status 1, not a trap.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)  // before anything is printed, on the main thread
+        InterruptCleanup.install()  // before any other thread starts, so that every thread inherits its mask
+        OutOfMemory.setHandler { bytes, purpose in
+            let line = "Error: out of memory: \(MemoryLimit.size(bytes)) (\(purpose)) could not be allocated; "
+                + "\(MemoryLimit.usable.description): choose smaller sizes\n"
+            fflush(nil)
+            fputs(line, stderr)
+            _exit(1)
+        }
         do {
             var command = try parseAsRoot()
             // Under mpirun every other command would run N times over, each copy writing the same files.

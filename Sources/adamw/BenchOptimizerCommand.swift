@@ -40,9 +40,9 @@ struct BenchOptimizerCommand: ParsableCommand {
     /// The storages --states names.
     private func storages() throws -> [StateStorage]? {
         guard let states else { return nil }
-        return try states.split(separator: ",").map { name in
+        return try states.split(separator: ",", omittingEmptySubsequences: false).map { name in
             guard let storage = StateStorage(rawValue: String(name)), storage != .float32 else {
-                throw ValidationError("--states must list bf16, int8 or int4, got '\(name)'")
+                throw ValidationError("--states must list one or more of bf16, int8 and int4, comma-separated, got '\(states)'")
             }
             return storage
         }

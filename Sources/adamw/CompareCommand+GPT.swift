@@ -9,7 +9,7 @@ extension CompareCommand {
     /// split, the held-out half reported.
     func runGPT() throws {
         let iterations = task.iterations(default: 1000), interval = task.interval(default: 1000)
-        let output = try common.outputDirectory(default: "results/compare-gpt")
+        let output = try common.outputDirectory(default: "results/compare-gpt", files: Self.files, task: task)
         let data = try task.data()
         let grids = try self.grids.map { option, text in try parseNumbers(text, option: option) }
         func recipe(_ kind: OptimizerKind, lr: Double, extra: [String: String] = [:]) -> GPTRecipe {

@@ -25,11 +25,15 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seeds of the final runs: --seed, --seed + 1, …")
     var seeds = 3
 
-    @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
-    var hidden = "256"
+    @Option(name: .customLong("hidden"), help: "MNIST: hidden layer sizes of the MLP, comma-separated (default 256).")
+    var hiddenGiven: String?
 
-    @Option(help: "Learning-rate schedule of every run: none, cosine, warmup-cosine or onecycle.")
-    var scheduler: TrainingOptions.Schedule = .cosine
+    var hidden: String { hiddenGiven ?? "256" }
+
+    @Option(name: .customLong("scheduler"), help: "MNIST: learning-rate schedule of every run: none, cosine, warmup-cosine or onecycle (default cosine).")
+    var schedulerGiven: TrainingOptions.Schedule?
+
+    var scheduler: TrainingOptions.Schedule { schedulerGiven ?? .cosine }
 
     @Option(parsing: .unconditional, help: "Learning rate of Adam with L2 and of AdamW.")
     var adamLR = 1e-3
@@ -57,19 +61,26 @@ struct CompareCommand: ParsableCommand {
          ("--sgd-wd-grid", sgdWDGrid ?? "0,1e-5,1e-4,1e-3")]
     }
 
-    @Option(parsing: .unconditional, help: "Training samples held out to choose λ.")
-    var validationSamples = 10_000
+    @Option(name: .customLong("validation-samples"), parsing: .unconditional, help: "MNIST: training samples held out to choose λ (default 10000).")
+    var validationSamplesGiven: Int?
 
-    @Option(parsing: .unconditional, help: "Samples per batch.")
-    var batchSize = 64
+    var validationSamples: Int { validationSamplesGiven ?? 10_000 }
 
-    @Option(parsing: .unconditional, help: "Train on the first this many training samples only (default: all).")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "MNIST: samples per batch (default 64).")
+    var batchSizeGiven: Int?
+
+    var batchSize: Int { batchSizeGiven ?? 64 }
+
+    @Option(parsing: .unconditional, help: "MNIST: train on the first this many training samples only (default: all).")
     var trainSamples: Int?
 
     static let defaultEpochs = 10
 
+    /// The files the command writes in --out.
+    static let files = ["compare-runs.csv", "compare-selection.csv", "compare-summary.csv", "compare.svg"]
+
     func validate() throws {
-        try task.check(epochs: common.epochs)
+        try task.check(common, mnistOnly: [("--hidden", hiddenGiven != nil), ("--scheduler", schedulerGiven != nil), ("--validation-samples", validationSamplesGiven != nil), ("--batch-size", batchSizeGiven != nil), ("--train-samples", trainSamples != nil)])
         guard (1...1000).contains(seeds) else { throw ValidationError("--seeds must be between 1 and 1000, got \(seeds)") }
         _ = try parseHidden(hidden)
         for (name, value) in [("--adam-lr", adamLR), ("--sgd-lr", sgdLR)] where !(value.isFinite && value > 0) {
@@ -118,7 +129,7 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         if task.isGPT { return try runGPT() }
         let epochs = common.epochs ?? Self.defaultEpochs
-        let output = try common.outputDirectory(default: "results/compare")
+        let output = try common.outputDirectory(default: "results/compare", files: Self.files, task: task)
         let data = try common.data()
         let contenders = try contenders()
         let seedList = (0..<seeds).map { common.seed &+ UInt64($0) }

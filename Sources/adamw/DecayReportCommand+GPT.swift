@@ -6,7 +6,7 @@ extension DecayReportCommand {
     /// `--task gpt`: the recipe as Adam with L2 and as AdamW, the report by kind of parameter.
     func runGPT() throws {
         let iterations = task.iterations(default: 500), interval = task.interval(default: 500)
-        let output = try common.outputDirectory(default: "results/decay-report-gpt")
+        let output = try common.outputDirectory(default: "results/decay-report-gpt", files: Self.files, task: task)
         let data = try task.data()
         var recipe = GPTRecipe(optimizer: .adamw, given: ["lr": String(lr), "weight_decay": String(lambda)])
         recipe.decayAll = decayAll

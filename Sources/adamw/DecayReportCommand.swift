@@ -22,8 +22,10 @@ struct DecayReportCommand: ParsableCommand {
 
     @OptionGroup var task: TaskOptions
 
-    @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
-    var hidden = "128"
+    @Option(name: .customLong("hidden"), help: "MNIST: hidden layer sizes of the MLP, comma-separated (default 128).")
+    var hiddenGiven: String?
+
+    var hidden: String { hiddenGiven ?? "128" }
 
     @Option(parsing: .unconditional, help: "Learning rate of both runs.")
     var lr = 1e-3
@@ -36,10 +38,15 @@ struct DecayReportCommand: ParsableCommand {
 
     var lambda: Double { weightDecay ?? (task.isGPT ? 0.1 : 0.01) }
 
-    @Option(parsing: .unconditional, help: "Samples per batch.")
-    var batchSize = 64
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "MNIST: samples per batch (default 64).")
+    var batchSizeGiven: Int?
+
+    var batchSize: Int { batchSizeGiven ?? 64 }
 
     static let defaultEpochs = 3
+
+    /// The files the command writes in --out.
+    static let files = ["decay-report.csv", "decay-report-training.csv", "decay-report.svg"]
 
     func validate() throws {
         _ = try parseHidden(hidden)
@@ -47,7 +54,7 @@ struct DecayReportCommand: ParsableCommand {
         guard lambda.isFinite, lambda > 0 else {
             throw ValidationError("--weight-decay must be a positive number, got \(lambda)")
         }
-        try task.check(epochs: common.epochs)
+        try task.check(common, mnistOnly: [("--hidden", hiddenGiven != nil), ("--batch-size", batchSizeGiven != nil)])
         if decayAll && !task.isGPT { throw ValidationError("--decay-all applies only to --task gpt") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
@@ -55,7 +62,7 @@ struct DecayReportCommand: ParsableCommand {
     func run() throws {
         if task.isGPT { return try runGPT() }
         let epochs = common.epochs ?? Self.defaultEpochs
-        let output = try common.outputDirectory(default: "results/decay-report")
+        let output = try common.outputDirectory(default: "results/decay-report", files: Self.files, task: task)
         let data = try common.data()
         var options = try common.mlpOptions(hidden: hidden, batchSize: batchSize)
         options.lr = lr

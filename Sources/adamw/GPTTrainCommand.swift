@@ -157,8 +157,9 @@ struct GPTTrainCommand: ParsableCommand {
         return recipe
     }
 
-    /// The recipe's values, from the flags or a checkpoint, each named by its flag with its range.
-    static func check(_ recipe: GPTRecipe, maximumContext: Int? = nil) throws {
+    /// The recipe's values, from the flags or a checkpoint, each named by its flag with its range, and the memory
+    /// its model takes with a vocabulary of `vocabularySize` characters (before the text is read, a byte's 256).
+    static func check(_ recipe: GPTRecipe, maximumContext: Int? = nil, vocabularySize: Int = 256) throws {
         do {
             try recipe.optimizer.validate(settings: recipe.optimizerOptions)
         } catch {
@@ -172,17 +173,18 @@ struct GPTTrainCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         // Weights, gradients and up to three state buffers; per micro-batch the activations of every layer and
-        // the attention weights (with their dropout masks), and the logits.
-        let vocabulary = 256
-        let weights = GPTCheckpoint.parameterCount(recipe.configuration(vocabularySize: vocabulary)).flatMap { MemoryLimit.product([$0, 20]) }
+        // the attention weights (with their dropout masks), and the logits with their softmax and gradient.
+        let weights = GPTCheckpoint.parameterCount(recipe.configuration(vocabularySize: vocabularySize))
+            .flatMap { MemoryLimit.product([$0, 20]) }
         let perToken = MemoryLimit.product([recipe.embedding, 40]).flatMap { activations in
             MemoryLimit.product([recipe.heads, recipe.context, 3]).map { activations + $0 }
         }
         let activations = perToken.flatMap { MemoryLimit.product([$0, recipe.layers, recipe.batchSize, recipe.context, 4]) }
-        let total = weights.flatMap { w in activations.map { w + $0 } }
+        let logits = MemoryLimit.product([vocabularySize, recipe.batchSize, recipe.context, 12])
+        let total = weights.flatMap { w in activations.flatMap { a in logits.map { w + a + $0 } } }
         try MemoryLimit.require("--layers/--embedding/--context/--batch-size",
                                 "\(recipe.layers)/\(recipe.embedding)/\(recipe.context)/\(recipe.batchSize)",
-                                needs: total, for: "the model, its optimizer state and one micro-batch's activations")
+                                needs: total, for: "the model (vocabulary of \(vocabularySize)), its optimizer state and one micro-batch's activations")
     }
 
     func run() throws {
@@ -193,11 +195,15 @@ struct GPTTrainCommand: ParsableCommand {
         // In a data-parallel run every rank trains; rank 0 alone writes files (every rank takes part in
         // gathering a checkpoint's optimizer state).
         let writes = (communicator?.rank ?? 0) == 0
+        let textPath = data ?? CharacterCorpus.tinyShakespeare
+        // Before any work: what the run writes is neither what it reads nor unwritable.
+        let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut,
+                                                 inputs: [(data != nil ? "--data" : "the text (Tiny Shakespeare)", textPath)])
         let corpus: CharacterCorpus
         do {
-            corpus = try CharacterCorpus(contentsOf: data ?? CharacterCorpus.tinyShakespeare)
+            corpus = try CharacterCorpus(contentsOf: textPath)
         } catch {
-            throw Refusal("\(error)")
+            throw Refusal(data != nil ? "--data \(error)" : "\(error)")
         }
         var checkpoint: StateDict?
         let recipe: GPTRecipe
@@ -211,7 +217,7 @@ struct GPTTrainCommand: ParsableCommand {
             }
             guard let saved else { throw Refusal("--resume \(resume): the checkpoint holds no readable GPT recipe") }
             do {
-                try Self.check(saved, maximumContext: corpus.maximumContext)
+                try Self.check(saved, maximumContext: corpus.maximumContext, vocabularySize: corpus.vocabulary.count)
             } catch {
                 throw Refusal("--resume \(resume): the saved recipe is invalid: \(error)")
             }
@@ -224,6 +230,8 @@ struct GPTTrainCommand: ParsableCommand {
                 throw Refusal("the text is too short for a context of \(recipe.context): each split needs "
                               + "\(recipe.context + 1) characters (--context at most \(corpus.maximumContext))")
             }
+            // The model's size depends on the text's characters, known only now.
+            try Self.check(recipe, vocabularySize: corpus.vocabulary.count)
         }
         let iterations = iters ?? (resume != nil ? recipe.decayIterations : Self.defaultIterations)
         let run: GPTRun
@@ -240,7 +248,6 @@ struct GPTTrainCommand: ParsableCommand {
             }
             print("Resumed from \(resume) at iteration \(run.iteration)")
         }
-        let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut)
         let metrics = try metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: run.iteration, key: "iter") : nil }
         guard run.iteration < iterations else {
             print("The checkpoint is already at iteration \(run.iteration); nothing to train for --iters \(iterations)")
@@ -250,10 +257,18 @@ struct GPTTrainCommand: ParsableCommand {
         let first = run.iteration
         var bar = ProgressBar(total: iterations - first, label: "gpt", unit: "it", enabled: !noProgress && writes)
         var estimate = (train: Double.nan, validation: Double.nan)
+        var saved = resume != nil ? run.iteration : nil
         while run.iteration < iterations {
             let rate = run.learningRate
             let loss = try run.step()
             bar.update(done: run.iteration - first, detail: "loss \(format(loss, 4))")
+            // A diverged run stops at once: training on would only overwrite the last good checkpoint with
+            // weights that are not numbers.
+            guard loss.isFinite else {
+                bar.finish()
+                throw RunFlags.diverged(at: "iteration \(run.iteration)", loss: loss, checkpoint: savePath,
+                                        saved: saved.map { "iteration \($0)" })
+            }
             guard run.iteration % evalInterval == 0 || run.iteration == iterations else { continue }
             bar.finish()
             estimate = try run.estimateLosses()
@@ -261,12 +276,22 @@ struct GPTTrainCommand: ParsableCommand {
             try metrics?.append(["iter": run.iteration, "train_loss": estimate.train, "val_loss": estimate.validation,
                                  "lr": rate, "skipped_steps": run.optimizer.skippedSteps,
                                  "train_seconds": run.trainSeconds])
-            if let savePath { try RunFlags.saveCheckpoint(try run.stateDict(), to: savePath, writes: writes) }
+            guard estimate.train.isFinite, estimate.validation.isFinite else {
+                throw RunFlags.diverged(at: "iteration \(run.iteration)",
+                                        loss: estimate.train.isFinite ? estimate.validation : estimate.train,
+                                        checkpoint: savePath, saved: saved.map { "iteration \($0)" })
+            }
+            if let savePath {
+                try RunFlags.saveCheckpoint(try run.stateDict(), to: savePath, writes: writes)
+                saved = run.iteration
+            }
         }
         bar.finish()
         guard writes else { return }  // the sample and the whole-split loss are rank 0's, as its output is
-        // The characters after the newline the sample starts from (nanoGPT's sample.py start).
-        let sample = try run.sample(prompt: "\n", characters: Self.sampleCharacters, seed: recipe.seed &+ 3)
+        // The characters after the newline the sample starts from (nanoGPT's sample.py start); a text without a
+        // newline starts from its first character instead.
+        let start = corpus.vocabulary.contains("\n") ? "\n" : String(corpus.characters.decode([corpus.tokens[0]]))
+        let sample = try run.sample(prompt: start, characters: Self.sampleCharacters, seed: recipe.seed &+ 3)
         print(String(String.UnicodeScalarView(sample.unicodeScalars.dropFirst())))
         let validationLoss = try run.validationLoss()
         let trained = run.iteration - first

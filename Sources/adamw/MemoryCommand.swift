@@ -29,9 +29,10 @@ struct MemoryCommand: ParsableCommand {
     func validate() throws { _ = try storages() }
 
     private func storages() throws -> [StateStorage] {
-        try states.split(separator: ",").map { name in
+        // Empty names are kept, so that "" and "fp32,,int8" are refused rather than read as fewer storages.
+        try states.split(separator: ",", omittingEmptySubsequences: false).map { name in
             guard let storage = StateStorage(rawValue: String(name)) else {
-                throw ValidationError("--states must list fp32, bf16, int8 or int4, got '\(name)'")
+                throw ValidationError("--states must list one or more of fp32, bf16, int8 and int4, comma-separated, got '\(states)'")
             }
             return storage
         }

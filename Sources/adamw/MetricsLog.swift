@@ -1,10 +1,13 @@
+import Checkpoints
 import Experiments
 import Foundation
 
 /// One JSON object per record, appended to a file (JSON Lines). `adamw train` writes one per epoch: epoch,
 /// train_loss, test_loss, test_accuracy, lr (at the epoch's end), skipped_steps (so far), seconds; `adamw gpt` one
-/// per evaluation, keyed by iter. A new run creates (or empties) the file; a resumed run at epoch (or iteration) k
-/// continues it, after checking that its last line is k, so the records before the resume stay.
+/// per evaluation, keyed by iter. A number that is not finite (a diverged loss) is written as `null`, since JSON
+/// has no NaN. A new run creates (or empties) the file; a resumed run at epoch (or iteration) k continues it,
+/// after checking that it reaches k: records past k, which an interrupt between a record and its checkpoint
+/// leaves, are dropped (the resumed run writes them again), and the records up to k stay.
 struct MetricsLog {
     let path: String
     private let handle: FileHandle
@@ -17,13 +20,26 @@ struct MetricsLog {
                 throw CLIError("--metrics-out \(path) cannot be read")
             }
             let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
-            let last = lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            func count(of line: Substring) -> Int? {
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?[key] as? Int
+            }
             let noun = key == "epoch" ? "epoch" : "iteration"
-            guard let lastEpoch = last?[key] as? Int else {
+            guard let last = lines.last.flatMap(count(of:)) else {
                 throw CLIError("--metrics-out \(path) does not end with an \(noun)'s record; refusing to continue it")
             }
-            guard lastEpoch == epoch else {
-                throw CLIError("--metrics-out \(path) ends at \(noun) \(lastEpoch), the checkpoint at \(noun) \(epoch)")
+            // Only records past the checkpoint are dropped, and only when the ones before reach it: a file of
+            // another run is refused, not cut.
+            var kept = lines[...]
+            while let record = kept.last, let value = count(of: record), value > epoch { kept = kept.dropLast() }
+            guard kept.last.flatMap(count(of:)) == epoch else {
+                throw CLIError("--metrics-out \(path) ends at \(noun) \(last), the checkpoint at \(noun) \(epoch)")
+            }
+            if kept.count < lines.count {
+                do {
+                    try AtomicFile.write(kept.joined(separator: "\n") + "\n", to: path)
+                } catch {
+                    throw CLIError("--metrics-out \(path): cannot drop the records past the checkpoint: \(error)")
+                }
             }
         } else if !FileManager.default.createFile(atPath: path, contents: nil) {
             throw CLIError("--metrics-out \(path) cannot be created")
@@ -43,11 +59,19 @@ struct MetricsLog {
         ])
     }
 
-    /// Appends `record` as one line, its keys sorted.
+    /// Appends `record` as one line, its keys sorted, non-finite numbers as `null`.
     func append(_ record: [String: Any]) throws {
-        var line = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
-        line.append(0x0A)
-        try handle.write(contentsOf: line)
+        let values = record.mapValues { value -> Any in
+            if let number = value as? Double, !number.isFinite { return NSNull() }
+            return value
+        }
+        do {
+            var line = try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
+            line.append(0x0A)
+            try handle.write(contentsOf: line)
+        } catch {
+            throw CLIError("--metrics-out \(path): cannot write a record: \((error as NSError).localizedDescription)")
+        }
     }
 }
 

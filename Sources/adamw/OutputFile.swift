@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Checkpoints
 import Foundation
 
 /// A file a command will write (`--save`, `--metrics-out`), checked before any work starts.
@@ -11,12 +12,17 @@ import Foundation
 /// path is refused, never replaced (as root, `--save /dev/null` would otherwise replace the machine's /dev/null).
 /// A symbolic link is refused too, with the file it points to named: replacing a checkpoint atomically replaces
 /// the link itself, so writing "through" it would silently break it; give the target's path instead. The folder
-/// must exist and be writable, and an existing file must be writable. Every refusal is one line naming the flag,
-/// the path and the reason.
+/// must exist and be writable, and an existing file must be writable. A file the command reads (its data, a
+/// checkpoint it resumes) is refused by identity (device and inode), however the path reaches it. Every refusal is
+/// one line naming the flag, the path and the reason.
 enum OutputFile {
-    /// Throws a ``Refusal`` unless `path` (given as `flag`) may be written.
-    static func check(_ path: String, flag: String) throws {
+    /// Throws a ``Refusal`` unless `path` (given as `flag`) may be written; `inputs` (flag, path) are files the
+    /// command reads, which it must not overwrite.
+    static func check(_ path: String, flag: String, inputs: [(flag: String, path: String)] = []) throws {
         guard !path.isEmpty else { throw Refusal("\(flag) needs a file name") }
+        if let input = FileIdentity.input(among: inputs, sameAs: path) {
+            throw Refusal("\(flag) \(path) is the same file as \(input.flag) \(input.path): refusing to overwrite an input")
+        }
         var status = stat()
         if lstat(path, &status) == 0 {
             let kind = status.st_mode & S_IFMT

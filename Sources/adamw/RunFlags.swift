@@ -46,15 +46,42 @@ enum RunFlags {
     }
 
     /// Checks the files a run writes before it starts: the checkpoint (`--save`, or the resumed file) and the
-    /// metrics. Returns where checkpoints go.
-    static func checkOutputs(save: String?, resume: String?, metricsOut: String?) throws -> String? {
+    /// metrics. Neither may be one of `inputs` (flag, path: the data, the checkpoint resumed from when another is
+    /// saved), by identity, so no spelling, hard link or symbolic link overwrites what the run reads; the
+    /// checkpoint's folder must take a new file (a read-only file system, a name too long for a temporary), and
+    /// temporaries that an earlier run left there when it was killed are removed. Returns where checkpoints go.
+    static func checkOutputs(save: String?, resume: String?, metricsOut: String?,
+                             inputs: [(flag: String, path: String)]) throws -> String? {
         let savePath = save ?? resume
         var outputs: [(flag: String, path: String)] = []
         if let savePath { outputs.append((save != nil ? "--save" : "--resume", savePath)) }
         if let metricsOut { outputs.append(("--metrics-out", metricsOut)) }
-        for output in outputs { try OutputFile.check(output.path, flag: output.flag) }
+        var protected = inputs
+        if let resume, save != nil { protected.append(("--resume", resume)) }
+        for output in outputs {
+            try OutputFile.check(output.path, flag: output.flag, inputs: protected)
+        }
         try OutputFile.checkDistinct(outputs)
+        if let savePath {
+            do {
+                try AtomicFile.checkWritable(savePath)
+            } catch {
+                throw Refusal("\(save != nil ? "--save" : "--resume") \(savePath): \(error)")
+            }
+            AtomicFile.removeStaleTemporaries(of: savePath)
+        }
         return savePath
+    }
+
+    /// The refusal of a run whose loss stopped being finite `at` ("iteration 7"), saying which checkpoint holds
+    /// the last finite state (`saved`, nil: none was written).
+    static func diverged(at point: String, loss: Double, checkpoint: String?, saved: String?) -> Refusal {
+        let kept = switch (checkpoint, saved) {
+        case (let path?, let saved?): "; \(path) keeps \(saved), the last with a finite loss"
+        case (_?, nil): "; no checkpoint was written"
+        case (nil, _): ""
+        }
+        return Refusal("the run diverged at \(point): the loss is \(loss.isNaN ? "NaN" : "\(loss)")\(kept) (lower --lr, or --clip-norm)")
     }
 
     /// Writes `state` to the run's checkpoint (atomically), where this process is the one that writes (rank 0,

@@ -6,7 +6,7 @@ extension SweepCommand {
     /// `--task gpt`: every (lr, λ) cell trains nanoGPT's recipe; the grids hold the held-out half's loss.
     func runGPT() throws {
         let iterations = task.iterations(default: 1000), interval = task.interval(default: 1000)
-        let output = try common.outputDirectory(default: "results/sweep-gpt")
+        let output = try common.outputDirectory(default: "results/sweep-gpt", files: Self.files, task: task)
         let data = try task.data()
         let kinds = try optimizers()
         let learningRates = try learningRates()

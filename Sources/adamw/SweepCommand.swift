@@ -45,19 +45,28 @@ struct SweepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Lowest and highest λ for every optimizer (default: adam 1e-6,1e-1; adamw 1e-4,10; adamw with the schedule convention 1e-7,1e-2; GPT: adam 1e-5,1e-1, adamw 1e-2,10, schedule 1e-5,3e-2).")
     var wdRange: String?
 
-    @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
-    var hidden = "128"
+    @Option(name: .customLong("hidden"), help: "MNIST: hidden layer sizes of the MLP, comma-separated (default 128).")
+    var hiddenGiven: String?
 
-    @Option(help: "Learning-rate schedule of every cell: none, cosine, warmup-cosine, onecycle or plateau.")
-    var scheduler: TrainingOptions.Schedule = .cosine
+    var hidden: String { hiddenGiven ?? "128" }
 
-    @Option(parsing: .unconditional, help: "Samples per batch.")
-    var batchSize = 64
+    @Option(name: .customLong("scheduler"), help: "MNIST: learning-rate schedule of every cell: none, cosine, warmup-cosine, onecycle or plateau (default cosine).")
+    var schedulerGiven: TrainingOptions.Schedule?
 
-    @Option(parsing: .unconditional, help: "Train on the first this many training samples only (default: all).")
+    var scheduler: TrainingOptions.Schedule { schedulerGiven ?? .cosine }
+
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "MNIST: samples per batch (default 64).")
+    var batchSizeGiven: Int?
+
+    var batchSize: Int { batchSizeGiven ?? 64 }
+
+    @Option(parsing: .unconditional, help: "MNIST: train on the first this many training samples only (default: all).")
     var trainSamples: Int?
 
     static let defaultEpochs = 3
+
+    /// The files the command writes in --out.
+    static let files = ["sweep.csv", "sweep.svg"]
 
     /// The optimizers named by --optimizer, in order, without repeats.
     func optimizers() throws -> [OptimizerKind] {
@@ -118,7 +127,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func validate() throws {
-        try task.check(epochs: common.epochs)
+        try task.check(common, mnistOnly: [("--hidden", hiddenGiven != nil), ("--scheduler", schedulerGiven != nil), ("--batch-size", batchSizeGiven != nil), ("--train-samples", trainSamples != nil)])
         let kinds = try optimizers()
         _ = try learningRates()
         for kind in kinds { _ = try weightDecays(kind) }
@@ -138,7 +147,7 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         if task.isGPT { return try runGPT() }
         let epochs = common.epochs ?? Self.defaultEpochs
-        let output = try common.outputDirectory(default: "results/sweep")
+        let output = try common.outputDirectory(default: "results/sweep", files: Self.files, task: task)
         let data = try common.data()
         let kinds = try optimizers()
         let learningRates = try learningRates()

@@ -27,10 +27,16 @@ struct TaskOptions: ParsableArguments {
 
     var isGPT: Bool { task == .gpt }
 
-    /// Checks that the options fit the task; `epochs` is the command's --epochs.
-    func check(epochs: Int?) throws {
+    /// Checks that the options fit the task: `common`'s --epochs and --data-dir, and the command's `mnistOnly`
+    /// flags (flag, whether given), are refused with --task gpt, which would not read them; the GPT's flags are
+    /// refused with --task mnist.
+    func check(_ common: ExperimentOptions, mnistOnly: [(flag: String, given: Bool)] = []) throws {
         if isGPT {
-            if epochs != nil { throw ValidationError("--epochs applies to --task mnist; the GPT trains --iters iterations") }
+            if common.epochs != nil { throw ValidationError("--epochs applies to --task mnist; the GPT trains --iters iterations") }
+            let unread = [("--data-dir", common.dataDir != nil)] + mnistOnly
+            if let given = unread.first(where: \.1) {
+                throw ValidationError("\(given.0) applies only to --task mnist; the GPT does not read it")
+            }
             if let iters, !(1...1_000_000).contains(iters) {
                 throw ValidationError("--iters must be between 1 and 1000000, got \(iters)")
             }

@@ -199,6 +199,11 @@ struct TrainCommand: ParsableCommand {
         } else if !options.hidden.isEmpty {
             throw ValidationError("--hidden applies only to --model mlp")
         }
+        // A batch's activations, their gradients and the batch itself: the batch is at most the training set.
+        let rows = min(options.batchSize, options.trainSamples ?? 60_000, 60_000)
+        let widths = MNIST.pixels + options.hidden.reduce(0) { $0 &+ max($1, 0) } + MNIST.classes
+        try MemoryLimit.require("--batch-size", String(options.batchSize), needs: MemoryLimit.product([rows, widths, 4 * 4]),
+                                for: "a batch's activations and their gradients")
         if let clipNorm = options.clipNorm, !(clipNorm.isFinite && clipNorm > 0 && Float(clipNorm).isFinite) {
             throw ValidationError("--clip-norm must be a positive number, got \(clipNorm)")
         }
@@ -265,6 +270,9 @@ struct TrainCommand: ParsableCommand {
         let continuesSchedule = resume != nil && options.scheduler.spansEpochs
         let epochs = epochs ?? (continuesSchedule ? options.scheduleEpochs : Self.defaultEpochs)
         if resume != nil { try Self.checkOneCycleLength(options, epochs: epochs) }
+        // Before any work: what the run writes is neither what it reads nor unwritable.
+        let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut,
+                                                 inputs: MNIST.files(in: dataDir).map { ("--data-dir", $0) })
         let loadStart = monotonicSeconds()
         let data: (train: MNIST, test: MNIST)
         do {
@@ -288,9 +296,8 @@ struct TrainCommand: ParsableCommand {
             }
             print("Resumed from \(resume) at epoch \(run.epoch)")
         }
-        // Fail before training, not after the first epoch.
-        let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut)
         let metrics = try metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: resume != nil ? run.epoch : 0) : nil }
+        var saved = resume != nil ? run.epoch : nil
         while run.epoch < epochs {
             var bar = ProgressBar(total: run.batchesPerEpoch, label: "Epoch \(run.epoch + 1)/\(epochs)",
                                   enabled: !noProgress && writes)
@@ -302,7 +309,19 @@ struct TrainCommand: ParsableCommand {
             print("Epoch \(result.epoch), Loss: \(format(result.trainLoss, 4))")
             print("Test Accuracy: \(format(result.testAccuracy * 100, 2))%")
             try metrics?.append(result)
-            if let savePath { try RunFlags.saveCheckpoint(try run.stateDict(), to: savePath, writes: writes) }
+            // A diverged run stops at once: training on would only overwrite the last good checkpoint with
+            // weights that are not numbers.
+            guard result.trainLoss.isFinite, result.testLoss.isFinite else {
+                if run.optimizer.skippedSteps > 0 {
+                    print("Skipped steps (non-finite gradients): \(run.optimizer.skippedSteps)")
+                }
+                throw RunFlags.diverged(at: "epoch \(result.epoch)", loss: result.trainLoss.isFinite ? result.testLoss : result.trainLoss,
+                                        checkpoint: savePath, saved: saved.map { "epoch \($0)" })
+            }
+            if let savePath {
+                try RunFlags.saveCheckpoint(try run.stateDict(), to: savePath, writes: writes)
+                saved = result.epoch
+            }
         }
         guard let last = run.last else {
             print("The checkpoint is already at epoch \(run.epoch); nothing to train for --epochs \(epochs)")

@@ -41,11 +41,15 @@ struct TuneCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Lowest and highest λ, comma-separated (default adamw 1e-4,10, adam 1e-7,1e-1; GPT adamw 1e-3,10, adam 1e-6,1e-1).")
     var wdRange: String?
 
-    @Option(help: "MNIST: hidden layer sizes of the MLP, comma-separated.")
-    var hidden = "128"
+    @Option(name: .customLong("hidden"), help: "MNIST: hidden layer sizes of the MLP, comma-separated (default 128).")
+    var hiddenGiven: String?
 
-    @Option(parsing: .unconditional, help: "MNIST: training samples held out to score the trials.")
-    var validationSamples = 10_000
+    var hidden: String { hiddenGiven ?? "128" }
+
+    @Option(name: .customLong("validation-samples"), parsing: .unconditional, help: "MNIST: training samples held out to score the trials (default 10000).")
+    var validationSamplesGiven: Int?
+
+    var validationSamples: Int { validationSamplesGiven ?? 10_000 }
 
     static let defaultEpochs = 2
 
@@ -69,7 +73,7 @@ struct TuneCommand: ParsableCommand {
     }
 
     func validate() throws {
-        try task.check(epochs: common.epochs)
+        try task.check(common, mnistOnly: [("--hidden", hiddenGiven != nil), ("--validation-samples", validationSamplesGiven != nil)])
         guard optimizer == .adam || optimizer == .adamw else {
             throw ValidationError("--optimizer must be adam or adamw, got \(optimizer.rawValue)")
         }
@@ -85,7 +89,8 @@ struct TuneCommand: ParsableCommand {
     func run() throws {
         let space = try space()
         let runner = try common.runner()
-        let output = try common.outputDirectory(default: task.isGPT ? "results/tune-gpt" : "results/tune")
+        let output = try common.outputDirectory(default: task.isGPT ? "results/tune-gpt" : "results/tune",
+                                                  files: ["tune.csv", "tune.svg"], task: task)
         let start = monotonicSeconds()
         let (objective, heldOut, describe) = try objective()
         var outcomes: [(Tuner.Strategy, [Tuner.Trial])] = []
