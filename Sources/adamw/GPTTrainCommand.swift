@@ -198,7 +198,8 @@ struct GPTTrainCommand: ParsableCommand {
         let textPath = data ?? CharacterCorpus.tinyShakespeare
         // Before any work: what the run writes is neither what it reads nor unwritable.
         let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut,
-                                                 inputs: [(data != nil ? "--data" : "the text (Tiny Shakespeare)", textPath)])
+                                                 inputs: [(data != nil ? "--data" : "the text (Tiny Shakespeare)", textPath)],
+                                                 writes: writes)
         let corpus: CharacterCorpus
         do {
             corpus = try CharacterCorpus(contentsOf: textPath)

@@ -49,9 +49,11 @@ enum RunFlags {
     /// metrics. Neither may be one of `inputs` (flag, path: the data, the checkpoint resumed from when another is
     /// saved), by identity, so no spelling, hard link or symbolic link overwrites what the run reads; the
     /// checkpoint's folder must take a new file (a read-only file system, a name too long for a temporary), and
-    /// temporaries that an earlier run left there when it was killed are removed. Returns where checkpoints go.
+    /// temporaries that an earlier run left there when it was killed are removed (by the process that `writes`:
+    /// the others of a data-parallel run may be on machines that do not see its processes). Returns where
+    /// checkpoints go.
     static func checkOutputs(save: String?, resume: String?, metricsOut: String?,
-                             inputs: [(flag: String, path: String)]) throws -> String? {
+                             inputs: [(flag: String, path: String)], writes: Bool) throws -> String? {
         let savePath = save ?? resume
         var outputs: [(flag: String, path: String)] = []
         if let savePath { outputs.append((save != nil ? "--save" : "--resume", savePath)) }
@@ -62,7 +64,7 @@ enum RunFlags {
             try OutputFile.check(output.path, flag: output.flag, inputs: protected)
         }
         try OutputFile.checkDistinct(outputs)
-        if let savePath {
+        if let savePath, writes {
             do {
                 try AtomicFile.checkWritable(savePath)
             } catch {

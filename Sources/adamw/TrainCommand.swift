@@ -272,7 +272,7 @@ struct TrainCommand: ParsableCommand {
         if resume != nil { try Self.checkOneCycleLength(options, epochs: epochs) }
         // Before any work: what the run writes is neither what it reads nor unwritable.
         let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut,
-                                                 inputs: MNIST.files(in: dataDir).map { ("--data-dir", $0) })
+                                                 inputs: MNIST.files(in: dataDir).map { ("--data-dir", $0) }, writes: writes)
         let loadStart = monotonicSeconds()
         let data: (train: MNIST, test: MNIST)
         do {

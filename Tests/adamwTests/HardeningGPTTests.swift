@@ -248,10 +248,13 @@ struct HardeningGPTTests {
         }
         // MNIST: the first epoch diverges, so no checkpoint is written at all.
         let mnist = folder.appendingPathComponent("mnist.safetensors").path
-        let train = try CLI.run(["train", "--epochs", "3", "--lr", "1e30", "--non-finite", "propagate", "--save", mnist]
-                                + HardeningTests.quick)
+        let mnistMetrics = folder.appendingPathComponent("mnist.jsonl").path
+        let train = try CLI.run(["train", "--epochs", "3", "--lr", "1e30", "--non-finite", "propagate", "--save", mnist,
+                                 "--metrics-out", mnistMetrics] + HardeningTests.quick)
         HardeningTests.expect(train, status: 1, "the run diverged at epoch 1: the loss is NaN; no checkpoint was written", "train")
         #expect(!FileManager.default.fileExists(atPath: mnist))
+        let record = try JSONSerialization.jsonObject(with: Self.bytes(mnistMetrics)) as? [String: Any]
+        #expect(record?["epoch"] as? Int == 1 && record?["test_loss"] is NSNull, "\(String(describing: record))")
     }
 
     /// An interrupt between a metrics record and its checkpoint leaves the metrics one evaluation ahead: the
