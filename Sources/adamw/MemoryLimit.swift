@@ -79,7 +79,7 @@ enum MemoryLimit {
     static func require(_ flag: String, _ value: String, needs bytes: Int?, for what: String) throws {
         let limit = usable
         guard let bytes, bytes <= limit.bytes else {
-            let need = bytes.map { "\(gigabytes($0)) GB" } ?? "more bytes than an Int can count"
+            let need = bytes.map { size($0) } ?? "more bytes than an Int can count"
             throw ValidationError("\(flag) \(value) needs \(need) for \(what); \(limit.description)")
         }
     }
