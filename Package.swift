@@ -51,7 +51,9 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: mpiTargets + [
-        .target(name: "Kernels", swiftSettings: fast),
+        // The innermost loops, compiled once per instruction set and chosen at run time (see CKernels.h).
+        .target(name: "CKernels"),
+        .target(name: "Kernels", dependencies: ["CKernels"], swiftSettings: fast),
         .target(name: "Optim", dependencies: ["Kernels"], swiftSettings: fast),
         .target(name: "Autograd", dependencies: ["Kernels", "Optim"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: fast),

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -121,150 +122,33 @@ public struct AdamStep: Sendable {
         }
     }
 
-    /// Applies the step to the elements `range` of `streams` on the calling thread. Any range gives the same bits
-    /// for its elements as the whole array does: the result does not depend on how the work is split.
-    public func run(_ streams: Streams, _ range: Range<Int>) {
+    /// Applies the step to the elements `range` of `streams` on the calling thread, on ``CPUPath/current``.
+    public func run(_ streams: Streams, _ range: Range<Int>) { run(streams, range, path: .current) }
+
+    /// Applies the step to the elements `range` of `streams` on the calling thread, on the instruction set `path`
+    /// (float32 and bfloat16 moments: the C kernel `adamw_adam_step`, whose every path gives the bits of
+    /// ``applyReference(param:grad:expAvg:expAvgSq:maxExpAvgSq:count:)``). Any range gives the same bits for its
+    /// elements as the whole array does: the result does not depend on how the work is split.
+    public func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath) {
         precondition(!amsgrad || streams.maxExpAvgSq != nil, "amsgrad needs its max buffer")
+        guard !range.isEmpty else { return }
         switch streams.storage {
-        case .float32: run(streams, range, moments: Float32Moments.self)
-        case .bfloat16: run(streams, range, moments: BFloat16Moments.self)
+        case .float32, .bfloat16:
+            var scalars = adamw_adam_scalars(
+                decay_factor: decayFactor, l2: l2, beta1_weight: beta1Weight, beta2: beta2, one_minus_beta2: oneMinusBeta2,
+                inverse_bias_correction2_sqrt: inverseBiasCorrection2Sqrt, eps: eps, step_size: stepSize,
+                maximize: maximize ? 1 : 0, amsgrad: amsgrad ? 1 : 0)
+            adamw_adam_step(path.code, &scalars, streams.param, streams.grad, streams.expAvg, streams.expAvgSq,
+                            streams.maxExpAvgSq, range.lowerBound, range.upperBound, streams.storage == .bfloat16 ? 1 : 0)
         case .int8, .int4: QuantizedAdamStep(self).run(streams, range, storage: streams.storage)
         }
     }
-
-    private func run<M: MomentStorage>(_ streams: Streams, _ range: Range<Int>, moments: M.Type) {
-        // Four specialisations: the flags become constants, so the loop body has no branches on them.
-        switch (amsgrad, l2 != 0) {
-        case (false, false): run(streams, range, Variant<False, False, M>.self)
-        case (false, true): run(streams, range, Variant<False, True, M>.self)
-        case (true, false): run(streams, range, Variant<True, False, M>.self)
-        case (true, true): run(streams, range, Variant<True, True, M>.self)
-        }
-    }
-
-    typealias Vector = SIMD16<Float>
-
-    // SIMD16 over raw pointers and FMA through `addingProduct`: with -fno-math-errno and a native target the body
-    // is one vsqrtps, one vdivps and a few vfmadds per 16 elements, and the loop saturates memory bandwidth (see
-    // `adamw bench optimizer`). The body only ever sees whole vectors (a tail goes through zero-padded scratch
-    // memory), which keeps LLVM from splitting the vectors; so the tail is bitwise what the vector lanes compute.
-    private func run<V: AdamVariant>(_ p: Streams, _ range: Range<Int>, _ variant: V.Type) {
-        let width = Vector.scalarCount
-        let whole = range.lowerBound + (range.count / width) * width
-        runWholeVectors(p, range.lowerBound..<whole, variant)
-        guard whole < range.upperBound else { return }
-        let lanes = range.upperBound - whole, bytes = V.Moments.bytesPerElement
-        // The tail runs the same vector code on zero-padded scratch (each stream's lanes copied in, then the
-        // written ones back), so its elements get the bits the vector lanes would have given them.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * width) { scratch in
-            guard let base = scratch.baseAddress else { return }
-            base.initialize(repeating: 0, count: 5 * width)
-            let g = base, theta = base + width, m = base + 2 * width, v = base + 3 * width
-            let maximum = p.maxExpAvgSq.map { _ in base + 4 * width }
-            func copy(_ from: UnsafeRawPointer, _ to: UnsafeMutableRawPointer, _ count: Int) {
-                to.copyMemory(from: from, byteCount: count)
-            }
-            copy(p.grad + whole, g, 4 * lanes)
-            copy(p.param + whole, theta, 4 * lanes)
-            copy(UnsafeRawPointer(p.expAvg) + whole * bytes, m, bytes * lanes)
-            copy(UnsafeRawPointer(p.expAvgSq) + whole * bytes, v, bytes * lanes)
-            if let stored = p.maxExpAvgSq, let maximum { copy(UnsafeRawPointer(stored) + whole * bytes, maximum, bytes * lanes) }
-            runWholeVectors(Streams(param: theta, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: maximum), 0..<width, variant)
-            copy(theta, p.param + whole, 4 * lanes)
-            copy(m, UnsafeMutableRawPointer(p.expAvg) + whole * bytes, bytes * lanes)
-            copy(v, UnsafeMutableRawPointer(p.expAvgSq) + whole * bytes, bytes * lanes)
-            if let stored = p.maxExpAvgSq, let maximum { copy(maximum, UnsafeMutableRawPointer(stored) + whole * bytes, bytes * lanes) }
-        }
-    }
-
-    private func runWholeVectors<V: AdamVariant>(_ p: Streams, _ range: Range<Int>, _ variant: V.Type) {
-        var i = range.lowerBound
-        while i < range.upperBound {
-            update(p, at: i, amsgrad: V.amsgrad, coupled: V.coupled, moments: V.Moments.self)
-            i += Vector.scalarCount
-        }
-    }
-
-    @inline(__always)
-    private func update<M: MomentStorage>(_ p: Streams, at i: Int, amsgrad: Bool, coupled: Bool, moments: M.Type) {
-        var g = Vector.load(p.grad + i)
-        var theta = Vector.load(p.param + i)
-        var m = M.load(p.expAvg, at: i)
-        var v = M.load(p.expAvgSq, at: i)
-        if maximize { g *= -1 }  // a sign flip: −(+0) is −0, as in the scalar reference (0 − g is +0)
-        theta *= decayFactor
-        if coupled { g = g.addingProduct(theta, Vector(repeating: l2)) }
-        let delta = g - m
-        m = beta1Weight < 0.5
-            ? m.addingProduct(Vector(repeating: beta1Weight), delta)
-            : g.addingProduct(Vector(repeating: beta1Weight - 1), delta)
-        v = (v * beta2).addingProduct(g * oneMinusBeta2, g)
-        var second = v
-        if amsgrad, let maxPointer = p.maxExpAvgSq {
-            second = M.load(maxPointer, at: i).nanPropagatingMax(v)
-            // The maximum is kept as stored (for bfloat16, rounded), and the step uses that stored value.
-            M.store(&second, to: maxPointer, at: i)
-        }
-        // bfloat16 moments are rounded when stored and the step uses the rounded values, so that a resumed run
-        // (which reads them back) takes the same step.
-        M.store(&m, to: p.expAvg, at: i)
-        M.store(&v, to: p.expAvgSq, at: i)
-        if !amsgrad { second = v }
-        let denominator = Vector(repeating: eps).addingProduct(
-            second.squareRoot(), Vector(repeating: inverseBiasCorrection2Sqrt))
-        theta = theta.addingProduct(Vector(repeating: -stepSize), m / denominator)
-        theta.store(to: p.param + i)
-    }
 }
 
-/// Compile-time flags of an ``AdamStep`` loop, and how its moments are stored.
-protocol AdamVariant {
-    associatedtype Amsgrad: StaticBool
-    associatedtype Coupled: StaticBool
-    associatedtype Moments: MomentStorage
-    static var amsgrad: Bool { get }
-    static var coupled: Bool { get }
-}
-
+/// Compile-time flags of the Swift kernels' loops (RMSprop's, Adagrad's).
 protocol StaticBool { static var value: Bool { get } }
 enum True: StaticBool { static var value: Bool { true } }
 enum False: StaticBool { static var value: Bool { false } }
-
-enum Variant<Amsgrad: StaticBool, Coupled: StaticBool, Moments: MomentStorage>: AdamVariant {
-    static var amsgrad: Bool { Amsgrad.value }
-    static var coupled: Bool { Coupled.value }
-}
-
-/// How an elementwise kernel reads and writes a moment buffer: float32 as it is, or bfloat16 (stored rounded to
-/// nearest even, and the rounded value handed back, so the step uses what is stored).
-protocol MomentStorage {
-    static func load(_ base: UnsafeMutablePointer<Float>, at i: Int) -> SIMD16<Float>
-    static func store(_ value: inout SIMD16<Float>, to base: UnsafeMutablePointer<Float>, at i: Int)
-    static var bytesPerElement: Int { get }
-}
-
-enum Float32Moments: MomentStorage {
-    @inline(__always) static func load(_ base: UnsafeMutablePointer<Float>, at i: Int) -> SIMD16<Float> {
-        SIMD16<Float>.load(base + i)
-    }
-    @inline(__always) static func store(_ value: inout SIMD16<Float>, to base: UnsafeMutablePointer<Float>, at i: Int) {
-        value.store(to: base + i)
-    }
-    static var bytesPerElement: Int { 4 }
-}
-
-enum BFloat16Moments: MomentStorage {
-    @inline(__always) static func halves(_ base: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<UInt16> {
-        UnsafeMutableRawPointer(base).assumingMemoryBound(to: UInt16.self)
-    }
-    @inline(__always) static func load(_ base: UnsafeMutablePointer<Float>, at i: Int) -> SIMD16<Float> {
-        BFloat16.load(halves(base) + i)
-    }
-    @inline(__always) static func store(_ value: inout SIMD16<Float>, to base: UnsafeMutablePointer<Float>, at i: Int) {
-        value = BFloat16.store(value, to: halves(base) + i)
-    }
-    static var bytesPerElement: Int { 2 }
-}
 
 extension AdamStep {
     /// The same step as ``apply(param:grad:expAvg:expAvgSq:maxExpAvgSq:count:)``, one element at a time with

@@ -34,6 +34,12 @@ struct AdamWCommand: ParsableCommand {
             _exit(1)
         }
         do {
+            // A path the kernels cannot take is one line, before anything runs.
+            do {
+                _ = try CPUPath.fromEnvironment()
+            } catch {
+                throw Refusal("\(error)")
+            }
             var command = try parseAsRoot()
             // Under mpirun every other command would run N times over, each copy writing the same files.
             if let ranks = ProcessLaunch.launchedRanks, ranks > 1, !(command is RunsDataParallel),

@@ -87,7 +87,7 @@ struct BenchOptimizerCommand: ParsableCommand {
                                     format(traffic(storage, size), 1)], widths: widths))
                     lines.append("summary optimizer=adamw states=\(storage.rawValue) parameters=\(size) threads=\(threadCount) "
                                  + "gparams_per_s=\(format(result.gigaParametersPerSecond, 3)) "
-                                 + "fp32_gparams_per_s=\(format(result.float32GigaParametersPerSecond, 3))")
+                                 + "fp32_gparams_per_s=\(format(result.float32GigaParametersPerSecond, 3)) cpu=\(CPUPath.current.rawValue)")
                 }
             }
             for line in lines { print(line) }
@@ -158,6 +158,6 @@ extension OptimizerBenchmark.Result {
             + (model.map { "model=\($0.rawValue) tensors=\(tensors) " } ?? "")
             + "parameters=\(parameters) threads=\(threads) "
             + "gparams_per_s=\(format(gigaParametersPerSecond, 3)) "
-            + "ceiling_gparams_per_s=\(format(ceilingGigaParametersPerSecond, 3))"
+            + "ceiling_gparams_per_s=\(format(ceilingGigaParametersPerSecond, 3)) cpu=\(CPUPath.current.rawValue)"
     }
 }

@@ -305,7 +305,7 @@ struct GPTTrainCommand: ParsableCommand {
               + "step_share=\(format(100 * run.timing.step / run.trainSeconds, 1))% "
               + "forward_gflops=\(format(gflops(1.0 / 3, run.timing.forward), 1)) "
               + "backward_gflops=\(format(gflops(2.0 / 3, run.timing.backward), 1)) "
-              + "gflop_per_iter=\(format(run.flopsPerIteration / 1e9, 3))")
+              + "gflop_per_iter=\(format(run.flopsPerIteration / 1e9, 3)) cpu=\(CPUPath.current.rawValue)")
         print("summary job=gpt iters=\(run.iteration) params=\(run.parameters.reduce(0) { $0 + $1.count }) "
               + "train_s=\(format(run.trainSeconds, 2)) ms_per_iter=\(format(run.trainSeconds * 1000 / Double(trained), 1)) "
               + "train_loss=\(format(estimate.train, 4)) val_loss=\(format(validationLoss, 4))")

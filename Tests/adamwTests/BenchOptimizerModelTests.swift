@@ -8,7 +8,7 @@ struct BenchOptimizerModelTests {
         let result = try CLI.run(["bench", "optimizer", "--model", "many-small", "--samples", "1"])
         #expect(result.status == 0, "\(result.error)")
         let line = result.lines.last ?? ""
-        #expect(line.range(of: #"^summary optimizer=adamw model=many-small tensors=10000 parameters=10000000 threads=2 gparams_per_s=\d+\.\d{3} ceiling_gparams_per_s=\d+\.\d{3}$"#,
+        #expect(line.range(of: #"^summary optimizer=adamw model=many-small tensors=10000 parameters=10000000 threads=2 gparams_per_s=\d+\.\d{3} ceiling_gparams_per_s=\d+\.\d{3} cpu=(avx512|avx2|sse2|neon|generic)$"#,
                            options: .regularExpression) != nil, "\(result.lines)")
         #expect(result.lines.filter { $0.hasPrefix("summary ") }.count == 1)
     }

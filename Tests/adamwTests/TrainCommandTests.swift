@@ -230,7 +230,7 @@ struct BenchCommandTests {
         #expect(summaries.count == 3)
         #expect(Array(result.lines.suffix(3)) == summaries, "the summary lines end the output")
         for line in summaries {
-            #expect(line.range(of: #"^summary optimizer=(adamw|adam|sgd) parameters=4096 threads=1 gparams_per_s=\d+\.\d{3} ceiling_gparams_per_s=\d+\.\d{3}$"#,
+            #expect(line.range(of: #"^summary optimizer=(adamw|adam|sgd) parameters=4096 threads=1 gparams_per_s=\d+\.\d{3} ceiling_gparams_per_s=\d+\.\d{3} cpu=(avx512|avx2|sse2|neon|generic)$"#,
                                options: .regularExpression) != nil, "\(line)")
         }
     }
