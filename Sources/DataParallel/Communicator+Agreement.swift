@@ -16,3 +16,25 @@ extension Communicator {
         }
     }
 }
+
+extension Communicator {
+    /// Throws on every rank unless all ranks passed the same `text` (a recipe or a run's options as JSON, say):
+    /// every rank receives every rank's text, so all of them throw the same error, worded by `describe` from the
+    /// first differing rank's text and rank 0's. `what` is plural ("recipes").
+    public func requireSameText(_ text: String, of what: String,
+                                describe: (_ theirs: String, _ first: String) -> String) throws {
+        let bytes = Array(text.utf8)
+        let operation = "comparing \(what)"
+        let lengths = try allGather(Int64(bytes.count), operation: operation + " (sizes)").map { Int($0) }
+        let all = try allGather(bytes, counts: lengths, operation: operation)
+        var start = 0
+        var texts: [String] = []
+        for length in lengths {
+            texts.append(String(decoding: all[start..<(start + length)], as: UTF8.self))
+            start += length
+        }
+        guard let other = texts.indices.dropFirst().first(where: { texts[$0] != texts[0] }) else { return }
+        throw CommunicationError.invalid("ranks 0 and \(other) were given different \(what) (\(describe(texts[other], texts[0]))): "
+                                         + "every process must be given the same")
+    }
+}

@@ -75,6 +75,7 @@ public final class GPTRun {
                 "CRC-32 \(String(values[0], radix: 16)), \(values[1]) characters, \(values[2]) distinct"
             }
         }
+        try RunAgreement.require(try StateJSON.encode(recipe), of: "recipes", on: communicator)
         update = try TrainingStep(parameters: parameters, optimizer: optimizer, communicator: communicator)
     }
 

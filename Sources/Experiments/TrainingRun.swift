@@ -90,6 +90,7 @@ public final class TrainingRun {
                 "fingerprint " + values.map(String.init).joined(separator: ",")
             }
         }
+        try RunAgreement.require(try StateJSON.encode(options), of: "training options", on: communicator)
         update = try TrainingStep(parameters: model.parameters(), optimizer: optimizer, communicator: communicator)
         let (total, overflow) = options.scheduleEpochs.multipliedReportingOverflow(
             by: Self.stepsPerEpoch(batches: task.batchesPerEpoch, accumulate: options.accumulate))

@@ -74,6 +74,8 @@ struct BenchDistributedCommand: ParsableCommand {
             throw Refusal("\(error)")
         }
         let run = try GPTRun(recipe: try recipe(ranks: ranks), corpus: corpus, communicator: communicator)
+        try RunFlags.requireAgreement([("--iters", iters), ("--warmup", warmup)], iteration: 0, weights: run.parameters,
+                                      save: nil, metricsOut: nil, communicator: communicator)
         for _ in 0..<warmup { try run.step() }
         let timing = run.timing, sharded = run.sharding?.timing ?? .init(), train = run.trainSeconds
         for _ in 0..<iters { try run.step() }

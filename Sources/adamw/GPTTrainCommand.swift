@@ -249,6 +249,8 @@ struct GPTTrainCommand: ParsableCommand {
             }
             print("Resumed from \(resume) at iteration \(run.iteration)")
         }
+        try RunFlags.requireAgreement([("--iters", iterations), ("--eval-interval", evalInterval)], iteration: run.iteration,
+                                      weights: run.parameters, save: savePath, metricsOut: metricsOut, communicator: communicator)
         let metrics = try metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: run.iteration, key: "iter") : nil }
         guard run.iteration < iterations else {
             print("The checkpoint is already at iteration \(run.iteration); nothing to train for --iters \(iterations)")

@@ -44,7 +44,7 @@ enum ParallelLaunch {
             try body(communicator)
         } catch {
             let text = "\(error)"
-            let line = text.hasPrefix("rank ") ? text : "rank \(communicator.rank): \(text)"
+            let line = text.hasPrefix("rank") ? text : "rank \(communicator.rank): \(text)"
             FileHandle.standardError.write(Data(("error: " + line + "\n").utf8))
             // When every rank fails alike (a run that diverged, a refused checkpoint), the first abort kills the
             // others: rank 0, which prints the run's output, goes first, and the others give it a second to.

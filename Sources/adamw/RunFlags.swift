@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import Experiments
+import DataParallel
 import Checkpoints
 import Optim
 
@@ -73,6 +76,25 @@ enum RunFlags {
             AtomicFile.removeStaleTemporaries(of: savePath)
         }
         return savePath
+    }
+
+    /// Under mpirun, throws on every rank unless all ranks run alike: how far they train (`controls`: flag and
+    /// value, such as ("--iters", 2000)), whether they save, and the state they start from (the iteration and the
+    /// weights, so that a fresh run and a resume, or two different checkpoints, are told apart). Call it after a
+    /// resume is loaded and before the first step.
+    static func requireAgreement(_ controls: [(flag: String, value: Any)], iteration: Int, weights: [Parameter],
+                                 save: String?, metricsOut: String?, communicator: (any Communicator)?) throws {
+        guard let communicator, communicator.size > 1 else { return }
+        var values: [String: Any] = ["save": save != nil ? "given" : "not given",
+                                     "metricsOut": metricsOut != nil ? "given" : "not given",
+                                     "resume": "iteration \(iteration), weights \(RunAgreement.weightsFingerprint(weights.map(\.values)))"]
+        for (flag, value) in controls { values[String(flag.dropFirst(2))] = value }
+        let data = try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
+        do {
+            try RunAgreement.require(String(decoding: data, as: UTF8.self), of: "run flags", on: communicator)
+        } catch {
+            throw Refusal("\(error)")
+        }
     }
 
     /// The refusal of a run whose loss stopped being finite `at` ("iteration 7"), saying which checkpoint holds

@@ -296,6 +296,8 @@ struct TrainCommand: ParsableCommand {
             }
             print("Resumed from \(resume) at epoch \(run.epoch)")
         }
+        try RunFlags.requireAgreement([("--epochs", epochs)], iteration: run.epoch, weights: run.model.parameters(),
+                                      save: savePath, metricsOut: metricsOut, communicator: communicator)
         let metrics = try metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: resume != nil ? run.epoch : 0) : nil }
         var saved = resume != nil ? run.epoch : nil
         while run.epoch < epochs {

@@ -390,4 +390,39 @@ struct HardeningGPTTests {
                                  launcher: MPI.launcher(1))
         #expect(result.status != 0 && result.error.contains("rank 1's training data differs from rank 0's"), "\(result.error)")
     }
+
+    /// Processes given different flags, or resuming different checkpoints, would exchange buffers of different sizes
+    /// (a crash) or train one model with several settings: they end the job naming the flag, before training.
+    @Test func ranksGivenDifferentFlagsAreRefused() throws {
+        guard MPI.required() else { return }
+        let folder = try HardeningTests.folder()
+        let text = try Self.text(folder)
+        let gpt = ["gpt", "--data", text] + Self.tiny + ["--accumulate", "2", "--lr-decay-iters", "8"]
+        let checkpoints = (2, 4)
+        for iterations in [checkpoints.0, checkpoints.1] {
+            let path = folder.appendingPathComponent("at\(iterations).safetensors").path
+            #expect(try CLI.run(gpt + ["--iters", "\(iterations)", "--save", path]).status == 0)
+        }
+        let resume = { (iterations: Int) in ["gpt", "--data", text, "--no-progress", "--iters", "6", "--resume",
+                                             folder.appendingPathComponent("at\(iterations).safetensors").path] }
+        let cases: [([String], [String], String)] = [
+            (gpt + ["--iters", "2"], gpt + ["--iters", "2", "--embedding", "32"], "different recipes (--embedding 32 against 16 on rank 0)"),
+            (gpt + ["--iters", "2"], gpt + ["--iters", "2", "--clip-norm", "0"], "different recipes (--clip-norm"),
+            (gpt + ["--iters", "2"], gpt + ["--iters", "2", "--lr", "0.5"], "(--lr 0.5 against 0.001 on rank 0)"),
+            (gpt + ["--iters", "2"], gpt + ["--iters", "3"], "different run flags (--iters 3 against 2 on rank 0)"),
+            (gpt + ["--iters", "2"], gpt + ["--iters", "2", "--save", folder.appendingPathComponent("b.safetensors").path],
+             "(--save given against not given on rank 0)"),
+            (resume(2), resume(4), "(--resume iteration 4, weights"),
+            (["train", "--epochs", "1", "--train-samples", "500", "--no-progress"],
+             ["train", "--epochs", "1", "--train-samples", "500", "--no-progress", "--model", "mlp", "--hidden", "16"],
+             "different training options (--hidden [16] against [] on rank 0; --model mlp against linear on rank 0)"),
+            (["bench", "distributed", "--iters", "1", "--warmup", "0", "--layers", "1", "--embedding", "16"],
+             ["bench", "distributed", "--iters", "3", "--warmup", "0", "--layers", "1", "--embedding", "16"], "different"),
+        ]
+        for (first, second, message) in cases {
+            let result = try CLI.run(first + [":", "-np", "1", CLI.executable.path] + second, launcher: MPI.launcher(1))
+            #expect(result.status != 0 && result.error.contains(message), "\(second): \(result.error)")
+            #expect(!result.error.contains("crashed") && !result.error.contains("Signal"), "\(result.error)")
+        }
+    }
 }
