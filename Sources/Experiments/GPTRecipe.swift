@@ -93,8 +93,12 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
         guard (0..<1).contains(dropout) else {
             throw .invalidArgument(name: "--dropout", value: "\(dropout)", reason: "must be in [0, 1)")
         }
-        guard minLR.isFinite, minLR >= 0 else {
-            throw .invalidArgument(name: "--min-lr", value: "\(minLR)", reason: "must be a finite number >= 0")
+        guard minLR.isFinite, minLR >= 0, Float(minLR).isFinite else {
+            throw .invalidArgument(name: "--min-lr", value: "\(minLR)", reason: "must be a finite number >= 0 within Float's range")
+        }
+        // The cosine runs from lr down to min-lr: a min-lr above lr would make it rise.
+        if let text = optimizerOptions["lr"] ?? optimizer.option(named: "lr")?.defaultText, let lr = Double(text), minLR > lr {
+            throw .invalidArgument(name: "--min-lr", value: "\(minLR)", reason: "must be at most --lr (\(lr)): the cosine decays from lr to min-lr")
         }
         if let clipNorm, !(clipNorm.isFinite && clipNorm > 0 && Float(clipNorm).isFinite) {
             throw .invalidArgument(name: "--clip-norm", value: "\(clipNorm)", reason: "must be a positive number (0: no clipping)")

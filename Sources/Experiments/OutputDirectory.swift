@@ -20,8 +20,9 @@ public struct OutputDirectory: Sendable {
     /// - Throws: ``ExperimentError/cannotWrite(path:reason:)`` when the folder cannot be created or written, or
     ///   one of `files` is not a regular file or is one of `inputs` (by identity: through any link or spelling).
     public init(_ path: String, files: [String] = [], inputs: [(flag: String, path: String)] = []) throws {
+        // A link to a folder is that folder (its files are written in it, never replacing the link).
         var status = stat()
-        if lstat(path, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
+        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
             throw ExperimentError.cannotWrite(path: path, reason: "it is not a folder")
         }
         do {

@@ -47,7 +47,18 @@ struct AdamWCommand: ParsableCommand {
                 throw Refusal("mpirun started \(ranks) copies of a command that runs in one process: only train, gpt "
                               + "and bench distributed run data-parallel")
             }
-            try command.run()
+            do {
+                try command.run()
+            } catch let error as ValidationError {
+                // A value found out of range once the run has started (sizes known only from the data, options read
+                // from a checkpoint): one line and status 64, without the usage text, which names no such value.
+                fputs("Error: \(error.message)\n", stderr)
+                #if canImport(Glibc)
+                Glibc.exit(64)
+                #else
+                Darwin.exit(64)
+                #endif
+            }
         } catch {
             exit(withError: error)
         }

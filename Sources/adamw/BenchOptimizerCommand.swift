@@ -56,6 +56,11 @@ struct BenchOptimizerCommand: ParsableCommand {
             throw ExitCode.validationFailure
         }
         if let parameters, parameters < 1 { throw ValidationError("--parameters must be at least 1, got \(parameters)") }
+        // A tensor that a low-bit storage does not apply to keeps float32 states: timing it would time float32.
+        if let parameters, let storage = try storages()?.first(where: { $0.storage(forCount: parameters) != $0 }) {
+            throw ValidationError("--states \(storage.rawValue) applies to tensors of at least \(StateStorage.minimumQuantizedCount) "
+                                  + "parameters, a multiple of its block size; --parameters \(parameters) would keep float32 states")
+        }
         if let parameters {
             // The step's 5 buffers and the traffic kernel's 4, in Floats.
             try MemoryLimit.require("--parameters", String(parameters), needs: MemoryLimit.product([parameters, 9 * 4]),

@@ -83,8 +83,8 @@ struct CompareCommand: ParsableCommand {
         try task.check(common, mnistOnly: [("--hidden", hiddenGiven != nil), ("--scheduler", schedulerGiven != nil), ("--validation-samples", validationSamplesGiven != nil), ("--batch-size", batchSizeGiven != nil), ("--train-samples", trainSamples != nil)])
         guard (1...1000).contains(seeds) else { throw ValidationError("--seeds must be between 1 and 1000, got \(seeds)") }
         _ = try parseHidden(hidden)
-        for (name, value) in [("--adam-lr", adamLR), ("--sgd-lr", sgdLR)] where !(value.isFinite && value > 0) {
-            throw ValidationError("\(name) must be a positive number, got \(value)")
+        for (name, value) in [("--adam-lr", adamLR), ("--sgd-lr", sgdLR)] where !(value.isFinite && value > 0 && Float(value).isFinite) {
+            throw ValidationError("\(name) must be a positive number within Float's range, got \(value)")
         }
         guard momentum.isFinite, (0..<1).contains(momentum) else {
             throw ValidationError("--momentum must be in [0, 1), got \(momentum)")

@@ -50,7 +50,9 @@ struct DecayReportCommand: ParsableCommand {
 
     func validate() throws {
         _ = try parseHidden(hidden)
-        guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        guard lr.isFinite, lr > 0, Float(lr).isFinite else {
+            throw ValidationError("--lr must be a positive number within Float's range, got \(lr)")
+        }
         guard lambda.isFinite, lambda > 0 else {
             throw ValidationError("--weight-decay must be a positive number, got \(lambda)")
         }

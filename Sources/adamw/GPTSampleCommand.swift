@@ -21,8 +21,8 @@ struct GPTSampleCommand: ParsableCommand {
     @Option(help: "The checkpoint (safetensors) written by adamw gpt --save.")
     var checkpoint: String
 
-    @Option(help: "The text to continue (default: a newline, as nanoGPT's sample.py).")
-    var prompt = "\n"
+    @Option(help: "The text to continue (default: a newline, as nanoGPT's sample.py; for a text without newlines, its first character in code-point order).")
+    var prompt: String?
 
     @Option(parsing: .unconditional, help: "Characters to write after the prompt (default 500).")
     var tokens = 500
@@ -45,7 +45,7 @@ struct GPTSampleCommand: ParsableCommand {
             throw ValidationError("--temperature must be a positive number, got \(temperature)")
         }
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1, got \(topK)") }
-        guard !prompt.isEmpty else { throw ValidationError("--prompt must hold at least one character") }
+        guard prompt?.isEmpty != true else { throw ValidationError("--prompt must hold at least one character") }
         try ThreadsOption.check(threads)
     }
 
@@ -59,7 +59,7 @@ struct GPTSampleCommand: ParsableCommand {
         }
         let start: [Int]
         do {
-            start = try vocabulary.encode(prompt)
+            start = try vocabulary.encode(prompt ?? (vocabulary.scalars.contains("\n") ? "\n" : String(vocabulary.scalars[0])))
         } catch {
             throw Refusal("--prompt: \(error) of this checkpoint")
         }

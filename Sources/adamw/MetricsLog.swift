@@ -19,26 +19,32 @@ struct MetricsLog {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw CLIError("--metrics-out \(path) cannot be read")
             }
-            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
-            func count(of line: Substring) -> Int? {
-                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?[key] as? Int
-            }
-            let noun = key == "epoch" ? "epoch" : "iteration"
-            guard let last = lines.last.flatMap(count(of:)) else {
-                throw CLIError("--metrics-out \(path) does not end with an \(noun)'s record; refusing to continue it")
-            }
-            // Only records past the checkpoint are dropped, and only when the ones before reach it: a file of
-            // another run is refused, not cut.
-            var kept = lines[...]
-            while let record = kept.last, let value = count(of: record), value > epoch { kept = kept.dropLast() }
-            guard kept.last.flatMap(count(of:)) == epoch else {
-                throw CLIError("--metrics-out \(path) ends at \(noun) \(last), the checkpoint at \(noun) \(epoch)")
-            }
-            if kept.count < lines.count {
-                do {
-                    try AtomicFile.write(kept.joined(separator: "\n") + "\n", to: path)
-                } catch {
-                    throw CLIError("--metrics-out \(path): cannot drop the records past the checkpoint: \(error)")
+            // An empty file holds no record to continue: the run's records are appended to it, as to a new one.
+            if !data.isEmpty {
+                var lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+                func count(of line: Substring) -> Int? {
+                    (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?[key] as? Int
+                }
+                let noun = key == "epoch" ? "epoch" : "iteration"
+                // A last line cut short (the process killed while writing it, a full disk) is not a record: dropped.
+                let cut = data.last != 0x0A && lines.last.flatMap(count(of:)) == nil && !lines.isEmpty
+                if cut { lines.removeLast() }
+                guard let last = lines.last.flatMap(count(of:)) else {
+                    throw CLIError("--metrics-out \(path) does not end with an \(noun)'s record; refusing to continue it")
+                }
+                // Only records past the checkpoint are dropped, and only when the ones before reach it: a file of
+                // another run is refused, not cut.
+                var kept = lines[...]
+                while let record = kept.last, let value = count(of: record), value > epoch { kept = kept.dropLast() }
+                guard kept.last.flatMap(count(of:)) == epoch else {
+                    throw CLIError("--metrics-out \(path) ends at \(noun) \(last), the checkpoint at \(noun) \(epoch)")
+                }
+                if kept.count < lines.count || cut {
+                    do {
+                        try AtomicFile.write(kept.joined(separator: "\n") + "\n", to: path)
+                    } catch {
+                        throw CLIError("--metrics-out \(path): cannot drop the records past the checkpoint: \(error)")
+                    }
                 }
             }
         } else if !FileManager.default.createFile(atPath: path, contents: nil) {

@@ -49,8 +49,8 @@ enum RunFlags {
     }
 
     /// Checks the files a run writes before it starts: the checkpoint (`--save`, or the resumed file) and the
-    /// metrics. Neither may be one of `inputs` (flag, path: the data, the checkpoint resumed from when another is
-    /// saved), by identity, so no spelling, hard link or symbolic link overwrites what the run reads; the
+    /// metrics. Neither may be one of `inputs` (flag, path: the data; for the metrics, the checkpoint resumed from),
+    /// by identity, so no spelling, hard link or symbolic link overwrites what the run reads; the
     /// checkpoint's folder must take a new file (a read-only file system, a name too long for a temporary), and
     /// temporaries that an earlier run left there when it was killed are removed (by the process that `writes`:
     /// the others of a data-parallel run may be on machines that do not see its processes). Returns where
@@ -61,9 +61,10 @@ enum RunFlags {
         var outputs: [(flag: String, path: String)] = []
         if let savePath { outputs.append((save != nil ? "--save" : "--resume", savePath)) }
         if let metricsOut { outputs.append(("--metrics-out", metricsOut)) }
-        var protected = inputs
-        if let resume, save != nil { protected.append(("--resume", resume)) }
+        // The checkpoint resumed from is an input of the metrics; the checkpoint itself may be saved over it (with
+        // --save naming it or not), which is how a resumed run goes on.
         for output in outputs {
+            let protected = inputs + (output.flag == "--metrics-out" ? resume.map { [("--resume", $0)] } ?? [] : [])
             try OutputFile.check(output.path, flag: output.flag, inputs: protected)
         }
         try OutputFile.checkDistinct(outputs)

@@ -220,11 +220,15 @@ struct TrainCommand: ParsableCommand {
     /// The schedule's numbers, each named by its flag with its range (checked again on --resume, on the options
     /// the checkpoint holds).
     static func checkScheduleRanges(_ options: TrainingOptions) throws {
+        let lr = Double(options.optimizerOptions["lr"] ?? options.optimizer.option(named: "lr")?.defaultText ?? "") ?? .infinity
         let checks: [(String, Double, Bool, String)] = [
-            ("--pct-start", options.pctStart, (0...1).contains(options.pctStart), "between 0 and 1"),
+            ("--pct-start", options.pctStart, (0..<1).contains(options.pctStart), "in [0, 1) (1 leaves no steps to anneal)"),
             ("--plateau-factor", options.plateauFactor, (0..<1).contains(options.plateauFactor), "in [0, 1)"),
             ("--plateau-patience", Double(options.plateauPatience), options.plateauPatience >= 0, "0 or more"),
-            ("--min-lr", options.minLR, options.minLR.isFinite && options.minLR >= 0, "a finite number >= 0"),
+            ("--min-lr", options.minLR, options.minLR.isFinite && options.minLR >= 0 && Float(options.minLR).isFinite,
+             "a finite number >= 0 within Float's range"),
+            ("--min-lr", options.minLR, ![.cosine, .warmupCosine].contains(options.scheduler) || options.minLR <= lr,
+             "at most --lr (\(lr)): the schedule decays from lr to min-lr"),
         ]
         if let (flag, value, _, range) = checks.first(where: { !$0.2 }) {
             throw ValidationError("\(flag) must be \(range), got \(value)")

@@ -28,6 +28,8 @@ struct SchedulerBehaviourTests {
             ("PolynomialLR: invalid power nan", { _ = try PolynomialLR(optimizer, power: .nan) }),
             ("MultiStepLR: invalid milestone -3.0", { _ = try MultiStepLR(optimizer, milestones: [2, -3]) }),
             ("OneCycleLR: invalid pct start 1.5", { _ = try OneCycleLR(optimizer, maxLR: 0.1, totalSteps: 10, pctStart: 1.5) }),
+            ("OneCycleLR: invalid pct start (1 leaves no steps to anneal) 1.0",
+             { _ = try OneCycleLR(optimizer, maxLR: 0.1, totalSteps: 10, pctStart: 1) }),
             ("OneCycleLR: invalid total steps 0.0", { _ = try OneCycleLR(optimizer, maxLR: 0.1, totalSteps: 0) }),
             ("ReduceLROnPlateau: invalid factor 1.0", { _ = try ReduceLROnPlateau(optimizer, factor: 1) }),
             ("ReduceLROnPlateau: invalid patience -1.0", { _ = try ReduceLROnPlateau(optimizer, patience: -1) }),

@@ -29,6 +29,14 @@ struct HardeningGPTTests {
 
     static func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
+    /// Appends `text` to the file at `path`, as an interrupted writer would have.
+    static func append(_ text: String, to path: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+        try handle.close()
+    }
+
     /// A GPT checkpoint of the tiny model, changed by `change` and written back with a valid checksum.
     static func forged(_ folder: URL, _ change: (inout StateDict) -> Void) throws -> String {
         let path = folder.appendingPathComponent("forged-\(UUID().uuidString).safetensors").path
@@ -64,6 +72,7 @@ struct HardeningGPTTests {
         let result = try CLI.run(["gpt", "--data", path.path, "--iters", "1", "--layers", "1", "--heads", "1",
                                   "--embedding", "8192", "--context", "8", "--batch-size", "1", "--no-progress"])
         HardeningTests.expect(result, status: 64, "(vocabulary of 200000)", "a wide vocabulary")
+        #expect(!result.error.contains("Usage"), "a value found once the run started is not a usage error: \(result.error)")
     }
 
     /// Sizes within the machine's memory but beyond what the process may allocate (`ulimit`): refused before
@@ -130,6 +139,12 @@ struct HardeningGPTTests {
                                    "--save", folder.appendingPathComponent("next.safetensors").path, "--metrics-out", run])
         HardeningTests.expect(resumed, status: 1, "is the same file as --resume \(run)", "--metrics-out the resumed checkpoint")
         #expect(try Self.bytes(text) == before && Self.bytes(run) == checkpoint)
+        // Saving over the checkpoint resumed from is how a run goes on, --save naming it or not.
+        for save in [[], ["--save", run], ["--save", folder.path + "/./run.safetensors"]] {
+            let next = try CLI.run(["gpt", "--resume", run, "--data", text, "--iters", "\(save.count + 2)", "--no-progress"] + save)
+            #expect(next.status == 0, "\(save): \(next.error)")
+        }
+        #expect(try CheckpointFile.read(run).metadata["iteration"] == "4")
     }
 
     /// `train` and the experiments: an MNIST file of --data-dir, or the --text, in place of an output.
@@ -155,6 +170,14 @@ struct HardeningGPTTests {
         let sweep = try CLI.run(["sweep", "--task", "gpt", "--text", text, "--iters", "1", "--grid", "1x1", "--out", out.path,
                                  "--no-progress"])
         HardeningTests.expect(sweep, status: 1, "it is the same file as --text \(text)", "sweep over its text")
+        // A link to a folder is that folder.
+        let link = folder.appendingPathComponent("out-link").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: mnist.path + "/../fresh")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("fresh"), withIntermediateDirectories: true)
+        let linked = try CLI.run(["sweep", "--task", "gpt", "--text", text, "--iters", "1", "--grid", "1x1", "--out", link,
+                                  "--no-progress"])
+        #expect(linked.status == 0 && FileManager.default.fileExists(atPath: folder.appendingPathComponent("fresh/sweep.csv").path),
+                "\(linked.error)")
         #expect(try Self.bytes(labels) == before && Self.bytes(text) == textBefore)
     }
 
@@ -204,6 +227,24 @@ struct HardeningGPTTests {
         for (command, flag) in cases {
             let result = try CLI.run([command, "--task", "gpt"] + flag)
             HardeningTests.expect(result, status: 64, "\(flag[0]) applies only to --task mnist", "\(command) \(flag)")
+        }
+    }
+
+    /// Values valid as Doubles that the run could not use: a --min-lr beyond Float or above --lr (the cosine would
+    /// rise), a --pct-start of 1 (no steps left to anneal: a NaN learning rate), a learning rate beyond Float in an
+    /// experiment, low-bit states timed on a tensor too small for them (float32 would be timed).
+    @Test func valuesTheRunCouldNotUseAreRefused() throws {
+        let cases: [([String], String)] = [
+            (["gpt", "--min-lr", "1e39"], "--min-lr must be a finite number >= 0 within Float's range"),
+            (["gpt", "--lr", "0"], "--min-lr must be at most --lr (0.0)"),
+            (["train", "--scheduler", "cosine", "--min-lr", "1"], "--min-lr must be at most --lr (0.001)"),
+            (["train", "--scheduler", "onecycle", "--pct-start", "1"], "--pct-start must be in [0, 1)"),
+            (["compare", "--adam-lr", "1e39"], "--adam-lr must be a positive number within Float's range"),
+            (["bench", "optimizer", "--parameters", "1000", "--states", "int8"], "--parameters 1000 would keep float32 states"),
+        ]
+        for (arguments, message) in cases {
+            HardeningTests.expect(try CLI.run(arguments + ["--no-progress"].filter { _ in arguments[0] != "bench" }),
+                                  status: 64, message, "\(arguments)")
         }
     }
 
@@ -266,10 +307,7 @@ struct HardeningGPTTests {
         let metrics = folder.appendingPathComponent("m.jsonl").path
         let options = ["--data", text, "--eval-interval", "2", "--lr-decay-iters", "6", "--save", path, "--metrics-out", metrics] + Self.tiny
         #expect(try CLI.run(["gpt", "--iters", "4"] + options).status == 0)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: metrics))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data("{\"iter\":6,\"train_loss\":9}\n".utf8))
-        try handle.close()
+        try Self.append("{\"iter\":6,\"train_loss\":9}\n", to: metrics)
         let rest = try CLI.run(["gpt", "--resume", path, "--data", text, "--iters", "6", "--metrics-out", metrics, "--no-progress",
                                 "--eval-interval", "2"])
         #expect(rest.status == 0, "\(rest.error)")
@@ -278,6 +316,16 @@ struct HardeningGPTTests {
         }
         #expect(iterations == [2, 4, 6], "\(iterations)")
         #expect(!(try String(contentsOfFile: metrics, encoding: .utf8)).contains("\"train_loss\":9"))
+        // A last record cut short (a process killed while writing it) is dropped too; an empty file is a new one.
+        try Self.append("{\"iter\":8,\"trai", to: metrics)
+        let more = try CLI.run(["gpt", "--resume", path, "--data", text, "--iters", "8", "--metrics-out", metrics, "--no-progress",
+                                "--eval-interval", "2"])
+        #expect(more.status == 0, "\(more.error)")
+        #expect(try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n").count == 4)
+        try Data().write(to: URL(fileURLWithPath: metrics))
+        let empty = try CLI.run(["gpt", "--resume", path, "--data", text, "--iters", "10", "--metrics-out", metrics,
+                                 "--no-progress", "--eval-interval", "2"])
+        #expect(try empty.status == 0 && String(contentsOfFile: metrics, encoding: .utf8).contains("\"iter\":10"), "\(empty.error)")
     }
 
     /// Temporary files of a killed writer are removed by the next run that saves there; a look-alike of a live
@@ -340,8 +388,12 @@ struct HardeningGPTTests {
     @Test func textsWithoutNewlinesFromStreamsOrFoldersAreHandled() throws {
         let folder = try HardeningTests.folder()
         let text = try Self.text(folder, newline: false)
-        let plain = try CLI.run(["gpt", "--data", text, "--iters", "2"] + Self.tiny)
+        let checkpoint = folder.appendingPathComponent("plain.safetensors").path
+        let plain = try CLI.run(["gpt", "--data", text, "--iters", "2", "--save", checkpoint] + Self.tiny)
         #expect(plain.status == 0 && plain.lines.contains { $0.hasPrefix("summary ") }, "\(plain.error)")
+        let sample = try CLI.run(["gpt", "sample", "--checkpoint", checkpoint, "--tokens", "5"])
+        #expect(sample.status == 0 && sample.output.hasPrefix(" ") && sample.output.unicodeScalars.count == 1 + 5 + 1,
+                "without a newline, the default prompt is the first character: \(sample.output) \(sample.error)")
         let fifo = folder.appendingPathComponent("fifo").path
         #expect(mkfifo(fifo, 0o644) == 0)
         let contents = try Self.bytes(text)

@@ -63,7 +63,7 @@ struct HardeningTests {
         ("lr 1e39", { $0.metadata["optimizer.groups"] = $0.metadata["optimizer.groups"]?.replacingOccurrences(of: "\"lr\":\"0.001\"", with: "\"lr\":\"1e39\"") },
          "the largest Float"),
         ("pct start 7", { $0.metadata["options"] = $0.metadata["options"]?.replacingOccurrences(of: "\"pctStart\":0.3", with: "\"pctStart\":7") },
-         "--pct-start must be between 0 and 1, got 7.0"),
+         "--pct-start must be in [0, 1) (1 leaves no steps to anneal), got 7.0"),
         ("negative epoch", { $0.metadata["epoch"] = "-3" }, "the epoch is missing, unreadable or negative"),
         ("a tensor of no parameter", { $0.tensors["optimizer.state.ghost.exp_avg"] = .init(shape: [1], values: [0]) },
          "'state.ghost.exp_avg' belongs to no parameter"),
@@ -205,7 +205,7 @@ struct HardeningTests {
 
     static let confusing: [([String], Int32, String)] = [
         (["train", "--data-dir", "/nonexistent/mnist"], 1, "point --data-dir (or ADAMW_DATA_DIR)"),
-        (["train", "--scheduler", "onecycle", "--pct-start", "1.5"], 64, "--pct-start must be between 0 and 1, got 1.5"),
+        (["train", "--scheduler", "onecycle", "--pct-start", "1.5"], 64, "--pct-start must be in [0, 1) (1 leaves no steps to anneal), got 1.5"),
         (["train", "--scheduler", "plateau", "--plateau-factor", "1.5"], 64, "--plateau-factor must be in [0, 1), got 1.5"),
         (["train", "--model", "mlp", "--hidden", "-5"], 64, "--hidden must be positive integers separated by commas, got '-5'"),
         (["train", "--resume", "/nonexistent/run.safetensors"], 1, "--resume /nonexistent/run.safetensors: cannot be read: No such file"),

@@ -143,10 +143,10 @@ struct TrainCommandTests {
         (["--scheduler", "step"], "The value 'step' is invalid for '--scheduler"),
         (["--scheduler", "cosine", "--schedule-epochs", "0"], "--schedule-epochs must be at least 1"),
         (["--scheduler", "warmup-cosine", "--warmup-steps", "0"], "--warmup-steps must be at least 1"),
-        (["--scheduler", "onecycle", "--pct-start", "2"], "--pct-start must be between 0 and 1, got 2.0"),
+        (["--scheduler", "onecycle", "--pct-start", "2"], "--pct-start must be in [0, 1) (1 leaves no steps to anneal), got 2.0"),
         (["--scheduler", "plateau", "--plateau-factor", "1.5"], "--plateau-factor must be in [0, 1), got 1.5"),
         (["--scheduler", "plateau", "--plateau-patience", "-1"], "--plateau-patience must be 0 or more, got -1.0"),
-        (["--scheduler", "cosine", "--min-lr", "-1"], "--min-lr must be a finite number >= 0, got -1.0"),
+        (["--scheduler", "cosine", "--min-lr", "-1"], "--min-lr must be a finite number >= 0 within Float's range, got -1.0"),
         (["--clip-norm", "0"], "--clip-norm must be a positive number"),
         (["--non-finite", "ignore"], "The value 'ignore' is invalid for '--non-finite"),
         (["--seed", "-3"], "The value '-3' is invalid for '--seed"),
@@ -176,7 +176,7 @@ struct TrainCommandTests {
          "warmup-cosine: invalid warm-up steps, which must be fewer than the schedule's 938: 5000.0"),
         (["--scheduler", "onecycle", "--epochs", "1", "--batch-size", "6000", "--pct-start", "0.1"],
          "OneCycleLR: invalid pct start (pct start × total steps = 1) 0.1"),
-        (["--scheduler", "cosine", "--min-lr", "nan"], "--min-lr must be a finite number >= 0, got nan"),
+        (["--scheduler", "cosine", "--min-lr", "nan"], "--min-lr must be a finite number >= 0 within Float's range, got nan"),
         (["--clip-norm", "inf"], "--clip-norm must be a positive number"),
     ]
 

@@ -70,6 +70,11 @@ public final class OneCycleLR: LRScheduler {
         guard pctStart * total != 1 else {
             throw .invalidArgument(scheduler: name, name: "pct start (pct start × total steps = 1)", value: pctStart)
         }
+        // pct_start = 1 leaves the annealing phase no steps: the last step divides 1 by 0 (PyTorch's
+        // ZeroDivisionError, a NaN learning rate here).
+        guard pctStart < 1 else {
+            throw .invalidArgument(scheduler: name, name: "pct start (1 leaves no steps to anneal)", value: pctStart)
+        }
         if cycleMomentum && optimizer.groupSchedules.contains(where: { $0.momentum == nil }) {
             throw .optimizerWithoutMomentum(scheduler: name)
         }
