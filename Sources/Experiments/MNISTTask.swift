@@ -17,13 +17,13 @@ public final class MNISTTask: TrainingTask {
         let available = train.count - held
         guard held >= 0, available >= 1 else {
             throw DatasetError.invalidArgument(
-                name: "validation samples (at most \(train.count - 1) of the training set's \(train.count))", value: held)
+                name: "--validation-samples (at most \(train.count - 1) of the training set's \(train.count))", value: held)
         }
         let used = options.trainSamples ?? available
         guard (1...available).contains(used) else {
             let split = held > 0 ? " after the validation split of \(held)" : ""
             throw DatasetError.invalidArgument(
-                name: "training samples (the training set has \(available)\(split))", value: used)
+                name: "--train-samples (the training set has \(available)\(split))", value: used)
         }
         let trainSet = try Subset(train, indices: Array(0..<used))
         evaluationSet = held > 0 ? try Subset(train, indices: Array(available..<train.count)) : Subset(all: test)

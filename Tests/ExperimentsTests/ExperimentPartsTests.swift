@@ -65,13 +65,13 @@ struct ExperimentPartsTests {
         #expect(abs(correct - correct.rounded()) < 1e-9, "an accuracy over 800 validation samples")
         options.validationSamples = train.count
         #expect(throws: DatasetError.invalidArgument(
-            name: "validation samples (at most 59999 of the training set's 60000)", value: train.count)) {
+            name: "--validation-samples (at most 59999 of the training set's 60000)", value: train.count)) {
             try TrainingRun(options: options, train: train, test: test)
         }
         options.validationSamples = nil
         options.trainSamples = 0
         #expect(throws: DatasetError.invalidArgument(
-            name: "training samples (the training set has 60000)", value: 0)) {
+            name: "--train-samples (the training set has 60000)", value: 0)) {
             try TrainingRun(options: options, train: train, test: test)
         }
     }

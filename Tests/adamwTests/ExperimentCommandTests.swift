@@ -109,7 +109,7 @@ struct ExperimentCommandTests {
         (["compare", "--train-samples", "0"], "--train-samples must be at least 1"),
         (["compare", "--scheduler", "onecycle", "--momentum", "0"], "--scheduler onecycle cycles SGD's momentum"),
         (["compare", "--scheduler", "step"], "The value 'step' is invalid for '--scheduler"),
-        (["compare", "--epochs", "1", "--validation-samples", "60000"], "invalid validation samples (at most 59999 of the training set's 60000): 60000"),
+        (["compare", "--epochs", "1", "--validation-samples", "60000"], "invalid --validation-samples (at most 59999 of the training set's 60000): 60000"),
         (["sweep", "--optimizer", "sgd"], "--optimizer must be adam, adamw or adam,adamw"),
         (["sweep", "--optimizer", "adam", "--decay-convention", "schedule"], "--decay-convention applies only to adamw"),
         (["sweep", "--decay-convention", "paper"], "The value 'paper' is invalid for '--decay-convention"),

@@ -139,7 +139,7 @@ struct TrainCommandTests {
         (["--frobnicate"], "Unknown option '--frobnicate'"),
         (["--accumulate", "0"], "--accumulate must be at least 1"),
         (["--train-samples", "0"], "--train-samples must be at least 1"),
-        (["--train-samples", "70000"], "invalid training samples"),
+        (["--train-samples", "70000"], "invalid --train-samples (the training set has 60000): 70000"),
         (["--scheduler", "step"], "The value 'step' is invalid for '--scheduler"),
         (["--scheduler", "cosine", "--schedule-epochs", "0"], "--schedule-epochs must be at least 1"),
         (["--scheduler", "warmup-cosine", "--warmup-steps", "0"], "--warmup-steps must be at least 1"),
