@@ -25,7 +25,7 @@ struct AdamWCommand: ParsableCommand {
     /// checks made before allocating ends the program with one line and status 1, not a trap.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)  // before anything is printed, on the main thread
-        InterruptCleanup.install()  // before any other thread starts, so that every thread inherits its mask
+        InterruptCleanup.install()
         OutOfMemory.setHandler { bytes, purpose in
             let line = "Error: out of memory: \(MemoryLimit.size(bytes)) (\(purpose)) could not be allocated; "
                 + "\(MemoryLimit.usable.description): choose smaller sizes\n"
