@@ -145,10 +145,6 @@ public struct AdamStep: Sendable {
     }
 }
 
-/// Compile-time flags of the Swift kernels' loops (RMSprop's, Adagrad's).
-protocol StaticBool { static var value: Bool { get } }
-enum True: StaticBool { static var value: Bool { true } }
-enum False: StaticBool { static var value: Bool { false } }
 
 extension AdamStep {
     /// The same step as ``apply(param:grad:expAvg:expAvgSq:maxExpAvgSq:count:)``, one element at a time with

@@ -91,11 +91,7 @@ enum RunFlags {
                                      "resume": "iteration \(iteration), weights \(RunAgreement.weightsFingerprint(weights.map(\.values)))"]
         for (flag, value) in controls { values[String(flag.dropFirst(2))] = value }
         let data = try JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
-        do {
-            try RunAgreement.require(String(decoding: data, as: UTF8.self), of: "run flags", on: communicator)
-        } catch {
-            throw Refusal("\(error)")
-        }
+        try RunAgreement.require(String(decoding: data, as: UTF8.self), of: "run flags", on: communicator)
     }
 
     /// The refusal of a run whose loss stopped being finite `at` ("iteration 7"), saying which checkpoint holds
