@@ -85,8 +85,9 @@ public struct AdamStep: Sendable {
     ) {
         precondition(!amsgrad || maxExpAvgSq != nil, "amsgrad needs its max buffer")
         let streams = Streams(param: param, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: maxExpAvgSq)
+        let path = CPUPath.current
         ThreadPool.current.forEachChunk(count: count, minimumChunk: Self.minimumChunk) { range in
-            run(streams, range)
+            run(streams, range, path: path)
         }
     }
 
@@ -122,13 +123,11 @@ public struct AdamStep: Sendable {
         }
     }
 
-    /// Applies the step to the elements `range` of `streams` on the calling thread, on ``CPUPath/current``.
-    public func run(_ streams: Streams, _ range: Range<Int>) { run(streams, range, path: .current) }
-
     /// Applies the step to the elements `range` of `streams` on the calling thread, on the instruction set `path`
     /// (float32 and bfloat16 moments: the C kernel `adamw_adam_step`, whose every path gives the bits of
-    /// ``applyReference(param:grad:expAvg:expAvgSq:maxExpAvgSq:count:)``). Any range gives the same bits for its
-    /// elements as the whole array does: the result does not depend on how the work is split.
+    /// ``applyReference(param:grad:expAvg:expAvgSq:maxExpAvgSq:count:fused:)``, fused on the FMA paths). Any range
+    /// gives the same bits for its elements as the whole array does: the result does not depend on how the work is
+    /// split.
     public func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath) {
         precondition(!amsgrad || streams.maxExpAvgSq != nil, "amsgrad needs its max buffer")
         guard !range.isEmpty else { return }
@@ -148,28 +147,31 @@ public struct AdamStep: Sendable {
 
 extension AdamStep {
     /// The same step as ``apply(param:grad:expAvg:expAvgSq:maxExpAvgSq:count:)``, one element at a time with
-    /// scalar arithmetic and no threads: the reference the fused kernel is tested against, bit for bit.
+    /// scalar arithmetic and no threads: the reference the C kernel is tested against, bit for bit — with fused
+    /// multiply-adds (`fused`, the FMA paths) or with each product and sum rounded (SSE2, generic).
     public func applyReference(
         param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
         expAvg: UnsafeMutablePointer<Float>, expAvgSq: UnsafeMutablePointer<Float>,
-        maxExpAvgSq: UnsafeMutablePointer<Float>?, count: Int
+        maxExpAvgSq: UnsafeMutablePointer<Float>?, count: Int, fused: Bool = true
     ) {
+        // a·b + c
+        func madd(_ a: Float, _ b: Float, _ c: Float) -> Float { fused ? c.addingProduct(a, b) : c + a * b }
         for i in 0..<count {
             var g = grad[i], theta = param[i], m = expAvg[i], v = expAvgSq[i]
             if maximize { g = -g }
             theta *= decayFactor
-            if l2 != 0 { g = g.addingProduct(theta, l2) }
+            if l2 != 0 { g = madd(theta, l2, g) }
             let delta = g - m
-            m = beta1Weight < 0.5 ? m.addingProduct(beta1Weight, delta) : g.addingProduct(beta1Weight - 1, delta)
-            v = (v * beta2).addingProduct(g * oneMinusBeta2, g)
+            m = beta1Weight < 0.5 ? madd(beta1Weight, delta, m) : madd(beta1Weight - 1, delta, g)
+            v = madd(g * oneMinusBeta2, g, v * beta2)
             var second = v
             if amsgrad, let maxExpAvgSq {
                 let previous = maxExpAvgSq[i]
                 second = v.isNaN ? v : (previous < v ? v : previous)
                 maxExpAvgSq[i] = second
             }
-            let denominator = eps.addingProduct(second.squareRoot(), inverseBiasCorrection2Sqrt)
-            theta = theta.addingProduct(-stepSize, m / denominator)
+            let denominator = madd(second.squareRoot(), inverseBiasCorrection2Sqrt, eps)
+            theta = madd(-stepSize, m / denominator, theta)
             param[i] = theta
             expAvg[i] = m
             expAvgSq[i] = v

@@ -9,9 +9,10 @@ import Darwin
 /// so the package is as fast wherever it is built, with no compiler flags. The best this CPU runs is the default;
 /// `ADAMW_CPU=avx2|sse2|generic` (or any other this CPU runs) forces a lower one, as the tests do to run every path.
 public enum CPUPath: String, CaseIterable, Sendable {
-    /// Plain scalar C, for any CPU.
+    /// The kernels' C for the baseline of whatever CPU the package is built for, without fused multiply-adds (on
+    /// x86-64 the code of ``sse2``).
     case generic
-    /// x86-64's baseline (no fused multiply-add instruction: fmaf, which rounds the same).
+    /// x86-64's baseline, without fused multiply-adds (a multiply-add rounds twice: other bits than the FMA paths').
     case sse2
     /// AVX2 with FMA.
     case avx2
@@ -20,7 +21,8 @@ public enum CPUPath: String, CaseIterable, Sendable {
     /// arm64's Advanced SIMD.
     case neon
 
-    var code: Int32 {
+    /// The path's number in `CKernels`.
+    @usableFromInline var code: Int32 {
         switch self {
         case .generic: Int32(ADAMW_CPU_GENERIC)
         case .sse2: Int32(ADAMW_CPU_SSE2)
@@ -33,14 +35,26 @@ public enum CPUPath: String, CaseIterable, Sendable {
     /// The best path this CPU runs.
     public static let detected: CPUPath = allCases.first { $0.code == adamw_cpu_detected() } ?? .generic
 
+    /// Whether the path's multiply-adds round once (AVX-512, AVX2, NEON) or twice (SSE2, generic): the two
+    /// families of bits.
+    public var isFused: Bool { self == .avx512 || self == .avx2 || self == .neon }
+
     /// Whether this CPU runs the path.
     public var isSupported: Bool { adamw_cpu_supports(code) != 0 }
 
     /// The paths this CPU runs, lowest first.
     public static var supported: [CPUPath] { allCases.filter(\.isSupported) }
 
-    /// The path the kernels take: `ADAMW_CPU`'s when it names one this CPU runs, else ``detected``.
-    public static let current: CPUPath = (try? fromEnvironment()) ?? detected
+    /// The path of this process: `ADAMW_CPU`'s when it names one this CPU runs, else ``detected``.
+    public static let selected: CPUPath = (try? fromEnvironment()) ?? detected
+
+    /// A path forced for the work a task does inside `CPUPath.$forced.withValue(path) { … }` (the tests run every
+    /// path in one process this way); nil outside.
+    @TaskLocal public static var forced: CPUPath?
+
+    /// The path the kernels take: ``forced``, else ``selected``. A kernel reads it once, on the calling thread, and
+    /// hands it to the pool's threads with its work (a task-local value is not seen by the pool's threads).
+    public static var current: CPUPath { forced ?? selected }
 
     /// The path `ADAMW_CPU` names (nil when it is unset or empty).
     /// - Throws: ``CPUPathError`` for a name that is not a path, or a path this CPU does not run.

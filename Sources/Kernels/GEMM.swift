@@ -1,3 +1,5 @@
+import CKernels
+
 /// Single-precision matrix multiplication, C = op(A)·op(B) (+ C), for row-major matrices.
 ///
 /// The structure is BLIS's: B is packed into panels of `kc` rows in strips of ``nr`` columns, A into blocks of
@@ -5,6 +7,10 @@
 /// strip of each, keeping the whole tile in registers. Blocks of A's rows are spread over the threads of
 /// ``ThreadPool/current``; each element of C is computed by one thread, always in the same order over k, so the
 /// result is bitwise the same for every thread count.
+///
+/// The packing and the micro-kernel are C (`CKernels`' `adamw_gemm_*`), compiled per instruction set and taken on
+/// ``CPUPath/current``; this type keeps the blocking and the threads. ``reference(m:n:k:a:lda:transposeA:b:ldb:transposeB:c:ldc:accumulate:fused:)``
+/// is the scalar order they follow.
 ///
 /// Either operand may be transposed (packing reads it with the other stride), so the backward passes of a
 /// linear layer — dX = dY·W and dW = dYᵀ·X — need no transposed copies.
@@ -35,6 +41,7 @@ public enum GEMM {
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must not be negative")
         guard m > 0 && n > 0 else { return }
+        let path = CPUPath.current.code
         guard k > 0 else {
             if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
@@ -42,7 +49,7 @@ public enum GEMM {
         if !transposeA && transposeB && n <= DotKernel.narrowLimit {
             // A few outputs per row (a classifier's last layer): dot products along k beat packing A.
             DotKernel.multiply(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-                               accumulate: accumulate)
+                               accumulate: accumulate, path: path)
             return
         }
         let a = Operand(base: a, rowStride: transposeA ? 1 : lda, columnStride: transposeA ? lda : 1)
@@ -50,21 +57,22 @@ public enum GEMM {
         if m <= 2 * mr && !transposeB && n >= nr && k <= kc {
             // A few rows of C (the weight gradient of a 10-class head, dYᵀ·X): each element of B is used by at
             // most two row strips, so packing B would cost as much as the product. Read both in place.
-            multiplyUnpacked(m: m, n: n, k: k, a: a, b: b.base, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+            multiplyUnpacked(m: m, n: n, k: k, a: a, b: b.base, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate,
+                             path: path)
             return
         }
         if n < nr && m > n {
             // A skinny C (a linear layer with 10 outputs) would fill a third of each 6×32 tile: compute
             // Cᵀ = op(B)ᵀ·op(A)ᵀ instead, whose tiles are full, and write it through C's transposed strides.
             let target = Target(base: c, rowStride: 1, columnStride: ldc)
-            multiply(m: n, n: m, k: k, a: b.transposed, b: a.transposed, c: target, accumulate: accumulate)
+            multiply(m: n, n: m, k: k, a: b.transposed, b: a.transposed, c: target, accumulate: accumulate, path: path)
         } else {
             let target = Target(base: c, rowStride: ldc, columnStride: 1)
-            multiply(m: m, n: n, k: k, a: a, b: b, c: target, accumulate: accumulate)
+            multiply(m: m, n: n, k: k, a: a, b: b, c: target, accumulate: accumulate, path: path)
         }
     }
 
-    static func multiply(m: Int, n: Int, k: Int, a: Operand, b: Operand, c: Target, accumulate: Bool) {
+    static func multiply(m: Int, n: Int, k: Int, a: Operand, b: Operand, c: Target, accumulate: Bool, path: Int32) {
         let pool = ThreadPool.current
         // Enough row blocks for every thread, each a multiple of mr and at most mcMax rows.
         let threads = min(pool.threadCount, max(1, (m * n * k) / (1 << 18)))
@@ -80,7 +88,7 @@ public enum GEMM {
                 while pc < k {
                     let kcCurrent = min(kc, k - pc)
                     packB(b, rows: pc, kcCurrent, columns: jc, ncCurrent, into: packedB, pool: pool,
-                          wakesWorkers: threads > 1 && rowBlocks > 1)
+                          wakesWorkers: threads > 1 && rowBlocks > 1, path: path)
                     let overwrite = !accumulate && pc == 0
                     let panel = UncheckedPointer(packedB)
                     let run = { (block: Int) in
@@ -89,7 +97,7 @@ public enum GEMM {
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: mcMax * kc + 16) { scratch in
                             guard let start = scratch.baseAddress else { return }
                             let packedA = alignedStart(start)
-                            let strips: StripsOfA
+                            var strips: adamw_gemm_strips
                             if a.columnStride == 1 && ncCurrent <= 8 * nr {
                                 // A narrow panel (n ≤ 256) and contiguous rows of A: the micro-kernel reads whole
                                 // strips of six rows where they are, as packing them, used by at most 8 tiles,
@@ -99,19 +107,19 @@ public enum GEMM {
                                 let whole = mcCurrent / mr
                                 if whole * mr < mcCurrent {
                                     packA(a, rows: ic + whole * mr, mcCurrent - whole * mr, columns: pc, kcCurrent,
-                                          into: packedA)
+                                          into: packedA, path: path)
                                 }
-                                strips = StripsOfA(base: a.base + ic * a.rowStride + pc, rowStride: a.rowStride,
-                                                   step: 1, stripStride: mr * a.rowStride, inPlace: whole,
-                                                   packed: packedA)
+                                strips = adamw_gemm_strips(
+                                    base: a.base + ic * a.rowStride + pc, row_stride: a.rowStride, step: 1,
+                                    strip_stride: mr * a.rowStride, in_place: whole, packed: packedA)
                             } else {
-                                packA(a, rows: ic, mcCurrent, columns: pc, kcCurrent, into: packedA)
-                                strips = StripsOfA(base: packedA, rowStride: 1, step: mr, stripStride: kcCurrent * mr,
-                                                   inPlace: 0, packed: packedA)
+                                packA(a, rows: ic, mcCurrent, columns: pc, kcCurrent, into: packedA, path: path)
+                                strips = adamw_gemm_strips(base: packedA, row_stride: 1, step: mr,
+                                                           strip_stride: kcCurrent * mr, in_place: 0, packed: packedA)
                             }
-                            macroKernel(
-                                mc: mcCurrent, nc: ncCurrent, kc: kcCurrent, a: strips,
-                                packedB: panel.value, c: c.offset(row: ic, column: jc), overwrite: overwrite)
+                            let target = c.offset(row: ic, column: jc)
+                            adamw_gemm_macro(path, &strips, mcCurrent, ncCurrent, kcCurrent, panel.value, target.base,
+                                             target.rowStride, target.columnStride, overwrite ? 1 : 0)
                         }
                     }
                     if rowBlocks == 1 || threads == 1 {
@@ -130,7 +138,7 @@ public enum GEMM {
     /// last partial strip through the packed path.
     static func multiplyUnpacked(
         m: Int, n: Int, k: Int, a: Operand, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, path: Int32
     ) {
         let wholeColumns = n / nr * nr
         withUnsafeTemporaryAllocation(of: Float.self, capacity: mr * nr + mr * kc) { scratch in
@@ -140,15 +148,15 @@ public enum GEMM {
             while ir < m {
                 let height = min(mr, m - ir)
                 // A partial strip of rows is packed (zero-padded), so that no row past A's end is read.
-                if height < mr { packA(a, rows: ir, height, columns: 0, k, into: packedRows) }
+                if height < mr { packA(a, rows: ir, height, columns: 0, k, into: packedRows, path: path) }
                 var jr = 0
                 while jr < wholeColumns {
                     let target = c + ir * ldc + jr
                     if height == mr {
-                        microKernel(kc: k, a: a.base + ir * a.rowStride, aRow: a.rowStride, aStep: a.columnStride,
-                                    b: b + jr, bStep: ldb, c: target, ldc: ldc, overwrite: !accumulate)
+                        adamw_gemm_tile(path, k, a.base + ir * a.rowStride, a.rowStride, a.columnStride, b + jr, ldb,
+                                        target, ldc, accumulate ? 0 : 1)
                     } else {
-                        microKernel(kc: k, a: packedRows, b: b + jr, bStep: ldb, c: tile, ldc: nr, overwrite: true)
+                        adamw_gemm_tile(path, k, packedRows, 1, mr, b + jr, ldb, tile, nr, 1)
                         for row in 0..<height {
                             let out = target + row * ldc
                             for j in 0..<nr { out[j] = accumulate ? out[j] + tile[row * nr + j] : tile[row * nr + j] }
@@ -161,7 +169,8 @@ public enum GEMM {
         }
         if wholeColumns < n {
             multiply(m: m, n: n - wholeColumns, k: k, a: a, b: Operand(base: b + wholeColumns, rowStride: ldb, columnStride: 1),
-                     c: Target(base: c + wholeColumns, rowStride: ldc, columnStride: 1), accumulate: accumulate)
+                     c: Target(base: c + wholeColumns, rowStride: ldc, columnStride: 1), accumulate: accumulate,
+                     path: path)
         }
     }
 
@@ -207,52 +216,17 @@ public enum GEMM {
     /// caller doing most of the tiles alone.
     static func packB(
         _ b: Operand, rows row0: Int, _ kc: Int, columns column0: Int, _ nc: Int,
-        into packed: UnsafeMutablePointer<Float>, pool: ThreadPool, wakesWorkers: Bool = false
+        into packed: UnsafeMutablePointer<Float>, pool: ThreadPool, wakesWorkers: Bool = false, path: Int32
     ) {
         let strips = (nc + nr - 1) / nr
-        let destination = UncheckedPointer(packed)
-        let packStrip = { (strip: Int) in
-            let out = destination.value + strip * kc * nr
-            let firstColumn = column0 + strip * nr
-            let width = min(nr, column0 + nc - firstColumn)
-            if b.columnStride == 1 && width == nr {
-                for p in 0..<kc {
-                    // Two SIMD16 copies: a memcpy call per 128-byte row costs more than the copy.
-                    let source = UnsafeRawPointer(b.base + (row0 + p) * b.rowStride + firstColumn)
-                    let target = UnsafeMutableRawPointer(out + p * nr)
-                    target.storeBytes(of: source.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                    target.storeBytes(of: source.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
-                                      toByteOffset: 64, as: SIMD16<Float>.self)
-                }
-            } else if b.rowStride == 1 && width == nr {
-                // A transposed B (the weight of x·Wᵀ): each column is contiguous. Transpose 8×8 blocks in
-                // registers, then the leftover rows one by one.
-                let source = b.base + row0 + firstColumn * b.columnStride
-                let blockedRows = kc / 8 * 8
-                for j in stride(from: 0, to: nr, by: 8) {
-                    var p = 0
-                    while p < blockedRows {
-                        Transpose8x8.copy(from: source + j * b.columnStride + p, stride: b.columnStride,
-                                          to: out + p * nr + j, stride: nr)
-                        p += 8
-                    }
-                }
-                for p in blockedRows..<kc {
-                    for j in 0..<nr { out[p * nr + j] = source[p + j * b.columnStride] }
-                }
-            } else {
-                for p in 0..<kc {
-                    let row = out + p * nr
-                    let source = b.base + (row0 + p) * b.rowStride + firstColumn * b.columnStride
-                    for j in 0..<width { row[j] = source[j * b.columnStride] }
-                    for j in width..<nr { row[j] = 0 }
-                }
-            }
-        }
+        let source = b.base + row0 * b.rowStride + column0 * b.columnStride
         if strips >= 2 && (wakesWorkers || (strips >= 4 && kc * nc >= 1 << 16)) {
-            pool.run(tasks: strips, packStrip)
+            let (input, output) = (UncheckedPointer(UnsafeMutablePointer(mutating: source)), UncheckedPointer(packed))
+            pool.run(tasks: strips) { strip in
+                adamw_gemm_pack_b(path, input.value, b.rowStride, b.columnStride, kc, nc, strip, 1, output.value)
+            }
         } else {
-            for strip in 0..<strips { packStrip(strip) }
+            adamw_gemm_pack_b(path, source, b.rowStride, b.columnStride, kc, nc, 0, strips, packed)
         }
     }
 
@@ -260,157 +234,39 @@ public enum GEMM {
     /// zero-padded past the last row.
     static func packA(
         _ a: Operand, rows row0: Int, _ mc: Int, columns column0: Int, _ kc: Int,
-        into packed: UnsafeMutablePointer<Float>
+        into packed: UnsafeMutablePointer<Float>, path: Int32
     ) {
-        let strips = (mc + mr - 1) / mr
-        for strip in 0..<strips {
-            let out = packed + strip * kc * mr
-            let firstRow = row0 + strip * mr
-            let height = min(mr, row0 + mc - firstRow)
-            if height == mr && a.columnStride == 1 {
-                // Six rows read in step: each row is contiguous, the packed strip interleaves them.
-                let r0 = a.base + firstRow * a.rowStride + column0
-                let r1 = r0 + a.rowStride, r2 = r1 + a.rowStride, r3 = r2 + a.rowStride
-                let r4 = r3 + a.rowStride, r5 = r4 + a.rowStride
-                for p in 0..<kc {
-                    let o = out + p * mr
-                    o[0] = r0[p]; o[1] = r1[p]; o[2] = r2[p]; o[3] = r3[p]; o[4] = r4[p]; o[5] = r5[p]
-                }
-            } else if height == mr && a.rowStride == 1 {
-                // Transposed A: the mr rows of a column are contiguous. (Six assignments: `update(from:count:)`
-                // became a memmove call per column.)
-                for p in 0..<kc {
-                    let source = a.base + firstRow + (column0 + p) * a.columnStride
-                    let o = out + p * mr
-                    o[0] = source[0]; o[1] = source[1]; o[2] = source[2]
-                    o[3] = source[3]; o[4] = source[4]; o[5] = source[5]
-                }
-            } else {
-                for p in 0..<kc {
-                    let o = out + p * mr
-                    let source = a.base + firstRow * a.rowStride + (column0 + p) * a.columnStride
-                    for i in 0..<height { o[i] = source[i * a.rowStride] }
-                    for i in height..<mr { o[i] = 0 }
-                }
-            }
-        }
+        adamw_gemm_pack_a(path, a.base + row0 * a.rowStride + column0 * a.columnStride, a.rowStride, a.columnStride,
+                          mc, kc, packed)
     }
 
-    /// Where the micro-kernel finds a block's strips of mr rows of A: the first `inPlace` strips in A itself,
-    /// strip s at base + s·stripStride with element (i, p) at i·rowStride + p·step; the others packed (strip s
-    /// at packed + (s − inPlace)·kc·mr, element (i, p) at i + p·mr).
-    struct StripsOfA {
-        let base: UnsafePointer<Float>
-        let rowStride: Int, step: Int, stripStride: Int
-        let inPlace: Int
-        let packed: UnsafeMutablePointer<Float>
-
-        init(base: UnsafePointer<Float>, rowStride: Int, step: Int, stripStride: Int, inPlace: Int,
-             packed: UnsafeMutablePointer<Float>) {
-            (self.base, self.rowStride, self.step, self.stripStride) = (base, rowStride, step, stripStride)
-            (self.inPlace, self.packed) = (inPlace, packed)
-        }
-
-        init(base: UnsafeMutablePointer<Float>, rowStride: Int, step: Int, stripStride: Int, inPlace: Int,
-             packed: UnsafeMutablePointer<Float>) {
-            self.init(base: UnsafePointer(base), rowStride: rowStride, step: step, stripStride: stripStride,
-                      inPlace: inPlace, packed: packed)
-        }
-
-        @inline(__always)
-        func strip(_ s: Int, kc: Int) -> (pointer: UnsafePointer<Float>, rowStride: Int, step: Int) {
-            s < inPlace ? (base + s * stripStride, rowStride, step) : (UnsafePointer(packed + (s - inPlace) * kc * mr), 1, mr)
-        }
-    }
-
-    /// Every mr×nr tile of one block of A times one packed panel of B.
-    static func macroKernel(
-        mc: Int, nc: Int, kc: Int, a: StripsOfA, packedB: UnsafeMutablePointer<Float>,
-        c: Target, overwrite: Bool
+    /// C = op(A)·op(B) (+ C) one element at a time, in the order the kernels follow: along k in panels of ``kc``,
+    /// each panel one chain of multiply-adds from 0, fused (`fused`, the FMA paths) or rounded twice, then stored
+    /// (the first panel, without `accumulate`) or added to C. A narrow C (n ≤ 16, B transposed) is summed in 16 lanes
+    /// instead, as ``DotKernel`` sums it. Every path's result is this one's, bit for bit.
+    public static func reference(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool, fused: Bool
     ) {
-        var edge = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
-                    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
-                    SIMD16<Float>(), SIMD16<Float>())
-        var jr = 0
-        while jr < nc {
-            let width = min(nr, nc - jr)
-            let bStrip = packedB + (jr / nr) * kc * nr
-            var ir = 0
-            while ir < mc {
-                let height = min(mr, mc - ir)
-                let aStrip = a.strip(ir / mr, kc: kc)
-                let tileTarget = c.offset(row: ir, column: jr)
-                if width == nr && height == mr && c.columnStride == 1 {
-                    microKernel(kc: kc, a: aStrip.pointer, aRow: aStrip.rowStride, aStep: aStrip.step, b: bStrip,
-                                c: tileTarget.base, ldc: c.rowStride, overwrite: overwrite)
-                } else {
-                    // A partial or transposed tile: compute the whole tile into scratch, then write what exists.
-                    withUnsafeMutableBytes(of: &edge) { raw in
-                        let tile = raw.bindMemory(to: Float.self)
-                        guard let tile = tile.baseAddress else { return }
-                        microKernel(kc: kc, a: aStrip.pointer, aRow: aStrip.rowStride, aStep: aStrip.step,
-                                    b: bStrip, c: tile, ldc: nr, overwrite: true)
-                        for i in 0..<height {
-                            let row = tileTarget.base + i * c.rowStride
-                            for j in 0..<width {
-                                let value = tile[i * nr + j]
-                                row[j * c.columnStride] = overwrite ? value : row[j * c.columnStride] + value
-                            }
-                        }
+        if !transposeA && transposeB && n <= DotKernel.narrowLimit && k > 0 {
+            DotKernel.reference(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                                accumulate: accumulate, fused: fused)
+            return
+        }
+        for i in 0..<m {
+            for j in 0..<n {
+                if k == 0 && !accumulate { c[i * ldc + j] = 0 }
+                for start in stride(from: 0, to: k, by: kc) {
+                    var total: Float = 0
+                    for p in start..<min(k, start + kc) {
+                        let x = transposeA ? a[p * lda + i] : a[i * lda + p]
+                        let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                        total = fused ? total.addingProduct(x, y) : total + x * y
                     }
+                    c[i * ldc + j] = start == 0 && !accumulate ? total : c[i * ldc + j] + total
                 }
-                ir += mr
-            }
-            jr += nr
-        }
-    }
-
-    /// C[6×32] (+)= A[6×kc]·B[kc×32]: twelve SIMD16 accumulators stay in registers for the whole k loop, and
-    /// each step is two vector loads of B, six broadcasts of A and twelve FMAs.
-    ///
-    /// A's element (i, p) is at `a[i·aRow + p·aStep]` and B's row p at `b + p·bStep`: packed strips use
-    /// (1, 6, 32), constants that fold away once this is inlined; the unpacked path reads the operands in place.
-    @inline(__always)
-    static func microKernel(
-        kc: Int, a: UnsafePointer<Float>, aRow: Int = 1, aStep: Int = mr, b: UnsafePointer<Float>, bStep: Int = nr,
-        c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool
-    ) {
-        typealias V = SIMD16<Float>
-        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
-        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-        var pa = a, pb = b
-        let (r1, r2, r3, r4, r5) = (aRow, 2 * aRow, 3 * aRow, 4 * aRow, 5 * aRow)
-        for _ in 0..<kc {
-            let b0 = UnsafeRawPointer(pb).loadUnaligned(as: V.self)
-            let b1 = UnsafeRawPointer(pb + 16).loadUnaligned(as: V.self)
-            var x = V(repeating: pa[0])
-            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = V(repeating: pa[r1])
-            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = V(repeating: pa[r2])
-            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: pa[r3])
-            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: pa[r4])
-            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: pa[r5])
-            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            pa += aStep
-            pb += bStep
-        }
-        @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
-            let p = c + row * ldc
-            if overwrite {
-                UnsafeMutableRawPointer(p).storeBytes(of: v0, as: V.self)
-                UnsafeMutableRawPointer(p + 16).storeBytes(of: v1, as: V.self)
-            } else {
-                let old0 = UnsafeRawPointer(p).loadUnaligned(as: V.self)
-                let old1 = UnsafeRawPointer(p + 16).loadUnaligned(as: V.self)
-                UnsafeMutableRawPointer(p).storeBytes(of: old0 + v0, as: V.self)
-                UnsafeMutableRawPointer(p + 16).storeBytes(of: old1 + v1, as: V.self)
             }
         }
-        store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
-        store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
     }
 }

@@ -61,14 +61,15 @@ public struct RMSpropStep: Sendable {
     /// Applies the step to `count` elements, in parallel over ``ThreadPool/current`` for large counts.
     /// The result does not depend on the thread count.
     public func apply(_ streams: Streams, count: Int) {
+        let path = CPUPath.current
         ThreadPool.current.forEachChunk(count: count, minimumChunk: AdamStep.minimumChunk) { range in
-            run(streams, range)
+            run(streams, range, path: path)
         }
     }
 
     /// Applies the step to the elements `range` of `streams` on the calling thread. Any range gives the same bits
     /// for its elements as the whole array does: the result does not depend on how the work is split.
-    public func run(_ streams: Streams, _ range: Range<Int>) {
+    public func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath) {
         checkBuffers(streams)
         // Eight specialisations: the flags become constants, so the loop body has no branches on them.
         switch (centered, momentum > 0, weightDecay != 0) {

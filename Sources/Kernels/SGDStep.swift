@@ -39,8 +39,9 @@ public struct SGDStep: Sendable {
         momentumBuffer: UnsafeMutablePointer<Float>?, count: Int
     ) {
         let streams = Streams(param: param, grad: grad, momentumBuffer: momentumBuffer)
+        let path = CPUPath.current
         ThreadPool.current.forEachChunk(count: count, minimumChunk: AdamStep.minimumChunk) { range in
-            run(streams, range)
+            run(streams, range, path: path)
         }
     }
 
@@ -62,7 +63,7 @@ public struct SGDStep: Sendable {
 
     /// Applies the step to the elements `range` of `streams` on the calling thread. Any range gives the same bits
     /// for its elements as the whole array does: the result does not depend on how the work is split.
-    public func run(_ streams: Streams, _ range: Range<Int>) {
+    public func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath) {
         if streams.momentumBuffer == nil {
             run(streams, range, withMomentum: false)
         } else {

@@ -3,8 +3,9 @@
 public protocol SweepKernel: Sendable {
     /// The memory the kernel reads and writes: pointers to the first element of each stream.
     associatedtype Streams: Sendable
-    /// Updates elements `range` of `streams` on the calling thread.
-    func run(_ streams: Streams, _ range: Range<Int>)
+    /// Updates elements `range` of `streams` on the calling thread, on the instruction set `path` (read once by
+    /// the caller, as ``CPUPath/current``, before it spreads the work over threads).
+    func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath)
 }
 
 extension AdamStep: SweepKernel {}

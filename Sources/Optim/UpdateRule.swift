@@ -82,6 +82,7 @@ extension UpdateRule {
         states.withUnsafeBytes { stateBytes in
             let parameters = parameterBytes.bindMemory(to: Unmanaged<Parameter>.self)
             let states = stateBytes.bindMemory(to: Optional<Unmanaged<ParameterState>>.self)
+            let path = CPUPath.current
             pool.run(tasks: chunks) { chunk in
                 let range = layout.chunk(chunk, of: chunks)
                 guard !range.isEmpty || chunk == chunks - 1 else { return }
@@ -115,7 +116,7 @@ extension UpdateRule {
                             var pointers = state.pointers
                             for slot in 0..<StatePointers.capacity where used[group][slot] == nil { pointers[slot] = nil }
                             kernel.run(streams(param: splitValues ?? parameter.valuesPointer(), grad: grad,
-                                               state: pointers), lower..<upper)
+                                               state: pointers), lower..<upper, path: path)
                         }
                     }
                 }

@@ -37,7 +37,7 @@ struct AdagradStepTests {
                 case .reference: kernel.applyReference(streams, count: count)
                 case .threads: ThreadPool.$current.withValue(pool) { kernel.apply(streams, count: count) }
                 case .pieces:
-                    for piece in randomPieces(of: count, seed: UInt64(step)) { kernel.run(streams, piece) }
+                    for piece in randomPieces(of: count, seed: UInt64(step)) { kernel.run(streams, piece, path: .current) }
                 }
             }
         }

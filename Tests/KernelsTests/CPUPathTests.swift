@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 
 /// The C kernels on every instruction set this CPU runs (`ADAMW_CPU` forces one for a whole process; here each is
-/// called by name): the same bits as the scalar Swift reference, on lengths that exercise the vector tail.
+/// called by name): the same bits as the scalar Swift reference of their family (fused multiply-adds on AVX-512,
+/// AVX2 and NEON; rounded twice on SSE2 and generic), on lengths that exercise the vector tail.
 struct CPUPathTests {
     static let lengths = [0, 1, 15, 16, 17, 33, 1_000]
 
@@ -19,7 +20,8 @@ struct CPUPathTests {
 
     /// θ, m, v and v̂max after three steps of `kernel` on `path` (nil: the scalar Swift reference), with float32 or
     /// bfloat16 moments, NaN, infinite and zero gradients included.
-    static func adam(_ variant: AdamStepTests.Variant, count: Int, path: CPUPath?, bfloat16: Bool) -> [[UInt32]] {
+    static func adam(_ variant: AdamStepTests.Variant, count: Int, path: CPUPath?, bfloat16: Bool,
+                     fused: Bool = true) -> [[UInt32]] {
         var random = TestRandom(seed: UInt64(count) &+ 5)
         var theta = random.floats(count)
         // bfloat16 moments take half a word each: the buffers are sized in words either way.
@@ -46,7 +48,7 @@ struct CPUPathTests {
                                 } else if let p = p.baseAddress, let g = g.baseAddress, let m = m.baseAddress,
                                           let v = v.baseAddress {
                                     kernel.applyReference(param: p, grad: g, expAvg: m, expAvgSq: v,
-                                                          maxExpAvgSq: maximum, count: count)
+                                                          maxExpAvgSq: maximum, count: count, fused: fused)
                                 }
                             }
                         }
@@ -60,12 +62,15 @@ struct CPUPathTests {
     @Test(arguments: AdamStepTests.variants)
     func adamOnEveryPathIsTheReferenceBitForBit(_ variant: AdamStepTests.Variant) {
         for count in Self.lengths {
-            let reference = Self.adam(variant, count: count, path: nil, bfloat16: false)
-            let generic16 = Self.adam(variant, count: count, path: .generic, bfloat16: true)
+            let references = [false, true].map { Self.adam(variant, count: count, path: nil, bfloat16: false, fused: $0) }
+            let fused16 = CPUPath.supported.last { $0.isFused }.map { Self.adam(variant, count: count, path: $0, bfloat16: true) }
+            let unfused16 = Self.adam(variant, count: count, path: .generic, bfloat16: true)
             for path in CPUPath.supported {
-                #expect(Self.adam(variant, count: count, path: path, bfloat16: false) == reference, "\(path), count \(count)")
-                // bfloat16 moments: every path as the scalar C one (each rounds the moments the same way).
-                #expect(Self.adam(variant, count: count, path: path, bfloat16: true) == generic16, "\(path) bf16, count \(count)")
+                #expect(Self.adam(variant, count: count, path: path, bfloat16: false) == references[path.isFused ? 1 : 0],
+                        "\(path), count \(count)")
+                // bfloat16 moments: every path as the others of its family (each rounds the moments the same way).
+                #expect(Self.adam(variant, count: count, path: path, bfloat16: true) == (path.isFused ? fused16 : unfused16),
+                        "\(path) bf16, count \(count)")
             }
         }
     }

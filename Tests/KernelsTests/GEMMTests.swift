@@ -34,16 +34,44 @@ struct GEMMTests {
     }
 
     static func multiply(_ s: Shape, _ a: [Float], _ b: [Float], ta: Bool, tb: Bool, initial: [Float],
-                         accumulate: Bool, threads: Int) throws -> [Float] {
+                         accumulate: Bool, threads: Int, path: CPUPath = .current) throws -> [Float] {
         var c = initial
         try ThreadPool.$current.withValue(ThreadPool(threadCount: threads)) {
-            c.withUnsafeMutableBufferPointer { c in
-                GEMM.multiply(m: s.m, n: s.n, k: s.k, a: a, lda: ta ? s.m : s.k, transposeA: ta,
-                              b: b, ldb: tb ? s.k : s.n, transposeB: tb,
-                              c: c.baseAddress!, ldc: s.n, accumulate: accumulate)
+            CPUPath.$forced.withValue(path) {
+                c.withUnsafeMutableBufferPointer { c in
+                    GEMM.multiply(m: s.m, n: s.n, k: s.k, a: a, lda: ta ? s.m : s.k, transposeA: ta,
+                                  b: b, ldb: tb ? s.k : s.n, transposeB: tb,
+                                  c: c.baseAddress!, ldc: s.n, accumulate: accumulate)
+                }
             }
         }
         return c
+    }
+
+    /// Every path this CPU runs, on 2 threads, gives the bits of the scalar reference in its family (fused or not):
+    /// the packing, the tiles of each width, the edges, the transposed and unpacked and narrow products included.
+    @Test(arguments: shapes + [Shape(m: 1_000, n: 17, k: 33), Shape(m: 12, n: 64, k: 100)])
+    func everyPathIsTheScalarReferenceBitForBit(_ s: Shape) throws {
+        var random = TestRandom(seed: UInt64(s.m * 7 + s.n * 13 + s.k))
+        let a = random.floats(s.m * s.k), b = random.floats(s.k * s.n), initial = random.floats(s.m * s.n)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            for accumulate in [false, true] {
+                var expected = [initial, initial]
+                for (index, fused) in [false, true].enumerated() {
+                    expected[index].withUnsafeMutableBufferPointer { c in
+                        GEMM.reference(m: s.m, n: s.n, k: s.k, a: a, lda: ta ? s.m : s.k, transposeA: ta, b: b,
+                                       ldb: tb ? s.k : s.n, transposeB: tb, c: c.baseAddress!, ldc: s.n,
+                                       accumulate: accumulate, fused: fused)
+                    }
+                }
+                for path in CPUPath.supported {
+                    let c = try Self.multiply(s, a, b, ta: ta, tb: tb, initial: initial, accumulate: accumulate,
+                                              threads: 2, path: path)
+                    #expect(c.map(\.bitPattern) == expected[path.isFused ? 1 : 0].map(\.bitPattern),
+                            "\(path) \(s) ta \(ta) tb \(tb) accumulate \(accumulate)")
+                }
+            }
+        }
     }
 
     @Test(arguments: shapes)

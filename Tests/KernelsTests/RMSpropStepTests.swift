@@ -59,7 +59,7 @@ struct RMSpropStepTests {
                 case .reference: kernel.applyReference(streams, count: count)
                 case .threads: ThreadPool.$current.withValue(pool) { kernel.apply(streams, count: count) }
                 case .pieces:
-                    for piece in randomPieces(of: count, seed: UInt64(step)) { kernel.run(streams, piece) }
+                    for piece in randomPieces(of: count, seed: UInt64(step)) { kernel.run(streams, piece, path: .current) }
                 }
             }
         }

@@ -38,9 +38,47 @@ typedef struct {
 } adamw_adam_scalars;
 
 /// One Adam/AdamW step over the elements [begin, end): θ and g are float32; the moments (and v̂max with amsgrad)
-/// are float32, or bfloat16 (uint16_t) when `bfloat16` is set. Every path gives the bits of the scalar reference:
-/// each element is computed alone, with the same fused multiply-adds in the same order.
+/// are float32, or bfloat16 (uint16_t) when `bfloat16` is set. Each element is computed alone, with the reference's
+/// multiply-adds in its order: fused on the FMA paths (AVX-512, AVX2, NEON), rounded twice on SSE2 and generic.
 void adamw_adam_step(int path, const adamw_adam_scalars *scalars, float *param, const float *grad, void *exp_avg,
                      void *exp_avg_sq, void *max_exp_avg_sq, size_t begin, size_t end, int bfloat16);
+
+
+// MARK: GEMM (Kernels' GEMM blocks the product and spreads it over threads; these are its inner loops)
+
+/// Where the macro-kernel finds a block's strips of 6 rows of A: the first `in_place` strips in A itself (strip s
+/// at base + s·strip_stride, element (i, p) at i·row_stride + p·step), the others packed by adamw_gemm_pack_a (strip
+/// s at packed + (s − in_place)·kc·6, element (i, p) at i + 6p).
+typedef struct {
+    const float *base;
+    ptrdiff_t row_stride, step, strip_stride;
+    size_t in_place;
+    const float *packed;
+} adamw_gemm_strips;
+
+/// C[6×32] (+)= A[6×kc]·B[kc×32] (overwrite or add): A's element (i, p) at a[i·a_row + p·a_step], B's row p at
+/// b + p·b_step, C's row i at c + i·ldc.
+void adamw_gemm_tile(int path, size_t kc, const float *a, ptrdiff_t a_row, ptrdiff_t a_step, const float *b,
+                     ptrdiff_t b_step, float *c, ptrdiff_t ldc, int overwrite);
+
+/// Every 6×32 tile of an mc × nc block of C (element (i, j) at c[i·c_row + j·c_column]) from strips of A and the
+/// packed panel of B (kc rows in strips of 32 columns).
+void adamw_gemm_macro(int path, const adamw_gemm_strips *strips, size_t mc, size_t nc, size_t kc,
+                      const float *packed_b, float *c, ptrdiff_t c_row, ptrdiff_t c_column, int overwrite);
+
+/// Packs strips [first_strip, first_strip + strips) of B's kc × nc block (element (p, j) at b[p·row_stride +
+/// j·column_stride]) into `packed`: strip s at packed + s·kc·32 holds kc rows of 32 floats, zero past column nc.
+void adamw_gemm_pack_b(int path, const float *b, ptrdiff_t row_stride, ptrdiff_t column_stride, size_t kc, size_t nc,
+                       size_t first_strip, size_t strips, float *packed);
+
+/// Packs A's mc × kc block (element (i, p) at a[i·row_stride + p·column_stride]) into strips of 6 rows: strip s at
+/// packed + s·kc·6 holds, for each p, 6 floats, zero past row mc.
+void adamw_gemm_pack_a(int path, const float *a, ptrdiff_t row_stride, ptrdiff_t column_stride, size_t mc, size_t kc,
+                       float *packed);
+
+/// Rows [first_row, last_row) of C = A·Bᵀ (+ C), A m × k and B n × k row-major: dot products of contiguous rows, in
+/// 16 lanes added pairwise, then the last k mod 16 terms in order. `first_row` is a multiple of 4.
+void adamw_dot_rows(int path, size_t first_row, size_t last_row, size_t m, size_t n, size_t k, const float *a,
+                    size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
 
 #endif
