@@ -1,16 +1,16 @@
 import Kernels
 
 /// The kernels behind ``Tensor/causalSelfAttention(heads:dropout:)``: the forward and backward pass of one
-/// (batch row, head) task, as llm.c's `attention_forward`/`attention_backward` compute them, in SIMD16.
+/// (batch row, head) task, as llm.c's `attention_forward`/`attention_backward` compute them; the products and
+/// softmaxes are Kernels' ``AttentionKernel`` (C, per instruction set), on the path current when the forward ran.
 ///
 ///     qkv (B, T, 3C): q, k, v of head h are columns h·hs..<(h+1)·hs of each third     hs = C / heads
 ///     out (B, T, C); weights (B, heads, T, Tp): each row the softmax over t2 ≤ t, zero after   Tp = T rounded up to 16
 ///
 /// Each task copies its head's operands into scratch memory, zero-padded to whole vectors of 16 (head size to
-/// `paddedHead`, time to `paddedTime`): the inner loops are then whole SIMD16 products for any head size, and the
-/// padding contributes zeros. Every product is a ``fourRows`` block (four rows at once, so each vector load
-/// serves four multiply-adds on four independent accumulators). A task writes only its own head's memory, in a
-/// fixed order, so the result does not depend on how tasks are spread over threads.
+/// `paddedHead`, time to `paddedTime`): the inner loops are then whole 16-lane products for any head size, and the
+/// padding contributes zeros. A task writes only its own head's memory, in a fixed order, so the result does not
+/// depend on how tasks are spread over threads.
 ///
 /// Dropout (nanoGPT's `attn_dropout`) keeps each weight with probability `keep` and scales it by 1/keep; the mask
 /// is drawn from a generator seeded per task, row by row, and drawn again the same way by the backward pass.
@@ -23,6 +23,8 @@ struct CausalAttention {
     let scale: Float
     /// The probability of keeping a weight, 1 − p, and the factor 1/(1 − p) of the kept ones.
     let keep: Float, keptScale: Float
+    /// The kernels' instruction set, read on the thread that builds the attention (the pool's threads run tasks).
+    let path = CPUPath.current
 
     init(time: Int, channels: Int, heads: Int, dropout: Double) {
         self.time = time
@@ -66,15 +68,9 @@ struct CausalAttention {
         transpose(k, stride: stride, into: keysT)
         pad(v, stride: stride, into: values)
 
-        // Scores q·kᵀ/√hs, four query rows at a time over the vectors of keys they can see, then each row's softmax.
-        forEachBlock { t0, rows in
-            for j in 0..<(t0 / 16 + 1) {
-                let s = Self.fourRows(q + t0 * stride, rowStride: stride, depthStride: 1, rows: rows,
-                                      keysT + 16 * j, bStride: paddedTime, depth: 0..<headSize)
-                Self.store(s, rows: rows, scale: scale, to: w + t0 * paddedTime + 16 * j, rowStride: paddedTime)
-            }
-            for r in 0..<rows { softmax(row: w + (t0 + r) * paddedTime, t: t0 + r) }
-        }
+        // Scores q·kᵀ/√hs over the keys each query row can see, then each row's softmax.
+        AttentionKernel.scores(q, aStride: stride, keysTransposed: keysT, time: time, paddedTime: paddedTime,
+                               depth: headSize, scale: scale, into: w, softmax: true, path: path)
 
         // With dropout the output reads the dropped weights; the kept `weights` stay undropped for backward.
         var read = UnsafePointer(w)
@@ -91,41 +87,10 @@ struct CausalAttention {
             read = UnsafePointer(dropped)
         }
 
-        // out[t] = Σ_t2 att[t, t2]·v[t2]: four rows, one vector of head columns at a time.
-        let y = out + b * time * channels + h * headSize
-        forEachBlock { t0, rows in
-            for c in Swift.stride(from: 0, to: headSize, by: 16) {
-                let o = Self.fourRows(read + t0 * paddedTime, rowStride: paddedTime, depthStride: 1, rows: rows,
-                                      values + c, bStride: paddedHead, depth: 0..<(t0 + rows))
-                Self.store(o, rows: rows, lanes: Swift.min(16, headSize - c), to: y + t0 * channels + c,
-                           rowStride: channels)
-            }
-        }
-    }
-
-    /// Row t's softmax in place over its first t + 1 scores (numerically stable: the row's maximum is subtracted
-    /// before exponentiating), zero from t + 1 to the row's end.
-    @inline(always)
-    func softmax(row: UnsafeMutablePointer<Float>, t: Int) {
-        let vectors = t / 16 + 1
-        // The last vector's lanes past t are masked to −∞, so that their exponential is 0. (Lane numbers as Floats:
-        // Swift compares integer vectors lane by lane, Float vectors in one instruction.)
-        let lane = Vector(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        let last = Vector.load(row + 16 * (vectors - 1))
-            .replacing(with: -.infinity, where: lane .> Float(t - 16 * (vectors - 1)))
-        last.store(to: row + 16 * (vectors - 1))
-        var largest = last
-        for j in 0..<(vectors - 1) { largest = VectorMath.larger(largest, Vector.load(row + 16 * j)) }
-        let maximum = Vector(repeating: VectorMath.maximum(largest))
-        var total = Vector()
-        for j in 0..<vectors {
-            let e = VectorMath.exp(Vector.load(row + 16 * j) - maximum)
-            e.store(to: row + 16 * j)
-            total += e
-        }
-        let inverse = 1 / VectorMath.sum(total)
-        for j in 0..<vectors { (Vector.load(row + 16 * j) * inverse).store(to: row + 16 * j) }
-        for j in vectors..<(paddedTime / 16) { Vector().store(to: row + 16 * j) }
+        // out[t] = Σ_t2 att[t, t2]·v[t2].
+        AttentionKernel.weightedSum(read, paddedTime: paddedTime, values: values, paddedHead: paddedHead, time: time,
+                                    headSize: headSize, into: out + b * time * channels + h * headSize,
+                                    outStride: channels, path: path)
     }
 
     /// Row t's dropout factors: 1/keep or 0 for t2 ≤ t (one draw each, in order), 0 after.
@@ -161,119 +126,37 @@ struct CausalAttention {
         pad(dy, stride: channels, into: gradients)
         transpose(v, stride: stride, into: valuesT)
 
-        // dAtt′ = dy·vᵀ into dScores, four rows at a time over the vectors each row can see.
-        forEachBlock { t0, rows in
-            for j in 0..<(t0 / 16 + 1) {
-                let s = Self.fourRows(dy + t0 * channels, rowStride: channels, depthStride: 1, rows: rows,
-                                      valuesT + 16 * j, bStride: paddedTime, depth: 0..<headSize)
-                Self.store(s, rows: rows, scale: 1, to: dScores + t0 * paddedTime + 16 * j, rowStride: paddedTime)
-            }
-        }
+        // dAtt′ = dy·vᵀ into dScores, over the values each row can see.
+        AttentionKernel.scores(dy, aStride: channels, keysTransposed: valuesT, time: time, paddedTime: paddedTime,
+                               depth: headSize, scale: 1, into: dScores, softmax: false, path: path)
 
-        // Through the mask (drawn again, in the forward's order) and the softmax, row by row.
+        // Through the mask (drawn again, in the forward's order), then the softmax.
         var dropped = w
-        var random = RandomGenerator(seed: seed ?? 0)
-        if seed != nil { dropped = UnsafePointer(dScores + weightsPerTask) }
-        let mask = dScores + 2 * weightsPerTask
-        for t in 0..<time {
-            let row = w + t * paddedTime, grad = dScores + t * paddedTime
-            let vectors = t / 16 + 1
-            if seed != nil {
+        if let seed {
+            let mask = dScores + 2 * weightsPerTask, target = dScores + weightsPerTask
+            var random = RandomGenerator(seed: seed)
+            for t in 0..<time {
                 drawMask(row: mask, t: t, &random)
-                let target = UnsafeMutablePointer(mutating: dropped) + t * paddedTime
+                let row = w + t * paddedTime, grad = dScores + t * paddedTime, out = target + t * paddedTime
                 for j in 0..<paddedTime / 16 {
                     let m = Vector.load(mask + 16 * j)
-                    (Vector.load(row + 16 * j) * m).store(to: target + 16 * j)
+                    (Vector.load(row + 16 * j) * m).store(to: out + 16 * j)
                     (Vector.load(grad + 16 * j) * m).store(to: grad + 16 * j)
                 }
             }
-            var weighted = Vector()
-            for j in 0..<vectors { weighted = weighted.addingProduct(Vector.load(row + 16 * j), Vector.load(grad + 16 * j)) }
-            let total = Vector(repeating: VectorMath.sum(weighted))
-            for j in 0..<vectors {
-                let dScore = Vector.load(row + 16 * j) * (Vector.load(grad + 16 * j) - total) * scale
-                dScore.store(to: grad + 16 * j)
-            }
-            for j in vectors..<(paddedTime / 16) { Vector().store(to: grad + 16 * j) }
+            dropped = UnsafePointer(target)
         }
+        AttentionKernel.softmaxBackward(weights: w, grad: dScores, time: time, paddedTime: paddedTime, scale: scale,
+                                        path: path)
 
         // dq[t] = Σ_t2≤t dScore[t, t2]·k[t2]; dk[t2] = Σ_t≥t2 dScore[t, t2]·q[t]; dv[t2] = Σ_t≥t2 att′[t, t2]·dy[t].
-        forEachBlock { t0, rows in
-            for c in Swift.stride(from: 0, to: headSize, by: 16) {
-                let lanes = Swift.min(16, headSize - c)
-                let dQuery = Self.fourRows(dScores + t0 * paddedTime, rowStride: paddedTime, depthStride: 1, rows: rows,
-                                           keys + c, bStride: paddedHead, depth: 0..<(t0 + rows))
-                Self.store(dQuery, rows: rows, lanes: lanes, to: dq + t0 * stride + c, rowStride: stride)
-                let dKey = Self.fourRows(dScores + t0, rowStride: 1, depthStride: paddedTime, rows: rows,
-                                         queries + c, bStride: paddedHead, depth: t0..<time)
-                Self.store(dKey, rows: rows, lanes: lanes, to: dk + t0 * stride + c, rowStride: stride)
-                let dValue = Self.fourRows(dropped + t0, rowStride: 1, depthStride: paddedTime, rows: rows,
-                                           gradients + c, bStride: paddedHead, depth: t0..<time)
-                Self.store(dValue, rows: rows, lanes: lanes, to: dv + t0 * stride + c, rowStride: stride)
-            }
-        }
+        AttentionKernel.inputGradients(
+            dScores: dScores, dropped: dropped, paddedTime: paddedTime, keys: keys, queries: queries,
+            gradients: gradients, paddedHead: paddedHead, time: time, headSize: headSize, dq: dq, dk: dk, dv: dv,
+            stride: stride, path: path)
     }
 
     // MARK: Building blocks
-
-    /// Calls `body(t0, rows)` for the blocks of four rows 0..<T (the last may have fewer).
-    @inline(always)
-    func forEachBlock(_ body: (Int, Int) -> Void) {
-        for t0 in Swift.stride(from: 0, to: time, by: 4) { body(t0, Swift.min(4, time - t0)) }
-    }
-
-    /// Four rows of a product: Σ_k A[r, k]·B[k, 0..<16] for r in 0..<4 and k in `depth`, where
-    /// A[r, k] = a[r·rowStride + k·depthStride] and B[k, ·] is the vector at b + k·bStride. Rows from `rows` on
-    /// repeat the last real row (their results are not stored), so a short last block needs no other code.
-    @inline(always)
-    static func fourRows(
-        _ a: UnsafePointer<Float>, rowStride: Int, depthStride: Int, rows: Int,
-        _ b: UnsafePointer<Float>, bStride: Int, depth: Range<Int>
-    ) -> (Vector, Vector, Vector, Vector) {
-        let a0 = a, a1 = a + Swift.min(1, rows - 1) * rowStride
-        let a2 = a + Swift.min(2, rows - 1) * rowStride, a3 = a + Swift.min(3, rows - 1) * rowStride
-        var c0 = Vector(), c1 = Vector(), c2 = Vector(), c3 = Vector()
-        for k in depth {
-            let bk = Vector.load(b + k * bStride)
-            let at = k * depthStride
-            c0 = c0.addingProduct(a0[at], bk)
-            c1 = c1.addingProduct(a1[at], bk)
-            c2 = c2.addingProduct(a2[at], bk)
-            c3 = c3.addingProduct(a3[at], bk)
-        }
-        return (c0, c1, c2, c3)
-    }
-
-    /// Stores the first `rows` of a block, times `scale`, as whole vectors at `target + r·rowStride`.
-    @inline(always)
-    static func store(
-        _ block: (Vector, Vector, Vector, Vector), rows: Int, scale: Float, to target: UnsafeMutablePointer<Float>,
-        rowStride: Int
-    ) {
-        (block.0 * scale).store(to: target)
-        if rows > 1 { (block.1 * scale).store(to: target + rowStride) }
-        if rows > 2 { (block.2 * scale).store(to: target + 2 * rowStride) }
-        if rows > 3 { (block.3 * scale).store(to: target + 3 * rowStride) }
-    }
-
-    /// Stores the first `lanes` of the first `rows` of a block at `target + r·rowStride` (a head's columns).
-    @inline(always)
-    static func store(
-        _ block: (Vector, Vector, Vector, Vector), rows: Int, lanes: Int, to target: UnsafeMutablePointer<Float>,
-        rowStride: Int
-    ) {
-        if lanes == 16 {
-            block.0.store(to: target)
-            if rows > 1 { block.1.store(to: target + rowStride) }
-            if rows > 2 { block.2.store(to: target + 2 * rowStride) }
-            if rows > 3 { block.3.store(to: target + 3 * rowStride) }
-        } else {
-            block.0.store(to: target, count: lanes)
-            if rows > 1 { block.1.store(to: target + rowStride, count: lanes) }
-            if rows > 2 { block.2.store(to: target + 2 * rowStride, count: lanes) }
-            if rows > 3 { block.3.store(to: target + 3 * rowStride, count: lanes) }
-        }
-    }
 
     /// Copies T rows of hs floats (row stride `stride`) into (T, hsp), zero-padded.
     @inline(always)

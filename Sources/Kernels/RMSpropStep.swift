@@ -1,3 +1,5 @@
+import CKernels
+
 /// The per-element update of RMSprop, fused into one pass over memory.
 ///
 /// One step reads θ, g, s (and ḡ when centered, b with momentum) and writes θ, s (ḡ, b): 20 to 36 bytes a
@@ -67,125 +69,54 @@ public struct RMSpropStep: Sendable {
         }
     }
 
-    /// Applies the step to the elements `range` of `streams` on the calling thread. Any range gives the same bits
-    /// for its elements as the whole array does: the result does not depend on how the work is split.
+    /// Applies the step to the elements `range` of `streams` on the calling thread, on the instruction set `path`
+    /// (the C kernel `adamw_rmsprop_step`, the bits of ``applyReference(_:count:fused:)`` in the path's family).
+    /// Any range gives the same bits for its elements as the whole array does.
     public func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath) {
         checkBuffers(streams)
-        // Eight specialisations: the flags become constants, so the loop body has no branches on them.
-        switch (centered, momentum > 0, weightDecay != 0) {
-        case (false, false, false): run(streams, range, RMSpropFlags<False, False, False>.self)
-        case (false, false, true): run(streams, range, RMSpropFlags<False, False, True>.self)
-        case (false, true, false): run(streams, range, RMSpropFlags<False, True, False>.self)
-        case (false, true, true): run(streams, range, RMSpropFlags<False, True, True>.self)
-        case (true, false, false): run(streams, range, RMSpropFlags<True, False, False>.self)
-        case (true, false, true): run(streams, range, RMSpropFlags<True, False, True>.self)
-        case (true, true, false): run(streams, range, RMSpropFlags<True, True, False>.self)
-        case (true, true, true): run(streams, range, RMSpropFlags<True, True, True>.self)
-        }
+        guard !range.isEmpty else { return }
+        var scalars = adamw_rmsprop_scalars(
+            lr: lr, alpha: alpha, one_minus_alpha: oneMinusAlpha, eps: eps, weight_decay: weightDecay,
+            momentum: momentum, centered: centered ? 1 : 0, maximize: maximize ? 1 : 0)
+        adamw_rmsprop_step(path.code, &scalars, streams.param, streams.grad, streams.squareAvg, streams.gradAvg,
+                           streams.momentumBuffer, range.lowerBound, range.upperBound)
     }
 
     private func checkBuffers(_ streams: Streams) {
         precondition(!centered || streams.gradAvg != nil, "centered RMSprop needs its grad_avg buffer")
         precondition(momentum <= 0 || streams.momentumBuffer != nil, "RMSprop with momentum needs its buffer")
     }
-
-    typealias Vector = SIMD16<Float>
-
-    // SIMD16 + FMA, as AdamStep: one vsqrtps and one vdivps per 16 elements, so the loop is bound by memory
-    // bandwidth; the tail runs as a whole zero-padded vector, so it is bitwise what the vector lanes compute.
-    private func run<V: RMSpropVariant>(_ p: Streams, _ range: Range<Int>, _ variant: V.Type) {
-        let width = Vector.scalarCount
-        let whole = range.lowerBound + (range.count / width) * width
-        runWholeVectors(p, range.lowerBound..<whole, variant)
-        guard whole < range.upperBound else { return }
-        // Stream order in the scratch: g (read only), θ, s, ḡ, b.
-        withZeroPaddedTail(
-            streams: (UnsafeMutablePointer(mutating: p.grad), p.param, p.squareAvg, p.gradAvg, p.momentumBuffer),
-            readOnly: 1, offset: whole, lanes: range.upperBound - whole
-        ) { s in
-            guard let g = s.0, let theta = s.1, let squareAvg = s.2 else { return }
-            let scratch = Streams(param: theta, grad: g, squareAvg: squareAvg, gradAvg: s.3, momentumBuffer: s.4)
-            runWholeVectors(scratch, 0..<width, variant)
-        }
-    }
-
-    private func runWholeVectors<V: RMSpropVariant>(_ p: Streams, _ range: Range<Int>, _ variant: V.Type) {
-        var i = range.lowerBound
-        while i < range.upperBound {
-            update(p, at: i, centered: V.centered, withMomentum: V.momentum, decay: V.decay)
-            i += Vector.scalarCount
-        }
-    }
-
-    @inline(__always)
-    private func update(_ p: Streams, at i: Int, centered: Bool, withMomentum: Bool, decay: Bool) {
-        var g = Vector.load(p.grad + i)
-        var theta = Vector.load(p.param + i)
-        var squareAvg = Vector.load(p.squareAvg + i)
-        if maximize { g *= -1 } // not SIMD's prefix minus, 0 − g: that keeps +0 where Float's −g gives −0
-        if decay { g = g.addingProduct(theta, Vector(repeating: weightDecay)) }
-        squareAvg = (squareAvg * alpha).addingProduct(g * oneMinusAlpha, g)
-        var avg = squareAvg
-        if centered, let gradAvgPointer = p.gradAvg {
-            var gradAvg = Vector.load(gradAvgPointer + i)
-            let delta = g - gradAvg
-            gradAvg = oneMinusAlpha < 0.5
-                ? gradAvg.addingProduct(Vector(repeating: oneMinusAlpha), delta)
-                : g.addingProduct(Vector(repeating: oneMinusAlpha - 1), delta)
-            gradAvg.store(to: gradAvgPointer + i)
-            avg = squareAvg.addingProduct(-gradAvg, gradAvg)
-        }
-        avg = avg.squareRoot() + eps
-        var direction = g / avg
-        if withMomentum, let bufferPointer = p.momentumBuffer {
-            direction = direction.addingProduct(Vector.load(bufferPointer + i), Vector(repeating: momentum))
-            direction.store(to: bufferPointer + i)
-        }
-        theta = theta.addingProduct(direction, Vector(repeating: -lr))
-        theta.store(to: p.param + i)
-        squareAvg.store(to: p.squareAvg + i)
-    }
-}
-
-/// Compile-time flags of an ``RMSpropStep`` loop.
-protocol RMSpropVariant {
-    static var centered: Bool { get }
-    static var momentum: Bool { get }
-    static var decay: Bool { get }
-}
-
-enum RMSpropFlags<Centered: StaticBool, Momentum: StaticBool, Decay: StaticBool>: RMSpropVariant {
-    static var centered: Bool { Centered.value }
-    static var momentum: Bool { Momentum.value }
-    static var decay: Bool { Decay.value }
 }
 
 extension RMSpropStep {
     /// The same step as ``apply(_:count:)``, one element at a time with scalar arithmetic and no threads: the
-    /// reference the fused kernel is tested against, bit for bit.
-    public func applyReference(_ streams: Streams, count: Int) {
+    /// reference the C kernel is tested against, bit for bit, with fused multiply-adds (`fused`, the FMA paths) or
+    /// each product and sum rounded (SSE2, generic).
+    public func applyReference(_ streams: Streams, count: Int, fused: Bool = true) {
         checkBuffers(streams)
+        // c + a·b
+        func madd(_ c: Float, _ a: Float, _ b: Float) -> Float { fused ? c.addingProduct(a, b) : c + a * b }
         for i in 0..<count {
             var g = streams.grad[i], theta = streams.param[i], squareAvg = streams.squareAvg[i]
             if maximize { g = -g }
-            if weightDecay != 0 { g = g.addingProduct(theta, weightDecay) }
-            squareAvg = (squareAvg * alpha).addingProduct(g * oneMinusAlpha, g)
+            if weightDecay != 0 { g = madd(g, theta, weightDecay) }
+            squareAvg = madd(squareAvg * alpha, g * oneMinusAlpha, g)
             var avg = squareAvg
             if centered, let gradAvgs = streams.gradAvg {
                 let delta = g - gradAvgs[i]
                 let gradAvg = oneMinusAlpha < 0.5
-                    ? gradAvgs[i].addingProduct(oneMinusAlpha, delta)
-                    : g.addingProduct(oneMinusAlpha - 1, delta)
+                    ? madd(gradAvgs[i], oneMinusAlpha, delta)
+                    : madd(g, oneMinusAlpha - 1, delta)
                 gradAvgs[i] = gradAvg
-                avg = squareAvg.addingProduct(-gradAvg, gradAvg)
+                avg = madd(squareAvg, -gradAvg, gradAvg)
             }
             avg = avg.squareRoot() + eps
             var direction = g / avg
             if momentum > 0, let buffer = streams.momentumBuffer {
-                direction = direction.addingProduct(buffer[i], momentum)
+                direction = madd(direction, buffer[i], momentum)
                 buffer[i] = direction
             }
-            theta = theta.addingProduct(direction, -lr)
+            theta = madd(theta, direction, -lr)
             streams.param[i] = theta
             streams.squareAvg[i] = squareAvg
         }

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,23 +16,10 @@ public enum Reductions {
     /// The fixed block size that makes results independent of the thread count.
     public static let blockSize = 1 << 16
 
-    /// Σ xᵢ²
+    /// Σ xᵢ², each block in C (`adamw_sum_of_squares`: Double accumulators, fused multiply-adds on the FMA paths).
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        blockwiseSum(x, count: count) { block, n in
-            var acc0 = SIMD8<Double>(), acc1 = SIMD8<Double>()
-            var i = 0
-            // Two Double accumulators of 8 lanes: converting to Double makes the sum exact to ~1e-16 per block.
-            while i + 16 <= n {
-                let a = SIMD8<Double>(UnsafeRawPointer(block + i).loadUnaligned(as: SIMD8<Float>.self))
-                let b = SIMD8<Double>(UnsafeRawPointer(block + i + 8).loadUnaligned(as: SIMD8<Float>.self))
-                acc0 = acc0.addingProduct(a, a)
-                acc1 = acc1.addingProduct(b, b)
-                i += 16
-            }
-            var total = (acc0 + acc1).sum()
-            while i < n { let value = Double(block[i]); total += value * value; i += 1 }
-            return total
-        }
+        let path = CPUPath.current.code
+        return blockwiseSum(x, count: count) { block, n in adamw_sum_of_squares(path, block, n) }
     }
 
     /// Σ |xᵢ|

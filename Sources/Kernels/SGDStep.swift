@@ -1,3 +1,5 @@
+import CKernels
+
 /// The per-element update of SGD with momentum, fused into one pass over memory.
 ///
 /// It follows PyTorch's single-tensor `sgd` operation by operation:
@@ -61,81 +63,39 @@ public struct SGDStep: Sendable {
         }
     }
 
-    /// Applies the step to the elements `range` of `streams` on the calling thread. Any range gives the same bits
-    /// for its elements as the whole array does: the result does not depend on how the work is split.
+    /// Applies the step to the elements `range` of `streams` on the calling thread, on the instruction set `path`
+    /// (the C kernel `adamw_sgd_step`, the bits of ``applyReference(param:grad:momentumBuffer:count:fused:)`` in
+    /// the path's family). Any range gives the same bits for its elements as the whole array does.
     public func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath) {
-        if streams.momentumBuffer == nil {
-            run(streams, range, withMomentum: false)
-        } else {
-            run(streams, range, withMomentum: true)
-        }
-    }
-
-    typealias Vector = SIMD16<Float>
-
-    // Same shape as AdamStep's loop: whole SIMD16 vectors only, the tail through zero-padded scratch memory.
-    private func run(_ p: Streams, _ range: Range<Int>, withMomentum: Bool) {
-        let width = Vector.scalarCount
-        let whole = range.lowerBound + (range.count / width) * width
-        runWholeVectors(p, range.lowerBound..<whole, withMomentum: withMomentum)
-        guard whole < range.upperBound else { return }
-        // Stream order in the scratch: g (read only), θ, b.
-        withZeroPaddedTail(
-            streams: (UnsafeMutablePointer(mutating: p.grad), p.param, p.momentumBuffer, nil, nil),
-            readOnly: 1, offset: whole, lanes: range.upperBound - whole
-        ) { s in
-            guard let g = s.0, let theta = s.1 else { return }
-            runWholeVectors(Streams(param: theta, grad: g, momentumBuffer: s.2), 0..<width, withMomentum: withMomentum)
-        }
-    }
-
-    private func runWholeVectors(_ p: Streams, _ range: Range<Int>, withMomentum: Bool) {
-        var i = range.lowerBound
-        while i < range.upperBound {
-            update(p, at: i, withMomentum: withMomentum)
-            i += Vector.scalarCount
-        }
-    }
-
-    @inline(__always)
-    private func update(_ p: Streams, at i: Int, withMomentum: Bool) {
-        var g = Vector.load(p.grad + i)
-        var theta = Vector.load(p.param + i)
-        if maximize { g *= -1 }  // a sign flip: −(+0) is −0, as in the scalar reference (0 − g is +0)
-        if weightDecay != 0 { g = g.addingProduct(theta, Vector(repeating: weightDecay)) }
-        if withMomentum, let bufferPointer = p.momentumBuffer {
-            var b: Vector
-            if initializesBuffer {
-                b = g
-            } else {
-                b = Vector.load(bufferPointer + i)
-                b = (b * momentum).addingProduct(g, Vector(repeating: oneMinusDampening))
-            }
-            b.store(to: bufferPointer + i)
-            g = nesterov ? g.addingProduct(b, Vector(repeating: momentum)) : b
-        }
-        theta = theta.addingProduct(g, Vector(repeating: -lr))
-        theta.store(to: p.param + i)
+        guard !range.isEmpty else { return }
+        var scalars = adamw_sgd_scalars(
+            lr: lr, momentum: momentum, one_minus_dampening: oneMinusDampening, weight_decay: weightDecay,
+            nesterov: nesterov ? 1 : 0, maximize: maximize ? 1 : 0, initializes_buffer: initializesBuffer ? 1 : 0)
+        adamw_sgd_step(path.code, &scalars, streams.param, streams.grad, streams.momentumBuffer, range.lowerBound,
+                       range.upperBound)
     }
 }
 
 extension SGDStep {
     /// The same step as ``apply(param:grad:momentumBuffer:count:)``, one element at a time with scalar arithmetic
-    /// and no threads: the reference the fused kernel is tested against, bit for bit.
+    /// and no threads: the reference the C kernel is tested against, bit for bit, with fused multiply-adds
+    /// (`fused`, the FMA paths) or each product and sum rounded (SSE2, generic).
     public func applyReference(
         param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
-        momentumBuffer: UnsafeMutablePointer<Float>?, count: Int
+        momentumBuffer: UnsafeMutablePointer<Float>?, count: Int, fused: Bool = true
     ) {
+        // c + a·b
+        func madd(_ c: Float, _ a: Float, _ b: Float) -> Float { fused ? c.addingProduct(a, b) : c + a * b }
         for i in 0..<count {
             var g = grad[i], theta = param[i]
             if maximize { g = -g }
-            if weightDecay != 0 { g = g.addingProduct(theta, weightDecay) }
+            if weightDecay != 0 { g = madd(g, theta, weightDecay) }
             if let momentumBuffer {
-                let b = initializesBuffer ? g : (momentumBuffer[i] * momentum).addingProduct(g, oneMinusDampening)
+                let b = initializesBuffer ? g : madd(momentumBuffer[i] * momentum, g, oneMinusDampening)
                 momentumBuffer[i] = b
-                g = nesterov ? g.addingProduct(b, momentum) : b
+                g = nesterov ? madd(g, b, momentum) : b
             }
-            theta = theta.addingProduct(g, -lr)
+            theta = madd(theta, g, -lr)
             param[i] = theta
         }
     }

@@ -23,7 +23,7 @@ struct AdagradStepTests {
     }
 
     /// θ and Σ after `steps` steps, all streams in one arena so that a write past a stream's end shows.
-    static func run(_ variant: Variant, count: Int, _ mode: KernelMode) throws -> [[Float]] {
+    static func run(_ variant: Variant, count: Int, _ mode: KernelMode, path: CPUPath = .current) throws -> [[Float]] {
         var random = TestRandom(seed: UInt64(count) &+ 41)
         var arena = FloatBuffer(count: 3 * count)
         let pool = try ThreadPool(threadCount: mode.threads)
@@ -34,10 +34,13 @@ struct AdagradStepTests {
                 (base + count).update(from: RMSpropStepTests.gradients(&random, count: count), count: count)
                 let kernel = variant.kernel(step: step)
                 switch mode {
-                case .reference: kernel.applyReference(streams, count: count)
-                case .threads: ThreadPool.$current.withValue(pool) { kernel.apply(streams, count: count) }
+                case .reference: kernel.applyReference(streams, count: count, fused: path.isFused)
+                case .threads:
+                    ThreadPool.$current.withValue(pool) {
+                        CPUPath.$forced.withValue(path) { kernel.apply(streams, count: count) }
+                    }
                 case .pieces:
-                    for piece in randomPieces(of: count, seed: UInt64(step)) { kernel.run(streams, piece, path: .current) }
+                    for piece in randomPieces(of: count, seed: UInt64(step)) { kernel.run(streams, piece, path: path) }
                 }
             }
         }
@@ -45,13 +48,16 @@ struct AdagradStepTests {
         return [0, 2].map { Array(all[$0 * count..<($0 + 1) * count]) }
     }
 
+    /// On every path this CPU runs: the scalar reference of the path's family, bit for bit.
     @Test(arguments: variants)
-    func fusedKernelEqualsScalarReferenceBitwiseOnOneAndTwoThreads(_ variant: Variant) throws {
+    func everyPathEqualsItsScalarReferenceBitwiseOnOneAndTwoThreads(_ variant: Variant) throws {
         for count in RMSpropStepTests.lengths {
-            let reference = try Self.run(variant, count: count, .reference)
-            for threads in [1, 2] {
-                let fused = try Self.run(variant, count: count, .threads(threads))
-                expectBitwiseEqual(["θ", "Σ"], fused, reference, "count \(count), \(threads) threads")
+            for path in CPUPath.supported {
+                let reference = try Self.run(variant, count: count, .reference, path: path)
+                for threads in [1, 2] {
+                    let fused = try Self.run(variant, count: count, .threads(threads), path: path)
+                    expectBitwiseEqual(["θ", "Σ"], fused, reference, "\(path), count \(count), \(threads) threads")
+                }
             }
         }
     }

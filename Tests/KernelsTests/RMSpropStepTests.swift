@@ -42,7 +42,8 @@ struct RMSpropStepTests {
     }
 
     /// θ, s, ḡ, b after `steps` steps, all streams in one arena so that a write past a stream's end shows.
-    static func run(_ variant: Variant, count: Int, _ mode: KernelMode, steps: Int = steps) throws -> [[Float]] {
+    static func run(_ variant: Variant, count: Int, _ mode: KernelMode, steps: Int = steps,
+                    path: CPUPath = .current) throws -> [[Float]] {
         var random = TestRandom(seed: UInt64(count) &+ 29)
         var arena = FloatBuffer(count: 5 * count)
         let pool = try ThreadPool(threadCount: mode.threads)
@@ -56,10 +57,13 @@ struct RMSpropStepTests {
                 (base + count).update(from: gradients(&random, count: count), count: count)
                 let kernel = variant.kernel
                 switch mode {
-                case .reference: kernel.applyReference(streams, count: count)
-                case .threads: ThreadPool.$current.withValue(pool) { kernel.apply(streams, count: count) }
+                case .reference: kernel.applyReference(streams, count: count, fused: path.isFused)
+                case .threads:
+                    ThreadPool.$current.withValue(pool) {
+                        CPUPath.$forced.withValue(path) { kernel.apply(streams, count: count) }
+                    }
                 case .pieces:
-                    for piece in randomPieces(of: count, seed: UInt64(step)) { kernel.run(streams, piece, path: .current) }
+                    for piece in randomPieces(of: count, seed: UInt64(step)) { kernel.run(streams, piece, path: path) }
                 }
             }
         }
@@ -67,13 +71,16 @@ struct RMSpropStepTests {
         return [0, 2, 3, 4].map { Array(all[$0 * count..<($0 + 1) * count]) }
     }
 
+    /// On every path this CPU runs: the scalar reference of the path's family, bit for bit.
     @Test(arguments: variants)
-    func fusedKernelEqualsScalarReferenceBitwiseOnOneAndTwoThreads(_ variant: Variant) throws {
+    func everyPathEqualsItsScalarReferenceBitwiseOnOneAndTwoThreads(_ variant: Variant) throws {
         for count in Self.lengths {
-            let reference = try Self.run(variant, count: count, .reference)
-            for threads in [1, 2] {
-                let fused = try Self.run(variant, count: count, .threads(threads))
-                expectBitwiseEqual(["θ", "s", "ḡ", "b"], fused, reference, "count \(count), \(threads) threads")
+            for path in CPUPath.supported {
+                let reference = try Self.run(variant, count: count, .reference, path: path)
+                for threads in [1, 2] {
+                    let fused = try Self.run(variant, count: count, .threads(threads), path: path)
+                    expectBitwiseEqual(["θ", "s", "ḡ", "b"], fused, reference, "\(path), count \(count), \(threads) threads")
+                }
             }
         }
     }

@@ -18,7 +18,8 @@ struct SGDStepTests {
         Variant(momentum: 0.8, dampening: 0.3, weightDecay: 0.05, nesterov: false, maximize: true),
     ]
 
-    static func run(_ variant: Variant, count: Int, threads: Int, reference: Bool) throws -> [[Float]] {
+    static func run(_ variant: Variant, count: Int, threads: Int, reference: Bool,
+                    path: CPUPath = .current) throws -> [[Float]] {
         var random = TestRandom(seed: UInt64(count) &+ 5)
         var theta = FloatBuffer(random.floats(count)), buffer = FloatBuffer(count: count)
         let pool = try ThreadPool(threadCount: threads)
@@ -34,10 +35,12 @@ struct SGDStepTests {
                             let bufferPointer = variant.momentum != 0 ? b.baseAddress : nil
                             if reference {
                                 kernel.applyReference(param: p.baseAddress!, grad: g.baseAddress!,
-                                                      momentumBuffer: bufferPointer, count: count)
+                                                      momentumBuffer: bufferPointer, count: count, fused: path.isFused)
                             } else {
-                                kernel.apply(param: p.baseAddress!, grad: g.baseAddress!,
-                                             momentumBuffer: bufferPointer, count: count)
+                                CPUPath.$forced.withValue(path) {
+                                    kernel.apply(param: p.baseAddress!, grad: g.baseAddress!,
+                                                 momentumBuffer: bufferPointer, count: count)
+                                }
                             }
                         }
                     }
@@ -47,13 +50,16 @@ struct SGDStepTests {
         return [theta.array, buffer.array]
     }
 
+    /// On every path this CPU runs: the scalar reference of the path's family, bit for bit.
     @Test(arguments: variants)
-    func fusedKernelEqualsScalarReferenceBitwiseOnOneAndTwoThreads(_ variant: Variant) throws {
+    func everyPathEqualsItsScalarReferenceBitwiseOnOneAndTwoThreads(_ variant: Variant) throws {
         for count in AdamStepTests.lengths {
-            let reference = try Self.run(variant, count: count, threads: 1, reference: true)
-            for threads in [1, 2] {
-                let fused = try Self.run(variant, count: count, threads: threads, reference: false)
-                expectBitwiseEqual(["θ", "buffer"], fused, reference, "count \(count), \(threads) threads")
+            for path in CPUPath.supported {
+                let reference = try Self.run(variant, count: count, threads: 1, reference: true, path: path)
+                for threads in [1, 2] {
+                    let fused = try Self.run(variant, count: count, threads: threads, reference: false, path: path)
+                    expectBitwiseEqual(["θ", "buffer"], fused, reference, "\(path), count \(count), \(threads) threads")
+                }
             }
         }
     }

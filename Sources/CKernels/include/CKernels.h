@@ -44,6 +44,37 @@ void adamw_adam_step(int path, const adamw_adam_scalars *scalars, float *param, 
                      void *exp_avg_sq, void *max_exp_avg_sq, size_t begin, size_t end, int bfloat16);
 
 
+/// The scalars of one SGD step (see Kernels' SGDStep).
+typedef struct {
+    float lr, momentum, one_minus_dampening, weight_decay;
+    int nesterov, maximize;
+    int initializes_buffer;  // the first step with momentum: b ← g
+} adamw_sgd_scalars;
+
+/// One SGD step over [begin, end); `momentum_buffer` is null without momentum.
+void adamw_sgd_step(int path, const adamw_sgd_scalars *s, float *param, const float *grad, float *momentum_buffer,
+                    size_t begin, size_t end);
+
+/// The scalars of one RMSprop step (see Kernels' RMSpropStep).
+typedef struct {
+    float lr, alpha, one_minus_alpha, eps, weight_decay, momentum;
+    int centered, maximize;
+} adamw_rmsprop_scalars;
+
+/// One RMSprop step over [begin, end); `grad_avg` is read when centered, `momentum_buffer` when momentum > 0.
+void adamw_rmsprop_step(int path, const adamw_rmsprop_scalars *s, float *param, const float *grad, float *square_avg,
+                        float *grad_avg, float *momentum_buffer, size_t begin, size_t end);
+
+/// The scalars of one Adagrad step (see Kernels' AdagradStep).
+typedef struct {
+    float clr, weight_decay, eps;
+    int maximize;
+} adamw_adagrad_scalars;
+
+/// One Adagrad step over [begin, end).
+void adamw_adagrad_step(int path, const adamw_adagrad_scalars *s, float *param, const float *grad, float *sum,
+                        size_t begin, size_t end);
+
 // MARK: GEMM (Kernels' GEMM blocks the product and spreads it over threads; these are its inner loops)
 
 /// Where the macro-kernel finds a block's strips of 6 rows of A: the first `in_place` strips in A itself (strip s
@@ -80,5 +111,54 @@ void adamw_gemm_pack_a(int path, const float *a, ptrdiff_t row_stride, ptrdiff_t
 /// 16 lanes added pairwise, then the last k mod 16 terms in order. `first_row` is a multiple of 4.
 void adamw_dot_rows(int path, size_t first_row, size_t last_row, size_t m, size_t n, size_t k, const float *a,
                     size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int accumulate);
+
+// MARK: Element-wise functions, normalization, attention, reductions
+
+/// y = GELU(x), `count` elements: exact (x·Φ(x)) or, with `tanh_form`, GPT-2's tanh approximation.
+void adamw_gelu_forward(int path, const float *x, float *y, size_t count, int tanh_form);
+
+/// dx = g·GELU′(x), `count` elements.
+void adamw_gelu_backward(int path, const float *g, const float *x, float *dx, size_t count, int tanh_form);
+
+/// The functions of adamw_vector_math.
+enum { ADAMW_FUNCTION_EXP = 0, ADAMW_FUNCTION_ERF = 1 };
+
+/// y = eˣ or erf(x) (`function`), `count` elements: the kernels' own, no libm.
+void adamw_vector_math(int path, int function, const float *x, float *y, size_t count);
+
+/// Rows [first_row, last_row) of layer normalization over rows of n: y, and each row's mean and 1/√(var + eps).
+void adamw_layer_norm_forward(int path, const float *x, const float *gamma, const float *beta, float *y, float *mean,
+                              float *rstd, size_t first_row, size_t last_row, size_t n, double eps);
+
+/// Rows [first_row, last_row) of layer normalization's backward pass: dx (when non-null), and in `sums` (2n floats,
+/// overwritten) the rows' Σ g·x̂ then Σ g.
+void adamw_layer_norm_backward(int path, const float *g, const float *x, const float *gamma, const float *mean,
+                               const float *rstd, float *dx, float *sums, size_t first_row, size_t last_row, size_t n);
+
+/// dWeight and dBias (each when non-null) as the sums over `blocks` of adamw_layer_norm_backward's `sums`, in order.
+void adamw_layer_norm_sum_blocks(int path, const float *partials, size_t blocks, size_t n, float *dweight,
+                                 float *dbias);
+
+/// scores[t, ·] = scale · a[t, ·]·Bᵀ over the keys t2 ≤ t can see (whole vectors of 16), rows of a `a_stride` apart
+/// with `depth` columns, Bᵀ (depth, padded_time); then, with `softmax`, each row's causal softmax, zero after t.
+void adamw_attention_scores(int path, const float *a, ptrdiff_t a_stride, const float *b_transposed, size_t time,
+                            size_t padded_time, size_t depth, float scale, float *scores, int softmax);
+
+/// out[t, c] = Σ_t2≤t weights[t, t2]·values[t2, c] for the head's columns c < head_size (rows `out_stride` apart).
+void adamw_attention_weighted_sum(int path, const float *weights, size_t padded_time, const float *values,
+                                  size_t padded_head, size_t time, size_t head_size, float *out, ptrdiff_t out_stride);
+
+/// grad ← weights ⊙ (grad − Σ_t2 weights ⊙ grad) · scale, row by row (the softmax's backward), zero after t.
+void adamw_attention_softmax_backward(int path, const float *weights, float *grad, size_t time, size_t padded_time,
+                                      float scale);
+
+/// dq = dScore·k, dk = dScoreᵀ·q, dv = droppedᵀ·dy for the head's columns (rows of dq, dk, dv `stride` apart).
+void adamw_attention_input_gradients(int path, const float *dscores, const float *dropped, size_t padded_time,
+                                     const float *keys, const float *queries, const float *gradients,
+                                     size_t padded_head, size_t time, size_t head_size, float *dq, float *dk,
+                                     float *dv, ptrdiff_t stride);
+
+/// Σ x², accumulated in double.
+double adamw_sum_of_squares(int path, const float *x, size_t count);
 
 #endif
