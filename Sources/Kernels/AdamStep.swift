@@ -139,7 +139,7 @@ public struct AdamStep: Sendable {
                 maximize: maximize ? 1 : 0, amsgrad: amsgrad ? 1 : 0)
             adamw_adam_step(path.code, &scalars, streams.param, streams.grad, streams.expAvg, streams.expAvgSq,
                             streams.maxExpAvgSq, range.lowerBound, range.upperBound, streams.storage == .bfloat16 ? 1 : 0)
-        case .int8, .int4: QuantizedAdamStep(self).run(streams, range, storage: streams.storage)
+        case .int8, .int4: QuantizedAdamStep(self).run(streams, range, storage: streams.storage, path: path)
         }
     }
 }

@@ -29,42 +29,31 @@ public struct QuantizationMap: Sendable, Equatable {
     public let thresholds: [Float]
     /// A short name for checkpoints and messages: `int8-signed`, `int4-unsigned`, ….
     public let name: String
-    /// The values, for 4-bit maps the values and thresholds splat into vectors, and for 8-bit maps the bucket table,
-    /// in memory of their own, for kernels that read them without touching an array (a retain and release per
-    /// block would cost as much as the block). A bucket is 2¹⁶ consecutive keys; its entry holds the number of
-    /// thresholds below it in the low byte, and above that the low 16 bits of the one threshold inside it (0x10000
-    /// for none). Each bucket holds at most one threshold (checked when the table is made), so an 8-bit code is one
-    /// lookup and one compare.
+    /// The values, the thresholds and for 8-bit maps the bucket table, in memory of their own, for kernels that read
+    /// them without touching an array (a retain and release per block would cost as much as the block). A bucket is
+    /// 2¹⁶ consecutive keys; its entry holds the number of thresholds below it in the low byte, and above that the
+    /// low 16 bits of the one threshold inside it (0x10000 for none). Each bucket holds at most one threshold
+    /// (checked when the table is made), so an 8-bit code is one lookup and one compare.
     let tables: Tables
 
     final class Tables: @unchecked Sendable {
         let values: UnsafeMutablePointer<Float>
+        let thresholds: UnsafeMutablePointer<Float>
         let buckets: UnsafeMutablePointer<UInt32>
-        /// For 4-bit maps, each value's bits and each threshold repeated in sixteen lanes, sixteen apart: kernels
-        /// read them as whole vectors, one load that folds into the instruction using it, where a broadcast from
-        /// `values` costs a load and a shuffle, every vector, as the compiler cannot hoist it past the code stores.
-        let splatValues: UnsafeMutablePointer<UInt32>
-        let splatThresholds: UnsafeMutablePointer<Float>
 
         init(values: [Float], thresholds: [Float], buckets: [UInt32]) {
             self.values = .allocate(capacity: values.count)
             self.values.initialize(from: values, count: values.count)
+            self.thresholds = .allocate(capacity: max(thresholds.count, 1))
+            self.thresholds.initialize(from: thresholds, count: thresholds.count)
             self.buckets = .allocate(capacity: max(buckets.count, 1))
             self.buckets.initialize(from: buckets, count: buckets.count)
-            let splat = values.count == 16
-            splatValues = .allocate(capacity: splat ? 16 * 16 : 1)
-            splatThresholds = .allocate(capacity: splat ? 15 * 16 : 1)
-            if splat {
-                for k in 0..<16 { (splatValues + 16 * k).initialize(repeating: values[k].bitPattern, count: 16) }
-                for k in 0..<15 { (splatThresholds + 16 * k).initialize(repeating: thresholds[k], count: 16) }
-            }
         }
 
         deinit {
             values.deallocate()
+            thresholds.deallocate()
             buckets.deallocate()
-            splatValues.deallocate()
-            splatThresholds.deallocate()
         }
     }
 

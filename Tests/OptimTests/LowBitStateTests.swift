@@ -327,6 +327,15 @@ struct LowBitStateTests {
     /// arithmetic in scalar float32, and quantizes by the rule (``QuantizationMap/referenceCode(of:)`` of x / scale).
     @Test(arguments: [StateStorage.int8, .int4], QuantizedVariant.allCases)
     func theQuantizedKernelMatchesAScalarReference(_ storage: StateStorage, _ variant: QuantizedVariant) throws {
+        // Every path gives the same bits (the kernel's one fused operation, a quotient's correction, is exact).
+        for path in CPUPath.supported {
+            try CPUPath.$forced.withValue(path) { try Self.quantizedKernelMatchesAScalarReference(storage, variant, path) }
+        }
+    }
+
+    static func quantizedKernelMatchesAScalarReference(
+        _ storage: StateStorage, _ variant: QuantizedVariant, _ path: CPUPath
+    ) throws {
         let signed = try #require(storage.signedMap), unsigned = try #require(storage.unsignedMap)
         let block = signed.blockSize, count = 32 * block
         let lr = 1e-2, weightDecay = 0.05, amsgrad = variant == .adamwAmsgrad, maximize = variant == .adamwMaximize
@@ -338,7 +347,7 @@ struct LowBitStateTests {
             (0..<count).map { Float(sin(Double($0 * (step + 2)) * 0.37)) * (1 + Float($0 % block) * 0.01) }
         }
         func decoded(_ state: StateDict, _ name: String, _ map: QuantizationMap) throws -> [Float] {
-            let codes = Self.codes(try #require(state.tensors["state.w.\(name)"]), count: count, storage: storage)
+            let codes = codes(try #require(state.tensors["state.w.\(name)"]), count: count, storage: storage)
             let scales = try #require(state.tensors["state.w.\(name).scales"]).values.array
             return (0..<count).map { map.values[codes[$0]] * scales[$0 / block] }
         }
@@ -370,15 +379,15 @@ struct LowBitStateTests {
             parameter.grad = FloatBuffer(g0)
             try optimizer.step()
             let after = optimizer.stateDict()
-            #expect(parameter.values.array == theta, "step \(step): θ")
+            #expect(parameter.values.array == theta, "\(path) step \(step): θ")
             var buffers = [("exp_avg", m, signed), ("exp_avg_sq", v, unsigned)]
             if amsgrad { buffers.append(("max_exp_avg_sq", maximum, unsigned)) }
             for (name, x, map) in buffers {
                 let scales = (0..<(count / block)).map { b in max(x[(b * block)..<((b + 1) * block)].map(abs).max() ?? 0, 1e-12) }
                 let codes = (0..<count).map { map.referenceCode(of: x[$0] / scales[$0 / block]) }
-                #expect(try #require(after.tensors["state.w.\(name).scales"]).values.array == scales, "step \(step): \(name) scales")
+                #expect(try #require(after.tensors["state.w.\(name).scales"]).values.array == scales, "\(path) step \(step): \(name) scales")
                 #expect(Self.codes(try #require(after.tensors["state.w.\(name)"]), count: count, storage: storage) == codes,
-                        "step \(step): \(name) codes")
+                        "\(path) step \(step): \(name) codes")
             }
         }
     }

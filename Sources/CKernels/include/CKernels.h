@@ -75,6 +75,41 @@ typedef struct {
 void adamw_adagrad_step(int path, const adamw_adagrad_scalars *s, float *param, const float *grad, float *sum,
                         size_t begin, size_t end);
 
+/// The scalars of one block-quantized Adam/AdamW step, in float32 as torchao computes them (see Kernels'
+/// QuantizedAdamStep).
+typedef struct {
+    float decay;         // lr·λ (AdamW), 0 for none
+    float l2;            // λ (Adam's coupled L2), 0 for none
+    float beta1_weight, beta2_weight;  // 1 − β1, 1 − β2
+    float step_size;     // lr / (1 − β1ᵗ)
+    float inverse_bias_correction2_sqrt;
+    float eps;
+    int maximize, amsgrad;
+} adamw_quantized_scalars;
+
+/// A quantized buffer's code book: its 2^bits values, the 2^bits − 1 thresholds between codes, and for 8-bit
+/// maps the 65,536-entry bucket table of ordered keys (Kernels' QuantizationMap).
+typedef struct {
+    const float *values;
+    const float *thresholds;
+    const uint32_t *buckets;
+    int bits;
+} adamw_code_map;
+
+/// The memory of one quantized step: θ, g, and each moment's codes and block scales (v̂max's with amsgrad).
+typedef struct {
+    float *param;
+    const float *grad;
+    uint8_t *m_codes, *v_codes, *max_codes;
+    float *m_scales, *v_scales, *max_scales;
+} adamw_quantized_buffers;
+
+/// One step over the blocks [first_block, end_block) (256 elements with 8-bit maps, 128 with 4-bit ones; 4-bit v
+/// uses the linear map). Every path gives the same bits.
+void adamw_quantized_adam_step(int path, const adamw_quantized_scalars *s, const adamw_quantized_buffers *p,
+                               const adamw_code_map *signed_map, const adamw_code_map *unsigned_map,
+                               size_t first_block, size_t end_block);
+
 // MARK: GEMM (Kernels' GEMM blocks the product and spreads it over threads; these are its inner loops)
 
 /// Where the macro-kernel finds a block's strips of 6 rows of A: the first `in_place` strips in A itself (strip s
