@@ -58,7 +58,8 @@ let package = Package(
         .target(name: "Charts"),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
-            exclude: ["against-yardstick.sh", "experiment-parallelism.sh", "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
+            exclude: ["DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "experiment-parallelism.sh",
+                      "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
                       "gpt_checkpoint_in_torch.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
                       "torchao_lowbit_step.py"]),
         .executableTarget(
@@ -70,6 +71,8 @@ let package = Package(
         ),
         .executableTarget(name: "mnist-example", dependencies: ["NN", "Datasets"], path: "Examples/MNIST"),
         .executableTarget(name: "gpt-example", dependencies: ["NN", "Datasets"], path: "Examples/GPT"),
+        // The library as a dependent package uses it (Benchmarks/as-a-dependency.sh builds it both ways).
+        .executableTarget(name: "dependency-probe", dependencies: ["NN", "Datasets"], path: "Benchmarks/DependencyProbe"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"]),
@@ -85,9 +88,10 @@ let package = Package(
             exclude: []),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NN", "Datasets"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"]),
-        // adamw and mnist-example are not imported: the tests run the built programs.
+        // adamw, mnist-example and dependency-probe are not imported: the tests run the built programs.
         .testTarget(name: "adamwTests",
-                    dependencies: ["adamw", "mnist-example", "Optim", "Benchmarks", "Checkpoints", "DataParallel", "TestSupport"]),
+                    dependencies: ["adamw", "mnist-example", "dependency-probe", "Optim", "Benchmarks", "Checkpoints",
+                                   "DataParallel", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
