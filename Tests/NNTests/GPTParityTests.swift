@@ -10,7 +10,16 @@ import Testing
 struct GPTParityTests {
     static let file = "gpt_char.json"
 
-    @Test func gptMatchesPyTorchOnEveryReferenceCase() throws {
+    /// The kernels' paths the parity suites run on: the detected one, and forced AVX2 and generic where this CPU
+    /// runs them (generic rounds each multiply-add twice: the other family of bits).
+    static let paths = Array(Set([CPUPath.detected, .avx2, .generic].filter(\.isSupported))).sorted { $0.rawValue < $1.rawValue }
+
+    @Test(arguments: paths)
+    func gptMatchesPyTorchOnEveryReferenceCase(_ path: CPUPath) throws {
+        try CPUPath.$forced.withValue(path) { try matchesEveryReferenceCase() }
+    }
+
+    func matchesEveryReferenceCase() throws {
         let file = try Fixtures.json(Self.file)
         try Fixtures.checkFileKeys(file, of: Self.file, reading: ["cases"], meta: ["vocab"])
         // The characters the token ids index: only their number matters here (it must be vocab_size).

@@ -21,7 +21,12 @@ struct MNISTParityTests {
     static let lossText = "mean softmax cross-entropy over the batch"
     static let layout = "weight is [out, in] row-major as torch.nn.Linear; logits = x @ W^T + b"
 
-    @Test func trainingMatchesPyTorchOnEveryReferenceRun() throws {
+    @Test(arguments: GPTParityTests.paths)
+    func trainingMatchesPyTorchOnEveryReferenceRun(_ path: CPUPath) throws {
+        try CPUPath.$forced.withValue(path) { try matchesEveryReferenceRun() }
+    }
+
+    func matchesEveryReferenceRun() throws {
         let files = try Fixtures.files(prefix: "mnist_", suffix: ".json")
         #expect(!files.isEmpty, "no mnist_*.json in \(Fixtures.referenceDirectory.path)")
         let train = try MNIST(split: .train)

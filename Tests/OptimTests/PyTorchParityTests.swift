@@ -10,8 +10,16 @@ import Testing
 struct PyTorchParityTests {
     static let atol = 1e-6, rtol = 1e-5
 
-    @Test(arguments: ["optimizers.json", "optimizers_rmsprop_adagrad.json"])
-    func optimizersMatchPyTorchOnEveryReferenceCase(_ file: String) throws {
+    /// The kernels' paths the parity suites run on: the detected one, and forced AVX2 and generic where this CPU
+    /// runs them (generic rounds each multiply-add twice: the other family of bits).
+    static let paths = Array(Set([CPUPath.detected, .avx2, .generic].filter(\.isSupported))).sorted { $0.rawValue < $1.rawValue }
+
+    @Test(arguments: ["optimizers.json", "optimizers_rmsprop_adagrad.json"], paths)
+    func optimizersMatchPyTorchOnEveryReferenceCase(_ file: String, _ path: CPUPath) throws {
+        try CPUPath.$forced.withValue(path) { try matchEveryReferenceCase(file) }
+    }
+
+    func matchEveryReferenceCase(_ file: String) throws {
         let cases = try Fixtures.cases(file)
         #expect(!cases.isEmpty)
         for referenceCase in cases {
