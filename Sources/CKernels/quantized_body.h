@@ -127,9 +127,14 @@ INLINE void NAME(update_parameter)(const adamw_quantized_scalars *s, float *para
 
 // Blocks [first_block, end_block): three passes over each (the states' update with the new scales, θ, the codes),
 // through `scratch` (three blocks of floats).
-INLINE void NAME(blocks)(const int fused, const adamw_quantized_scalars *s, const adamw_quantized_buffers *p,
-                         const adamw_code_map *signed_map, const adamw_code_map *unsigned_map, size_t first_block,
-                         size_t end_block, int bits, int amsgrad, float *scratch) {
+// The scalars come by value and every pointer is read into a local first: a code's store is a byte store, which
+// may alias anything, and would otherwise reload each of them for the next vector.
+INLINE void NAME(blocks)(const int fused, const adamw_quantized_scalars scalars, const adamw_quantized_buffers buffers,
+                         const adamw_code_map signed_codes, const adamw_code_map unsigned_codes, size_t first_block,
+                         size_t end_block, int bits, int amsgrad, float *restrict scratch) {
+    const adamw_quantized_scalars *s = &scalars;
+    const adamw_quantized_buffers *p = &buffers;
+    const adamw_code_map *signed_map = &signed_codes, *unsigned_map = &unsigned_codes;
     const size_t block = bits == 8 ? 256 : 128;
     const int linear = bits == 4;  // torchao's 4-bit v is the linear map
     float *m = scratch, *v = scratch + block, *maximum = scratch + 2 * block;
@@ -192,15 +197,16 @@ INLINE void NAME(blocks)(const int fused, const adamw_quantized_scalars *s, cons
 ENTRY static void NAME(quantized_adam_step)(const adamw_quantized_scalars *scalars, const adamw_quantized_buffers *p,
                                       const adamw_code_map *signed_map, const adamw_code_map *unsigned_map,
                                       size_t first_block, size_t end_block) {
-    const adamw_quantized_scalars copy = *scalars;
+    const adamw_quantized_scalars s = *scalars;
+    const adamw_quantized_buffers b = *p;
+    const adamw_code_map m = *signed_map, v = *unsigned_map;
     float scratch[3 * 256] __attribute__((aligned(64)));
-    int bits = signed_map->bits;
-    if (bits == 8) {
-        if (copy.amsgrad) NAME(blocks)(FUSED, &copy, p, signed_map, unsigned_map, first_block, end_block, 8, 1, scratch);
-        else NAME(blocks)(FUSED, &copy, p, signed_map, unsigned_map, first_block, end_block, 8, 0, scratch);
+    if (m.bits == 8) {
+        if (s.amsgrad) NAME(blocks)(FUSED, s, b, m, v, first_block, end_block, 8, 1, scratch);
+        else NAME(blocks)(FUSED, s, b, m, v, first_block, end_block, 8, 0, scratch);
     } else {
-        if (copy.amsgrad) NAME(blocks)(FUSED, &copy, p, signed_map, unsigned_map, first_block, end_block, 4, 1, scratch);
-        else NAME(blocks)(FUSED, &copy, p, signed_map, unsigned_map, first_block, end_block, 4, 0, scratch);
+        if (s.amsgrad) NAME(blocks)(FUSED, s, b, m, v, first_block, end_block, 4, 1, scratch);
+        else NAME(blocks)(FUSED, s, b, m, v, first_block, end_block, 4, 0, scratch);
     }
 }
 

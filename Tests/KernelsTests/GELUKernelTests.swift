@@ -6,7 +6,12 @@ import Testing
 /// the thread count and from where an element sits (main loop or the last, partial vector).
 struct GELUKernelTests {
     /// GELU(x) and g·GELU′(x) from the kernel for `x` and g = 1.
-    static func run(_ x: [Float], tanh: Bool, threads: Int = 1) throws -> (value: [Float], derivative: [Float]) {
+    static func run(_ x: [Float], tanh: Bool, threads: Int = 1, path: CPUPath = .current) throws
+        -> (value: [Float], derivative: [Float]) {
+        try CPUPath.$forced.withValue(path) { try run(x, tanh: tanh, threads: threads) }
+    }
+
+    static func run(_ x: [Float], tanh: Bool, threads: Int) throws -> (value: [Float], derivative: [Float]) {
         try ThreadPool.$current.withValue(ThreadPool(threadCount: threads)) {
             var y = [Float](repeating: .nan, count: x.count), dx = y
             let ones = [Float](repeating: 1, count: x.count), count = x.count
@@ -29,7 +34,11 @@ struct GELUKernelTests {
     @Test(arguments: [false, true])
     func geluAndItsDerivativeMatchTheDoubleReference(tanh: Bool) throws {
         let x = stride(from: -12.0, through: 12.0, by: 1e-3).map { Float($0) } + [-1e20, -1e6, -50, 50, 1e6, 1e20, 0]
-        let (value, derivative) = try Self.run(x, tanh: tanh)
+        for path in CPUPath.supported { try Self.matchesTheDoubleReference(x, tanh: tanh, path: path) }
+    }
+
+    static func matchesTheDoubleReference(_ x: [Float], tanh: Bool, path: CPUPath) throws {
+        let (value, derivative) = try Self.run(x, tanh: tanh, path: path)
         var worst = (value: 0.0, derivative: 0.0)
         for (i, x) in x.enumerated() {
             let exactValue = Double(GELUKernel.reference(x, tanh: tanh))
@@ -38,9 +47,9 @@ struct GELUKernelTests {
             worst.derivative = max(worst.derivative, abs(Double(derivative[i]) - exactDerivative))
         }
         // The exact form inherits erf's absolute error 4.5e-7, times ½|x| (largest near x = −5.5).
-        #expect(worst.value <= (tanh ? 1.5e-7 : 1.1e-6), "GELU: error \(worst.value) relative to max(1, |GELU(x)|)")
-        #expect(worst.derivative <= (tanh ? 1.5e-7 : 2.5e-7), "GELU′: absolute error \(worst.derivative)")
-        let special = try Self.run([.nan, .infinity], tanh: tanh)
+        #expect(worst.value <= (tanh ? 1.5e-7 : 1.1e-6), "\(path) GELU: error \(worst.value) relative to max(1, |GELU(x)|)")
+        #expect(worst.derivative <= (tanh ? 1.5e-7 : 2.5e-7), "\(path) GELU′: absolute error \(worst.derivative)")
+        let special = try Self.run([.nan, .infinity], tanh: tanh, path: path)
         #expect(special.value[0].isNaN && special.value[1] == .infinity)
         #expect(special.derivative[0].isNaN)
     }
@@ -56,5 +65,16 @@ struct GELUKernelTests {
         let same = try Self.run([Float](repeating: x[5], count: 17), tanh: tanh)
         #expect(Set(same.value.map(\.bitPattern)).count == 1 && Set(same.derivative.map(\.bitPattern)).count == 1)
         #expect(try Self.run([], tanh: tanh).value.isEmpty)
+        // Each family of paths gives one set of bits: AVX2 as AVX-512 (fused), generic as SSE2.
+        var bits: [Bool: [UInt32]] = [:]
+        for path in CPUPath.supported {
+            let result = try Self.run(x, tanh: tanh, threads: 2, path: path)
+            let pattern = result.value.map(\.bitPattern) + result.derivative.map(\.bitPattern)
+            if let family = bits[path.isFused] {
+                #expect(pattern == family, "\(path)")
+            } else {
+                bits[path.isFused] = pattern
+            }
+        }
     }
 }

@@ -10,6 +10,12 @@ struct LayerNormKernelTests {
     }
 
     static func run(
+        _ x: [Float], _ g: [Float], weight: [Float]?, bias: [Float]?, rows: Int, n: Int, threads: Int, path: CPUPath
+    ) throws -> Result {
+        try CPUPath.$forced.withValue(path) { try run(x, g, weight: weight, bias: bias, rows: rows, n: n, threads: threads) }
+    }
+
+    static func run(
         _ x: [Float], _ g: [Float], weight: [Float]?, bias: [Float]?, rows: Int, n: Int, threads: Int
     ) throws -> Result {
         var result = Result(y: .init(repeating: .nan, count: rows * n), mean: .init(repeating: .nan, count: rows),
@@ -84,20 +90,29 @@ struct LayerNormKernelTests {
         for j in 0..<n { x[j] += 100 }
         let g = random.floats(rows * n), weight = random.floats(n), bias = random.floats(n)
         for (w, b) in [(weight, bias), (nil, nil)] as [([Float]?, [Float]?)] {
-            let ours = try Self.run(x, g, weight: w, bias: b, rows: rows, n: n, threads: 1)
-            let exact = Self.reference(x, g, weight: w, bias: b, rows: rows, n: n)
-            func largestError(_ a: [Float], _ b: [Double]) -> Double {
-                let scale = max(1, b.map(abs).max() ?? 0)
-                return zip(a, b).map { abs(Double($0) - $1) }.max().map { $0 / scale } ?? 0
+            var families: [Bool: Result] = [:]
+            for path in CPUPath.supported {
+                let ours = try Self.run(x, g, weight: w, bias: b, rows: rows, n: n, threads: 1, path: path)
+                // Each family of paths gives one set of bits: AVX2 as AVX-512 (fused), generic as SSE2.
+                if let family = families[path.isFused] {
+                    #expect(ours == family, "\(path)")
+                } else {
+                    families[path.isFused] = ours
+                }
+                let exact = Self.reference(x, g, weight: w, bias: b, rows: rows, n: n)
+                func largestError(_ a: [Float], _ b: [Double]) -> Double {
+                    let scale = max(1, b.map(abs).max() ?? 0)
+                    return zip(a, b).map { abs(Double($0) - $1) }.max().map { $0 / scale } ?? 0
+                }
+                #expect(largestError(ours.y, exact.y) <= 1e-5, "y")
+                #expect(largestError(ours.dx, exact.dx) <= 1e-5, "dx")
+                #expect(largestError(ours.dWeight, exact.dWeight) <= 1e-5, "dWeight")
+                #expect(largestError(ours.dBias, exact.dBias) <= 1e-5, "dBias")
+                let two = try Self.run(x, g, weight: w, bias: b, rows: rows, n: n, threads: 2, path: path)
+                #expect(ours.y.map(\.bitPattern) == two.y.map(\.bitPattern) && ours.dx.map(\.bitPattern) == two.dx.map(\.bitPattern))
+                #expect(ours.dWeight.map(\.bitPattern) == two.dWeight.map(\.bitPattern)
+                        && ours.dBias.map(\.bitPattern) == two.dBias.map(\.bitPattern))
             }
-            #expect(largestError(ours.y, exact.y) <= 1e-5, "y")
-            #expect(largestError(ours.dx, exact.dx) <= 1e-5, "dx")
-            #expect(largestError(ours.dWeight, exact.dWeight) <= 1e-5, "dWeight")
-            #expect(largestError(ours.dBias, exact.dBias) <= 1e-5, "dBias")
-            let two = try Self.run(x, g, weight: w, bias: b, rows: rows, n: n, threads: 2)
-            #expect(ours.y.map(\.bitPattern) == two.y.map(\.bitPattern) && ours.dx.map(\.bitPattern) == two.dx.map(\.bitPattern))
-            #expect(ours.dWeight.map(\.bitPattern) == two.dWeight.map(\.bitPattern)
-                    && ours.dBias.map(\.bitPattern) == two.dBias.map(\.bitPattern))
         }
     }
 }
