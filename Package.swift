@@ -50,8 +50,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "Datasets", dependencies: ["Kernels", "Autograd", "CZlib"]),
         .target(name: "Checkpoints", dependencies: ["Optim"]),
-        .target(name: "DataParallel", dependencies: ["Kernels", "Optim", "Checkpoints"] + (withMPI ? ["CMPI"] : []),
-                ),
+        .target(name: "DataParallel", dependencies: ["Kernels", "Optim", "Checkpoints"] + (withMPI ? ["CMPI"] : [])),
         .target(
             name: "Experiments",
             dependencies: ["Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "DataParallel"]),
