@@ -4,8 +4,10 @@ import Kernels
 /// optimizer kernel can reach on this machine. It mirrors `traffic` in `shared/bench/traffic_bound.c`.
 ///
 /// Adam and AdamW read θ, g, m, v and write θ, m, v (28 bytes a parameter); SGD with momentum reads θ, g, b and
-/// writes θ, b (20 bytes). The kernel does the same loads and stores with one FMA each, over the same buffers,
-/// with the same SIMD width and thread split as the optimizer kernels.
+/// writes θ, b (20 bytes). The kernel does the same loads and stores with a multiply and an add each, over the same
+/// buffers, with the same thread split as the optimizer kernels. (No `addingProduct`: built without
+/// `-target-cpu`, as every build of this package is, Swift makes it a libm `fmaf` call per lane; a multiply and an
+/// add stay vector instructions on any target, and the loop is bound by memory either way.)
 public struct TrafficKernel {
     /// The number of state buffers besides θ and g: 2 for Adam(W), 1 for SGD with momentum.
     public let stateBuffers: Int
@@ -30,13 +32,13 @@ public struct TrafficKernel {
             while i + 16 <= range.upperBound {
                 let g = UnsafeRawPointer(p.grad + i).loadUnaligned(as: V.self)
                 let a = UnsafeRawPointer(p.state0 + i).loadUnaligned(as: V.self)
-                UnsafeMutableRawPointer(p.state0 + i).storeBytes(of: g.addingProduct(a, 0.5), as: V.self)
+                UnsafeMutableRawPointer(p.state0 + i).storeBytes(of: a * 0.5 + g, as: V.self)
                 if let state1 = p.state1 {
                     let b = UnsafeRawPointer(state1 + i).loadUnaligned(as: V.self)
-                    UnsafeMutableRawPointer(state1 + i).storeBytes(of: g.addingProduct(b, 0.5), as: V.self)
+                    UnsafeMutableRawPointer(state1 + i).storeBytes(of: b * 0.5 + g, as: V.self)
                 }
                 let theta = UnsafeRawPointer(p.param + i).loadUnaligned(as: V.self)
-                UnsafeMutableRawPointer(p.param + i).storeBytes(of: g.addingProduct(theta, 0.999), as: V.self)
+                UnsafeMutableRawPointer(p.param + i).storeBytes(of: theta * 0.999 + g, as: V.self)
                 i += 16
             }
             while i < range.upperBound {

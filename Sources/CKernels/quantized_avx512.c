@@ -5,6 +5,7 @@
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi2"))), apply_to = function)
 #include "kernel.h"
+#define ADAMW_AVX512_FILE 1
 #include "quantized_shared.h"
 
 #define ENTRY

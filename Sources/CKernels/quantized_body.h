@@ -65,14 +65,20 @@ INLINE vf NAME(decode4_linear)(const uint8_t *codes) {
 }
 
 // The 8-bit codes of sixteen y ∈ [−1, 1]: the bucket of each key's top 16 bits holds the number of thresholds below
-// it and the low bits of the one threshold inside it; one compare with that threshold finishes the count.
-INLINE vu NAME(encode8)(vf y, const uint32_t *buckets) {
+// it and the low bits of the one threshold inside it; one compare with that threshold finishes the count. The
+// buckets are read from the compressed table (22 KB, in L1), indexed by magnitude away from zero.
+INLINE vu NAME(encode8)(vf y, const adamw_code_map *map) {
     vu keys = ordered_keys(y);
+    vi c = (vi)(((vu)y & 0x7FFFFFFFu) >> 16) - map->bucket_floor;
+    c = c < 0 ? (vi)0 : c;
+    c = c >= map->bucket_half ? (vi)(map->bucket_half - 1) : c;
+    vi index = (vi)y < 0 ? map->bucket_half - 1 - c : map->bucket_half + c;
+    const uint32_t *buckets = map->buckets;
 #if LANES == 16
-    vu entries = (vu)_mm512_i32gather_epi32((__m512i)(keys >> 16), (const int *)buckets, 4);
+    vu entries = (vu)_mm512_i32gather_epi32((__m512i)index, (const int *)buckets, 4);
 #else
     uint32_t out[WIDTH];
-    for (int lane = 0; lane < WIDTH; lane++) out[lane] = buckets[keys[lane] >> 16];
+    for (int lane = 0; lane < WIDTH; lane++) out[lane] = buckets[index[lane]];
     vu entries;
     memcpy(&entries, out, sizeof entries);
 #endif
@@ -80,11 +86,16 @@ INLINE vu NAME(encode8)(vf y, const uint32_t *buckets) {
     return (entries & 0xFFu) + 1u + (vu)(difference >> 31);
 }
 
-// The 4-bit codes of y ∈ [−1, 1]: the number of the 15 thresholds at or below each (no threshold is a zero, so −0
-// and +0 get the same code, as in the reference).
+// The 4-bit codes of y ∈ [−1, 1]: the number of the 15 thresholds at or below each. A compare with the middle one
+// picks the half, then the seven thresholds of that half are counted (22 operations instead of 45). No threshold is
+// a zero, so −0 and +0 get the same code, as in the reference.
 INLINE vu NAME(encode4)(vf y, const float *thresholds) {
-    vi code = (vi)0;
-    for (int k = 0; k < 15; k++) code -= (vi)(y >= thresholds[k]);
+    vi upper = (vi)(y >= thresholds[7]);
+    vi code = upper & 8;
+    for (int k = 0; k < 7; k++) {
+        vf threshold = upper ? splat(thresholds[k + 8]) : splat(thresholds[k]);
+        code -= (vi)(y >= threshold);
+    }
     return (vu)code;
 }
 
@@ -103,7 +114,7 @@ INLINE vf NAME(decode)(const uint8_t *codes, size_t element, const adamw_code_ma
 }
 
 INLINE void NAME(encode)(uint8_t *codes, size_t element, vf y, const adamw_code_map *map, int bits, int linear) {
-    if (bits == 8) store8(codes + element, NAME(encode8)(y, map->buckets));
+    if (bits == 8) store8(codes + element, NAME(encode8)(y, map));
     else store4(codes + element / 2, linear ? NAME(encode4_linear)(y) : NAME(encode4)(y, map->thresholds));
 }
 

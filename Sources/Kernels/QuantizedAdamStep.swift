@@ -56,6 +56,7 @@ struct QuantizedAdamStep {
 
     static func codeMap(_ map: QuantizationMap) -> adamw_code_map {
         adamw_code_map(values: map.tables.values, thresholds: map.tables.thresholds, buckets: map.tables.buckets,
+                       bucket_floor: Int32(map.tables.bucketFloor), bucket_half: Int32(map.tables.bucketHalf),
                        bits: Int32(map.bits))
     }
 }

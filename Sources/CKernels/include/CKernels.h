@@ -88,11 +88,14 @@ typedef struct {
 } adamw_quantized_scalars;
 
 /// A quantized buffer's code book: its 2^bits values, the 2^bits − 1 thresholds between codes, and for 8-bit
-/// maps the 65,536-entry bucket table of ordered keys (Kernels' QuantizationMap).
+/// maps the bucket table of ordered keys, compressed to the magnitudes of [−1, 1] from the smallest threshold's:
+/// y reads entry bucket_half + c (y ≥ 0) or bucket_half − 1 − c (y < 0), c = max((|y|'s bits >> 16) − bucket_floor,
+/// 0) (Kernels' QuantizationMap).
 typedef struct {
     const float *values;
     const float *thresholds;
     const uint32_t *buckets;
+    int bucket_floor, bucket_half;
     int bits;
 } adamw_code_map;
 
