@@ -39,7 +39,6 @@ INLINE vf gelu_derivative(const int fused, vf x, int tanh_form) {
 }
 
 INLINE void gelu_forward_body(const int fused, const int lanes, const float *x, float *y, size_t count, int tanh_form) {
-    (void)lanes;
     size_t i = 0;
     if (tanh_form) {
         for (; i + WIDTH <= count; i += WIDTH) store_f(y + i, gelu_value(fused, load_f(x + i), 1));
@@ -52,7 +51,6 @@ PATHS(gelu_forward, (const float *x, float *y, size_t count, int tanh_form), (x,
 
 INLINE void gelu_backward_body(const int fused, const int lanes, const float *g, const float *x, float *dx,
                                size_t count, int tanh_form) {
-    (void)lanes;
     size_t i = 0;
     if (tanh_form) {
         for (; i + WIDTH <= count; i += WIDTH) store_f(dx + i, load_f(g + i) * gelu_derivative(fused, load_f(x + i), 1));
@@ -71,7 +69,6 @@ INLINE vf vector_function(const int fused, vf x, int function) {
 }
 
 INLINE void vector_math_body(const int fused, const int lanes, int function, const float *x, float *y, size_t count) {
-    (void)lanes;
     size_t i = 0;
     for (; i + WIDTH <= count; i += WIDTH) store_f(y + i, vector_function(fused, load_f(x + i), function));
     if (i < count) store_part(y + i, vector_function(fused, load_part(x + i, count - i), function), count - i);

@@ -84,7 +84,6 @@ INLINE void range(const int fused, const adamw_adam_scalars *scalars, float *par
 // The eight variants as constants, so that each loop has no branch on them.
 INLINE void adam_step_body(const int fused, const int lanes, const adamw_adam_scalars *s, float *param,
                            const float *grad, void *m, void *v, void *mx, size_t begin, size_t end, int bf16) {
-    (void)lanes;
     int coupled = s->l2 != 0.0f;
     switch ((s->amsgrad ? 4 : 0) | (coupled ? 2 : 0) | (bf16 ? 1 : 0)) {
     case 0: range(fused, s, param, grad, m, v, mx, begin, end, 0, 0, 0); break;

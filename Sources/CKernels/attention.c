@@ -53,7 +53,6 @@ INLINE void softmax_row(const int fused, float *row, size_t t, size_t padded_tim
 INLINE void attention_scores_body(const int fused, const int lanes, const float *a, ptrdiff_t a_stride,
                                   const float *b_transposed, size_t time, size_t padded_time, size_t depth,
                                   float scale, float *scores, int softmax) {
-    (void)lanes;
     for (size_t t0 = 0; t0 < time; t0 += 4) {
         size_t rows = time - t0 < 4 ? time - t0 : 4;
         for (size_t j = 0; j < t0 / WIDTH + 1; j++) {
@@ -72,7 +71,6 @@ PATHS(attention_scores, (const float *a, ptrdiff_t a_stride, const float *b_tran
 INLINE void attention_weighted_sum_body(const int fused, const int lanes_, const float *weights, size_t padded_time,
                                         const float *values, size_t padded_head, size_t time, size_t head_size,
                                         float *out, ptrdiff_t out_stride) {
-    (void)lanes_;
     for (size_t t0 = 0; t0 < time; t0 += 4) {
         size_t rows = time - t0 < 4 ? time - t0 : 4;
         for (size_t c = 0; c < head_size; c += WIDTH) {
@@ -81,7 +79,6 @@ INLINE void attention_weighted_sum_body(const int fused, const int lanes_, const
             store_rows(block, rows, head_size - c < WIDTH ? head_size - c : WIDTH, 1.0f, out + t0 * out_stride + c, out_stride);
         }
     }
-    (void)padded_head;
 }
 PATHS(attention_weighted_sum, (const float *weights, size_t padded_time, const float *values, size_t padded_head,
                                size_t time, size_t head_size, float *out, ptrdiff_t out_stride),
@@ -89,7 +86,6 @@ PATHS(attention_weighted_sum, (const float *weights, size_t padded_time, const f
 
 INLINE void attention_softmax_backward_body(const int fused, const int lanes, const float *weights, float *grad,
                                             size_t time, size_t padded_time, float scale) {
-    (void)lanes;
     for (size_t t = 0; t < time; t++) {
         const float *row = weights + t * padded_time;
         float *g = grad + t * padded_time;
@@ -110,7 +106,6 @@ INLINE void attention_input_gradients_body(const int fused, const int lanes_, co
                                            const float *queries, const float *gradients, size_t padded_head,
                                            size_t time, size_t head_size, float *dq, float *dk, float *dv,
                                            ptrdiff_t stride) {
-    (void)lanes_;
     for (size_t t0 = 0; t0 < time; t0 += 4) {
         size_t rows = time - t0 < 4 ? time - t0 : 4;
         for (size_t c = 0; c < head_size; c += WIDTH) {

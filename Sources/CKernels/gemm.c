@@ -137,7 +137,6 @@ INLINE void transpose8x8(const float *source, ptrdiff_t stride, float *target, p
 INLINE void gemm_pack_b_body(const int fused, const int lanes, const float *b, ptrdiff_t row_stride,
                              ptrdiff_t column_stride, size_t kc, size_t nc, size_t first_strip, size_t strips,
                              float *packed) {
-    (void)fused, (void)lanes;
     for (size_t strip = first_strip; strip < first_strip + strips; strip++) {
         float *out = packed + strip * kc * NR;
         size_t first_column = strip * NR, width = nc - first_column < NR ? nc - first_column : NR;
@@ -171,7 +170,6 @@ PATHS(gemm_pack_b, (const float *b, ptrdiff_t row_stride, ptrdiff_t column_strid
 
 INLINE void gemm_pack_a_body(const int fused, const int lanes, const float *a, ptrdiff_t row_stride,
                              ptrdiff_t column_stride, size_t mc, size_t kc, float *packed) {
-    (void)fused, (void)lanes;
     for (size_t first_row = 0, strip = 0; first_row < mc; first_row += MR, strip++) {
         float *out = packed + strip * kc * MR;
         size_t height = mc - first_row < MR ? mc - first_row : MR;

@@ -22,7 +22,6 @@ INLINE void moments(const int fused, const float *row, size_t n, float *mean, fl
 INLINE void layer_norm_forward_body(const int fused, const int lanes_, const float *x, const float *gamma,
                                     const float *beta, float *y, float *mean, float *rstd, size_t first_row,
                                     size_t last_row, size_t n, double eps) {
-    (void)lanes_;
     for (size_t r = first_row; r < last_row; r++) {
         const float *row = x + r * n;
         float *out = y + r * n;
@@ -45,7 +44,6 @@ PATHS(layer_norm_forward, (const float *x, const float *gamma, const float *beta
 INLINE void layer_norm_backward_body(const int fused, const int lanes_, const float *g, const float *x,
                                      const float *gamma, const float *mean, const float *rstd, float *dx, float *sums,
                                      size_t first_row, size_t last_row, size_t n) {
-    (void)lanes_;
     memset(sums, 0, 2 * n * sizeof(float));
     for (size_t r = first_row; r < last_row; r++) {
         const float *row = x + r * n, *gradient = g + r * n;
@@ -77,7 +75,6 @@ PATHS(layer_norm_backward, (const float *g, const float *x, const float *gamma, 
 
 INLINE void layer_norm_sum_blocks_body(const int fused, const int lanes_, const float *partials, size_t blocks,
                                        size_t n, float *dweight, float *dbias) {
-    (void)fused, (void)lanes_;
     for (size_t j = 0; j < n; j += WIDTH) {
         size_t lanes = n - j < WIDTH ? n - j : WIDTH;
         vf weight_sum = splat(0), bias_sum = splat(0);

@@ -52,7 +52,6 @@ INLINE void sgd_range(const int fused, const adamw_sgd_scalars *scalars, streams
 
 INLINE void sgd_step_body(const int fused, const int lanes, const adamw_sgd_scalars *s, float *param,
                           const float *grad, float *momentum_buffer, size_t begin, size_t end) {
-    (void)lanes;
     streams5 p = {{(float *)grad, param, momentum_buffer, 0, 0}};
     int decay = s->weight_decay != 0.0f;
     if (!momentum_buffer) {
@@ -110,7 +109,6 @@ INLINE void rmsprop_range(const int fused, const adamw_rmsprop_scalars *scalars,
 INLINE void rmsprop_step_body(const int fused, const int lanes, const adamw_rmsprop_scalars *s, float *param,
                               const float *grad, float *square_avg, float *grad_avg, float *momentum_buffer,
                               size_t begin, size_t end) {
-    (void)lanes;
     streams5 p = {{(float *)grad, param, square_avg, s->centered ? grad_avg : 0, s->momentum > 0 ? momentum_buffer : 0}};
     switch ((s->centered ? 4 : 0) | (s->momentum > 0 ? 2 : 0) | (s->weight_decay != 0.0f ? 1 : 0)) {
     case 0: rmsprop_range(fused, s, p, begin, end, 0, 0, 0); break;
@@ -151,7 +149,6 @@ INLINE void adagrad_range(const int fused, const adamw_adagrad_scalars *scalars,
 
 INLINE void adagrad_step_body(const int fused, const int lanes, const adamw_adagrad_scalars *s, float *param,
                               const float *grad, float *sum, size_t begin, size_t end) {
-    (void)lanes;
     streams5 p = {{(float *)grad, param, sum, 0, 0}};
     if (s->weight_decay != 0.0f) adagrad_range(fused, s, p, begin, end, 1); else adagrad_range(fused, s, p, begin, end, 0);
 }

@@ -9,7 +9,6 @@ typedef float vf8 __attribute__((ext_vector_type(8)));
 INLINE vd madd_d(const int fused, vd a, vd b, vd c) { return fused ? __builtin_elementwise_fma(a, b, c) : a * b + c; }
 
 INLINE double sum_of_squares_body(const int fused, const int lanes, const float *x, size_t count) {
-    (void)lanes;
     vd acc0 = (vd)0.0, acc1 = (vd)0.0;
     size_t i = 0;
     for (; i + WIDTH <= count; i += WIDTH) {
@@ -30,6 +29,7 @@ INLINE double sum_of_squares_body(const int fused, const int lanes, const float 
     return total;
 }
 
+// Dispatched by hand: PATHS writes functions that return nothing.
 #if defined(__x86_64__)
 TARGET_AVX512 static double sum_of_squares_avx512(const float *x, size_t count) { return sum_of_squares_body(1, 16, x, count); }
 TARGET_AVX2 static double sum_of_squares_avx2(const float *x, size_t count) { return sum_of_squares_body(1, 8, x, count); }
