@@ -6,6 +6,8 @@
 //   gather   one vgatherdps of sixteen lanes from the 1 KB table       (AVX-512)
 //   permute  the table held in sixteen registers: eight vpermi2ps over pairs of them and seven blends on the
 //            code's top three bits                                     (AVX-512)
+//   bytes    the table as four byte planes of 256 bytes (AVX-512 VBMI): per plane two vpermi2b and a blend on
+//            the code's top bit look up sixty-four codes at once; eight unpacks weave the planes into floats
 //   bucket   the 8-bit encoder's lookup in its 256 KB bucket table, by scalar loads and by one vpgatherdd of
 //            sixteen lanes
 // It prints nanoseconds an element for each, then the ceiling the fastest decode and encode lookups put on an
@@ -82,6 +84,42 @@ static void permute(void) {
     }
 }
 
+#if defined(__AVX512VBMI__)
+// The table split into four byte planes of 256 bytes (four registers each): two vpermi2b and a blend on the code's
+// top bit look up one byte of sixty-four codes at once, and eight unpacks weave the four planes back into floats.
+// The codes are shuffled first so that the woven floats come out in order.
+static uint8_t planes[4][256] __attribute__((aligned(64)));
+
+static void bytes(void) {
+    __m512i t[4][4];
+    for (int p = 0; p < 4; p++)
+        for (int k = 0; k < 4; k++) t[p][k] = _mm512_load_si512((const void *)(planes[p] + 64 * k));
+    // After the unpacks, output vector v's lane group g holds codes 16g + 4v .. 16g + 4v + 3 of the input order
+    // below; so input byte 16g + 4v + i must come from code 16v + 4g + i.
+    uint8_t order[64];
+    for (int g = 0; g < 4; g++)
+        for (int v = 0; v < 4; v++)
+            for (int i = 0; i < 4; i++) order[16 * g + 4 * v + i] = (uint8_t)(16 * v + 4 * g + i);
+    const __m512i shuffle = _mm512_loadu_si512((const void *)order);
+    for (int j = 0; j < count; j += 64) {
+        __m512i c = _mm512_permutexvar_epi8(shuffle, _mm512_loadu_si512((const void *)(codes + j)));
+        __mmask64 high = _mm512_movepi8_mask(c);
+        __m512i b[4];
+        for (int p = 0; p < 4; p++) {
+            __m512i low = _mm512_permutex2var_epi8(t[p][0], c, t[p][1]);
+            __m512i up = _mm512_permutex2var_epi8(t[p][2], c, t[p][3]);
+            b[p] = _mm512_mask_blend_epi8(high, low, up);
+        }
+        __m512i l01 = _mm512_unpacklo_epi8(b[0], b[1]), h01 = _mm512_unpackhi_epi8(b[0], b[1]);
+        __m512i l23 = _mm512_unpacklo_epi8(b[2], b[3]), h23 = _mm512_unpackhi_epi8(b[2], b[3]);
+        _mm512_store_si512((void *)(out + j), _mm512_unpacklo_epi16(l01, l23));
+        _mm512_store_si512((void *)(out + j + 16), _mm512_unpackhi_epi16(l01, l23));
+        _mm512_store_si512((void *)(out + j + 32), _mm512_unpacklo_epi16(h01, h23));
+        _mm512_store_si512((void *)(out + j + 48), _mm512_unpackhi_epi16(h01, h23));
+    }
+}
+#endif
+
 static void bucket(void) {
     for (int j = 0; j < count; j += 16) {
         __m512i k = _mm512_srli_epi32(_mm512_loadu_si512((const void *)(keys + j)), 16);
@@ -115,6 +153,13 @@ int main(int argc, char **argv) {
         // Keys of values spread over [2^-7, 1], as a block's normalized states are: about 900 of the 65,536 buckets.
         keys[j] = 0xBC000000u + state % 0x3800000u;
     }
+#if defined(__AVX512VBMI__)
+    for (int i = 0; i < 256; i++) {
+        uint32_t bits;
+        __builtin_memcpy(&bits, &table[i], 4);
+        for (int p = 0; p < 4; p++) planes[p][i] = (uint8_t)(bits >> (8 * p));
+    }
+#endif
     double best_decode = time_it(scalar), best_encode = time_it(scalar_bucket);
     printf("lookup scalar_ns_per_element=%.3f\n", best_decode);
     printf("lookup scalar_bucket_ns_per_element=%.3f\n", best_encode);
@@ -126,6 +171,16 @@ int main(int argc, char **argv) {
     if (g < best_decode) best_decode = g;
     if (p < best_decode) best_decode = p;
     if (b < best_encode) best_encode = b;
+#if defined(__AVX512VBMI__)
+    double y = time_it(bytes);
+    for (int j = 0; j < count; j++)
+        if (out[j] != table[codes[j]]) {
+            fprintf(stderr, "bytes: element %d decoded %g, table says %g\n", j, out[j], table[codes[j]]);
+            return 1;
+        }
+    printf("lookup bytes_ns_per_element=%.3f\n", y);
+    if (y < best_decode) best_decode = y;
+#endif
 #else
     printf("lookup gather, permute, bucket: skipped (no AVX-512)\n");
 #endif
