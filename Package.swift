@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "DataParallel", targets: ["DataParallel"]),
+        .library(name: "Training", targets: ["Training"]),
         .library(name: "Experiments", targets: ["Experiments"]),
         .library(name: "Charts", targets: ["Charts"]),
         .executable(name: "adamw", targets: ["adamw"]),
@@ -52,8 +53,11 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Optim"]),
         .target(name: "DataParallel", dependencies: ["Kernels", "Optim", "Checkpoints"] + (withMPI ? ["CMPI"] : [])),
         .target(
-            name: "Experiments",
+            name: "Training",
             dependencies: ["Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "DataParallel"]),
+        .target(
+            name: "Experiments",
+            dependencies: ["Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "DataParallel", "Training"]),
         .target(name: "Charts"),
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
@@ -64,7 +68,8 @@ let package = Package(
         .executableTarget(
             name: "adamw",
             dependencies: [
-                "Kernels", "Optim", "NN", "Datasets", "Checkpoints", "DataParallel", "Experiments", "Charts", "Benchmarks",
+                "Kernels", "Optim", "NN", "Datasets", "Checkpoints", "DataParallel", "Training", "Experiments", "Charts",
+                "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,7 +90,8 @@ let package = Package(
         .testTarget(
             name: "CheckpointsTests", dependencies: ["Optim", "Checkpoints", "TestSupport", "checkpoint-writer"],
             exclude: []),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NN", "Datasets"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Datasets"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "NN", "Datasets"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"]),
         // adamw, mnist-example and dependency-probe are not imported: the tests run the built programs.
         .testTarget(name: "adamwTests",

@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 extension Comparison {
     /// One optimizer of a GPT comparison: its recipe (λ aside) and the grid its λ is chosen from.

@@ -1,5 +1,6 @@
 import Datasets
 import NN
+import Training
 
 /// Adam with L2, AdamW and SGD with momentum on the same model, seeds and schedule, each at its best weight decay.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import Optim
+import Training
 
 extension DecayReport {
     /// The kinds of GPT parameter the report groups by, in the order it prints them.

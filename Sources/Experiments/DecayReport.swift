@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import NN
 import Optim
+import Training
 
 /// How much weight decay each weight actually receives per step, under Adam's coupled L2 and under AdamW.
 ///

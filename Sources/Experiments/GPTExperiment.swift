@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import NN
 import Optim
+import Training
 
 /// The GPT as an experiment's task: nanoGPT's recipe (``GPTRecipe``) trained for a fixed number of iterations on
 /// a text whose validation split is cut in two: the **selection** half, on which λ and learning rates are chosen

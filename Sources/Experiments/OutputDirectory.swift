@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Checkpoints
 import Foundation
+import Training
 
 /// The folder an experiment writes its CSV and SVG files to, created if needed. Each file is written whole to a
 /// temporary name and renamed (``Checkpoints/AtomicFile``), so an interrupted run never leaves half a figure; a

@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 extension Sweep {
     /// One cell of a GPT sweep.

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import NN
+import Training
 
 /// A grid of learning rates × weight decays, one short training per cell, and the test error of each cell: the
 /// experiment of Loshchilov & Hutter's Figure 2, which shows where the good region of (lr, λ) lies for Adam with

@@ -1,5 +1,6 @@
 import Autograd
 import Foundation
+import Training
 
 /// Tuning a learning rate and a weight decay together, as the seeds advise for λ: Bayesian optimisation (a
 /// ``GaussianProcess`` over log lr × log λ, expected improvement) against random search with the same budget.

@@ -5,6 +5,7 @@ import Experiments
 import Foundation
 import Kernels
 import Optim
+import Training
 
 /// `adamw bench distributed`, under `mpirun -np N` (or alone, as one process): where a data-parallel GPT step's
 /// time goes, what each rank sends, and how much optimizer state each keeps.

@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import Kernels
 import Optim
+import Training
 
 extension CompareCommand {
     /// `--task gpt`: the three optimizers on nanoGPT's recipe, λ chosen on the selection half of the validation

@@ -2,6 +2,7 @@ import ArgumentParser
 import Charts
 import Experiments
 import Foundation
+import Training
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

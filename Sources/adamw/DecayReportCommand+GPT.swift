@@ -1,6 +1,7 @@
 import Experiments
 import Foundation
 import Kernels
+import Training
 
 extension DecayReportCommand {
     /// `--task gpt`: the recipe as Adam with L2 and as AdamW, the report by kind of parameter.

@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import Experiments
 import Kernels
+import Training
 
 /// The options every experiment command takes: seed, epochs, output folder, data, parallelism and progress.
 struct ExperimentOptions: ParsableArguments {

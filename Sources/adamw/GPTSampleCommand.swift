@@ -4,6 +4,7 @@ import Checkpoints
 import Datasets
 import Experiments
 import NN
+import Training
 
 /// `adamw gpt sample`: text from a checkpoint of `adamw gpt`, as nanoGPT's `sample.py`. The checkpoint holds the
 /// model's configuration and vocabulary, so nothing else is needed.

@@ -6,6 +6,7 @@ import Experiments
 import Foundation
 import NN
 import Optim
+import Training
 
 /// `adamw gpt` (`adamw gpt train`): nanoGPT's character-level Tiny Shakespeare recipe (its README's CPU run) with
 /// the model, optimizer and schedule of this package: every option of the recipe, checkpoints that resume

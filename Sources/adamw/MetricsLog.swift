@@ -1,6 +1,7 @@
 import Checkpoints
 import Experiments
 import Foundation
+import Training
 
 /// One JSON object per record, appended to a file (JSON Lines). `adamw train` writes one per epoch: epoch,
 /// train_loss, test_loss, test_accuracy, lr (at the epoch's end), skipped_steps (so far), seconds; `adamw gpt` one

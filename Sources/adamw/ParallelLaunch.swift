@@ -1,6 +1,7 @@
 import ArgumentParser
 import DataParallel
 import Foundation
+import Training
 
 /// `adamw train` and `adamw gpt` started by `mpirun -np N`: each process joins the job, trains its micro-batches
 /// (see `Experiments.GPTRun` and `TrainingRun`) and only rank 0 prints and writes files. A failure on any rank

@@ -4,6 +4,7 @@ import Experiments
 import DataParallel
 import Checkpoints
 import Optim
+import Training
 
 /// What `adamw train` and `adamw gpt` share about a run's flags: which of a run's options the command line gave
 /// (refused with --resume), reading and writing a checkpoint, the one optimizer option a resume may change, and

@@ -1,5 +1,6 @@
 import Experiments
 import Kernels
+import Training
 
 /// Progress of an experiment made of many training runs, reported from the threads that train them: a bar over
 /// every epoch of every run on a terminal, or one line per finished run on standard error otherwise.

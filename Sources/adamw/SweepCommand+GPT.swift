@@ -1,6 +1,7 @@
 import Experiments
 import Foundation
 import Kernels
+import Training
 
 extension SweepCommand {
     /// `--task gpt`: every (lr, λ) cell trains nanoGPT's recipe; the grids hold the held-out half's loss.

@@ -4,6 +4,7 @@ import Experiments
 import Foundation
 import Kernels
 import Optim
+import Training
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

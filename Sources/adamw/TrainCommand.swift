@@ -6,6 +6,7 @@ import Experiments
 import Foundation
 import NN
 import Optim
+import Training
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

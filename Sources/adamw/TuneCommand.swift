@@ -4,6 +4,7 @@ import Experiments
 import Foundation
 import Kernels
 import Optim
+import Training
 
 /// `adamw tune`: Bayesian optimisation of lr and λ together against random search with the same budget.
 struct TuneCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import Datasets
 import Experiments
 import NN
 import Testing
+import Training
 
 #if DEBUG
 let optimizedBuild = false

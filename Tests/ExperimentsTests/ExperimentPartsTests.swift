@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import NN
 import Testing
+import Training
 
 struct ExperimentPartsTests {
     @Test func meanAndSampleDeviation() {
@@ -49,49 +50,6 @@ struct ExperimentPartsTests {
         let aligned = try #require(Sweep.bestWeightDecaySlope(Self.cells { _, wd in abs(log10(wd) + 4) }))
         #expect(aligned.best.map(\.weightDecay) == [1e-4, 1e-4, 1e-4] && aligned.slope == 0)
         #expect(Sweep.bestWeightDecaySlope(Array(Self.cells { _, _ in 1 }.prefix(4))) == nil, "one learning rate")
-    }
-
-    /// A held-out validation split is what a run evaluates on; it and the training subset are checked.
-    @Test func aRunTrainsOnItsSubsetAndEvaluatesOnItsValidationSplit() throws {
-        let (train, test) = try MNIST.load()
-        var options = TrainingOptions()
-        options.trainSamples = 1000
-        options.validationSamples = 800
-        options.batchSize = 100
-        let run = try TrainingRun(options: options, train: train, test: test)
-        #expect(run.batchesPerEpoch == 10)
-        let result = try run.runEpoch()
-        let correct = result.testAccuracy * 800
-        #expect(abs(correct - correct.rounded()) < 1e-9, "an accuracy over 800 validation samples")
-        options.validationSamples = train.count
-        #expect(throws: DatasetError.invalidArgument(
-            name: "--validation-samples (at most 59999 of the training set's 60000)", value: train.count)) {
-            try TrainingRun(options: options, train: train, test: test)
-        }
-        options.validationSamples = nil
-        options.trainSamples = 0
-        #expect(throws: DatasetError.invalidArgument(
-            name: "--train-samples (the training set has 60000)", value: 0)) {
-            try TrainingRun(options: options, train: train, test: test)
-        }
-    }
-
-    /// A checkpoint refused for its optimizer leaves the run as it was, model included (no half-load).
-    @Test func aRefusedCheckpointLeavesTheRunUntouched() throws {
-        let (train, test) = try MNIST.load()
-        var options = TrainingOptions()
-        options.trainSamples = 500
-        options.batchSize = 100
-        let run = try TrainingRun(options: options, train: train, test: test)
-        try run.runEpoch()
-        options.optimizer = .sgd
-        let other = try TrainingRun(options: options, train: train, test: test)
-        try other.runEpoch()
-        try other.runEpoch()
-        let before = run.model.parameters().map(\.values)
-        #expect(throws: StateMismatch.self) { try run.load(try other.stateDict()) }
-        #expect(run.model.parameters().map(\.values) == before)
-        #expect(run.epoch == 1 && run.steps == 5)
     }
 
     /// Each contender's λ is the one of best validation accuracy, and the summaries are the seeds' figures.

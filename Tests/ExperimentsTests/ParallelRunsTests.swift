@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import NN
 import Testing
+import Training
 
 struct ParallelRunsTests {
     struct Failure: Error, Equatable { let index: Int }

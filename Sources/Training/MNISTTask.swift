@@ -1,12 +1,13 @@
 import Autograd
 import Datasets
+import DataParallel
 import NN
 
-/// The seeds' MNIST classifier as a ``TrainingTask``: `Linear(784, 10)` or an MLP with ReLU, cross-entropy, a
+/// The seeds' MNIST classifier as an ``EpochTask``: `Linear(784, 10)` or an MLP with ReLU, cross-entropy, a
 /// seeded shuffling loader over the training images (or their first ``TrainingOptions/trainSamples``), and
 /// accuracy on the test set — or on the last ``TrainingOptions/validationSamples`` training images when they are
 /// held out, so that model selection never looks at the test set.
-public final class MNISTTask: TrainingTask {
+public final class MNISTTask: EpochTask {
     let loader: DataLoader<Subset<MNIST>>
     let evaluationSet: Subset<MNIST>
     let hidden: [Int]
@@ -52,8 +53,8 @@ public final class MNISTTask: TrainingTask {
         return [Int64(dataset.count), Int64(evaluationSet.count), sum, weighted]
     }
 
-    public func makeModel(_ options: TrainingOptions) throws -> any Module {
-        let widths = [MNIST.pixels] + options.hidden
+    public func makeModel() -> Sequential {
+        let widths = [MNIST.pixels] + hidden
         return Sequential {
             Flatten()
             for (from, to) in zip(widths, widths.dropFirst()) {
@@ -77,11 +78,11 @@ public final class MNISTTask: TrainingTask {
 
     public func sampleCount(of batch: (data: Tensor, target: [Int])) -> Int { batch.target.count }
 
-    public func loss(of model: any Module, on batch: (data: Tensor, target: [Int])) throws -> Tensor {
+    public func loss(of model: Sequential, on batch: (data: Tensor, target: [Int])) throws -> Tensor {
         try crossEntropy(model(batch.data), batch.target)
     }
 
-    public func evaluate(_ model: any Module) throws -> (loss: Double, accuracy: Double) {
+    public func evaluate(_ model: Sequential) throws -> (loss: Double, accuracy: Double) {
         let batchSize = 1000
         var lossSum = 0.0, correct = 0
         var start = 0
@@ -95,5 +96,17 @@ public final class MNISTTask: TrainingTask {
             start = end
         }
         return (lossSum / Double(evaluationSet.count), Double(correct) / Double(evaluationSet.count))
+    }
+}
+
+/// A run of the seeds' MNIST classifier (``MNISTTask``): what `adamw train` and the experiments train.
+public typealias TrainingRun = EpochRun<MNISTTask>
+
+extension EpochRun where Task == MNISTTask {
+    /// One MNIST run on `train`, evaluated on `test` (or on a validation split of `train`, as `options` say).
+    public convenience init(options: TrainingOptions, train: MNIST, test: MNIST,
+                            communicator: (any Communicator)? = nil) throws {
+        try self.init(options: options, task: MNISTTask(options: options, train: train, test: test),
+                      communicator: communicator)
     }
 }

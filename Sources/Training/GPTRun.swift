@@ -19,8 +19,8 @@ import Optim
 /// ```
 ///
 /// Initialization draws from one generator, then each micro-batch's dropout from a generator seeded by it; the
-/// batch offsets come from another; both are seeded by the recipe and saved with the run. The micro-batches'
-/// gradients are summed whole, in order (``Optim/GradientAccumulator``).
+/// batch offsets come from another (``CharacterLMTask``'s); both are seeded by the recipe and saved with the run.
+/// The step is the ``Trainer``'s.
 ///
 /// **Data parallel.** Given a ``DataParallel/Communicator`` of N processes, the run is one of N ranks of a ZeRO-1
 /// run (``DataParallel/ShardedOptimizer``): the recipe's `accumulate` micro-batches of a step are dealt round by
@@ -28,28 +28,20 @@ import Optim
 /// run is bitwise the run of one process: losses, weights, optimizer state and checkpoints.
 public final class GPTRun {
     public let recipe: GPTRecipe
-    public let corpus: CharacterCorpus
-    public let model: GPT
-    public let parameters: [Parameter]
-    public let optimizer: any Optimizer
-    /// How a step sums the micro-batches' gradients and updates: on its own, or as one rank of several.
-    let update: TrainingStep
+    public let task: CharacterLMTask
+    public let trainer: Trainer<CharacterLMTask>
+    public var corpus: CharacterCorpus { task.corpus }
+    public var model: GPT { trainer.model }
+    public var parameters: [Parameter] { trainer.parameters }
+    public var optimizer: any Optimizer { trainer.optimizer }
     /// The ZeRO-1 shards when the run is one rank of several, nil on its own.
-    public var sharding: ShardedOptimizer? { update.sharding }
-    /// Initialization, then the seeds of the micro-batches' dropout.
-    let random: RandomStream
-    /// The training batches' offsets.
-    var batches: RandomGenerator
+    public var sharding: ShardedOptimizer? { trainer.sharding }
     /// Iterations (optimizer steps) done.
     public private(set) var iteration = 0
     /// Seconds spent in ``step()``, evaluations excluded.
     public private(set) var trainSeconds = 0.0
     /// Where ``trainSeconds`` went.
-    public struct Timing: Sendable {
-        /// The losses (forward passes), their backward passes, and clipping plus the optimizer step.
-        public var forward = 0.0, backward = 0.0, step = 0.0
-    }
-    public private(set) var timing = Timing()
+    public var timing: StepTiming { trainer.timing }
     /// Batches per split in ``estimateLosses()``: nanoGPT's eval_iters of its CPU run.
     public static let evaluationBatches = 20
 
@@ -59,24 +51,22 @@ public final class GPTRun {
         try recipe.check(maximumContext: corpus.maximumContext)
         try ExperimentError.checkAccumulate(recipe.accumulate, ranks: communicator?.size ?? 1)
         self.recipe = recipe
-        self.corpus = corpus
-        random = RandomStream(seed: recipe.seed)
-        model = withRandomGenerator(random) { GPT(recipe.configuration(vocabularySize: corpus.vocabulary.count)) }
-        parameters = model.parameters()
-        optimizer = try recipe.optimizer.makeOptimizer(parameters, settings: recipe.optimizerOptions,
-                                                       excludingFromDecay: recipe.decayAll ? nil : .biasesAndNorms)
-        batches = RandomGenerator(seed: recipe.seed)
-        dataChecksum = Self.checksum(of: corpus)
+        let task = CharacterLMTask(recipe: recipe, corpus: corpus)
+        self.task = task
+        let random = RandomStream(seed: recipe.seed)
+        let model = withRandomGenerator(random) { task.makeModel() }
+        let optimizer = try recipe.optimizer.makeOptimizer(
+            model.parameters(), settings: recipe.optimizerOptions,
+            excludingFromDecay: recipe.decayAll ? nil : .biasesAndNorms)
         if let communicator, communicator.size > 1 {
             // Before the first exchange whose size depends on the text (the vocabulary sizes the model).
-            let crc = Int64(UInt32(dataChecksum, radix: 16) ?? 0)
-            try communicator.requireAgreement(on: [crc, Int64(corpus.tokens.count), Int64(corpus.vocabulary.count)],
-                                              of: "text") { values in
+            try communicator.requireAgreement(on: task.dataFingerprint(), of: "text") { values in
                 "CRC-32 \(String(values[0], radix: 16)), \(values[1]) characters, \(values[2]) distinct"
             }
         }
         try RunAgreement.require(try StateJSON.encode(recipe), of: "recipes", on: communicator)
-        update = try TrainingStep(parameters: parameters, optimizer: optimizer, communicator: communicator)
+        trainer = try Trainer(task: task, model: model, optimizer: optimizer, random: random,
+                              communicator: communicator, clipNorm: recipe.clipNorm)
     }
 
     /// The learning rate of the next iteration.
@@ -89,40 +79,9 @@ public final class GPTRun {
         defer { trainSeconds += monotonicSeconds() - start }
         let rate = learningRate
         for index in optimizer.groupSchedules.indices { optimizer.groupSchedules[index].lr = rate }
-        optimizer.zeroGrad()
-        let ranks = update.ranks, rank = update.rank
-        let microBatches = recipe.accumulate, rounds = microBatches / ranks
-        // Every rank draws every micro-batch's dropout seed and offsets, in order, and keeps its own.
-        let seeds = (0..<microBatches).map { _ in random.next() }
-        var losses: [Double] = []
-        for round in 0..<rounds {
-            var mine: (inputs: [[Int]], targets: [[Int]])?
-            for member in 0..<ranks {
-                let batch = corpus.batch(.train, batchSize: recipe.batchSize, context: recipe.context, using: &batches)
-                if member == rank { mine = batch }
-            }
-            guard let (inputs, targets) = mine else { break }
-            let forward = monotonicSeconds()
-            var backward = forward
-            let loss = try withRandomGenerator(RandomStream(seed: seeds[round * ranks + rank])) {
-                let loss = try model.loss(inputs, targets: targets)
-                backward = monotonicSeconds()
-                try (microBatches == 1 ? loss : loss * (1 / Float(microBatches))).backward()
-                return loss
-            }
-            losses.append(Double(try loss.item()))
-            timing.forward += backward - forward
-            timing.backward += monotonicSeconds() - backward
-            try update.roundDone(round, contributors: ranks, of: microBatches)
-        }
-        try update.gradientsDone(of: microBatches)
-        let all = try update.inMicroBatchOrder(losses, perRank: rounds)
-        let stepStart = monotonicSeconds()
-        if let clipNorm = recipe.clipNorm { try update.clipGradNorm(parameters, maxNorm: clipNorm) }
-        try update.step()
-        timing.step += monotonicSeconds() - stepStart
+        let losses = try trainer.step(on: task.nextMicroBatches(recipe.accumulate))
         iteration += 1
-        return all.reduce(0, +) / Double(microBatches)
+        return losses.reduce(0, +) / Double(recipe.accumulate)
     }
 
     /// Floating-point operations of one iteration, forward and backward, as nanoGPT's `estimate_mfu` counts them:
@@ -137,7 +96,7 @@ public final class GPTRun {
     /// nanoGPT's `estimate_loss`: the mean loss over the same ``evaluationBatches`` batches of each split at every
     /// call (evaluation mode, no gradients).
     public func estimateLosses() throws -> (train: Double, validation: Double) {
-        try evaluating {
+        try trainer.evaluating {
             var means: [Double] = []
             for split in [CharacterCorpus.Split.train, .validation] {
                 var random = RandomGenerator(seed: recipe.seed &+ (split == .train ? 1 : 2))
@@ -164,7 +123,7 @@ public final class GPTRun {
         let context = recipe.context
         let blocks = tokens.count > context ? (tokens.count - 1) / context : 0
         guard blocks > 0 else { return .nan }
-        return try evaluating {
+        return try trainer.evaluating {
             var total = 0.0, block = 0
             while block < blocks {
                 let rows = min(64, blocks - block)
@@ -184,31 +143,17 @@ public final class GPTRun {
                        seed: UInt64) throws -> String {
         let start = try corpus.encode(prompt)
         var random = RandomGenerator(seed: seed)
-        return try evaluating {
+        return try trainer.evaluating {
             corpus.decode(try model.generate(from: start, count: characters, temperature: temperature, topK: topK,
                                              using: &random))
         }
-    }
-
-    /// `body` in evaluation mode (dropout off) without gradients; training mode again after.
-    private func evaluating<R>(_ body: () throws -> R) throws -> R {
-        model.eval()
-        defer { model.train() }
-        return try withNoGrad { try body() }
     }
 
     // MARK: - Checkpoints
 
     /// A fingerprint of the text trained on (its tokens and vocabulary), so that a resume on another text is
     /// refused; computed once, not at every save.
-    public let dataChecksum: String
-
-    private static func checksum(of corpus: CharacterCorpus) -> String {
-        var crc = CRC32()
-        corpus.tokens.withUnsafeBytes { crc.update($0) }
-        crc.update(Array(corpus.characters.text.utf8))
-        return crc.hex
-    }
+    public var dataChecksum: String { task.dataChecksum }
 
     /// The run's whole state: the model as nanoGPT's (``GPTCheckpoint``), the optimizer under `optimizer.`, the
     /// recipe, the iteration, both generators and the text's fingerprint. Nothing in it depends on time, threads
@@ -216,12 +161,12 @@ public final class GPTRun {
     /// shards are gathered) and rank 0's is the run's state.
     public func stateDict() throws -> StateDict {
         var state = GPTCheckpoint.state(of: model, vocabulary: corpus.characters)
-            .merging(try update.stateDict(), prefix: "optimizer.")
+            .merging(try trainer.optimizerState(), prefix: "optimizer.")
         state.metadata["job"] = "gpt"
         state.metadata["recipe"] = try StateJSON.encode(recipe)
         state.metadata["iteration"] = String(iteration)
-        state.metadata["rng"] = Self.text(random.state)
-        state.metadata["batch_rng"] = Self.text(batches.state)
+        state.metadata["rng"] = Self.text(trainer.random.state)
+        state.metadata["batch_rng"] = Self.text(task.batches.state)
         state.metadata["data_crc32"] = dataChecksum
         return state
     }
@@ -274,13 +219,13 @@ public final class GPTRun {
         let before = model.stateDict()
         try GPTCheckpoint.load(state, into: model)
         do {
-            try update.load(stateDict: state.scoped("optimizer."))
+            try trainer.loadOptimizerState(state.scoped("optimizer."))
         } catch {
             try? model.load(stateDict: before)
             throw error
         }
-        random.restore(words)
-        batches = batchGenerator
+        trainer.random.restore(words)
+        task.batches = batchGenerator
         self.iteration = iteration
     }
 

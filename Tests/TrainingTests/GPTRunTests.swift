@@ -1,10 +1,10 @@
 import Autograd
 import Datasets
-import Experiments
 import Foundation
 import NN
 import Optim
 import Testing
+import Training
 
 /// The GPT run as a library: nanoGPT's schedule, the checkpoint's layout and its checks, and a run that learns.
 struct GPTRunTests {

@@ -4,48 +4,48 @@ import Datasets
 import Foundation
 import NN
 
-/// One training run: the model, optimizer, schedule and data order its options define for a ``TrainingTask``,
-/// the seeds' loop over epochs, and its whole state as a checkpoint. `adamw train` and the experiments are made
-/// of these, on ``MNISTTask``.
+/// What an epoch of an ``EpochRun`` ends with.
+public struct EpochResult: Sendable {
+    public let epoch: Int
+    /// The mean training loss over the epoch's samples.
+    public let trainLoss: Double
+    /// Loss and accuracy on the evaluation set: the test set, or the validation split when one is held out.
+    public let testLoss: Double
+    public let testAccuracy: Double
+    public let learningRate: Double
+    public let skippedSteps: Int
+    public let seconds: Double
+}
+
+/// One training run of an ``EpochTask``: the model, optimizer, schedule and data order its options define, the
+/// seeds' loop over epochs, and its whole state as a checkpoint. `adamw train` and the experiments are made of
+/// these, on ``MNISTTask`` (``TrainingRun``).
 ///
 /// The loop is the example's — `optimizer.zeroGrad(); let loss = try crossEntropy(model(data), target);
-/// try loss.backward(); try optimizer.step()` — with gradient accumulation over `accumulate` micro-batches (each
-/// loss weighted by its share of the samples, so the step equals one on the whole batch), optional clipping, and a
-/// learning-rate schedule stepped after each optimizer step (or, for plateau, after each epoch's evaluation).
+/// try loss.backward(); try optimizer.step()` — as the ``Trainer`` takes it, with gradient accumulation over
+/// `accumulate` micro-batches, optional clipping, and a learning-rate schedule stepped after each optimizer step
+/// (or, for plateau, after each epoch's evaluation).
 ///
 /// A run draws its random numbers (initialization, then a dropout seed a micro-batch) from a generator of its own,
-/// so several runs can train at once on several threads, each reproducible. The micro-batches' gradients are summed
-/// whole, in order (``Optim/GradientAccumulator``).
+/// so several runs can train at once on several threads, each reproducible.
 ///
 /// **Data parallel.** Given a ``DataParallel/Communicator`` of N processes, the run is one rank of a ZeRO-1 run
 /// (``DataParallel/ShardedOptimizer``): the `accumulate` micro-batches of a step are dealt round by round,
 /// micro-batch `round·N + r` to rank r (so `accumulate` must be a multiple of N), and the run is bitwise one
 /// process's run.
-public final class TrainingRun {
-    public struct EpochResult: Sendable {
-        public let epoch: Int
-        /// The mean training loss over the epoch's samples.
-        public let trainLoss: Double
-        /// Loss and accuracy on the evaluation set: the test set, or the validation split when one is held out.
-        public let testLoss: Double
-        public let testAccuracy: Double
-        public let learningRate: Double
-        public let skippedSteps: Int
-        public let seconds: Double
-    }
+public final class EpochRun<Task: EpochTask> {
+    public typealias EpochResult = Training.EpochResult
 
     public let options: TrainingOptions
-    public let task: any TrainingTask
-    public let model: any Module
-    public let optimizer: any Optimizer
-    /// How a step sums the micro-batches' gradients and updates: on its own, or as one rank of several.
-    let update: TrainingStep
+    public let trainer: Trainer<Task>
+    public var task: Task { trainer.task }
+    public var model: Task.Model { trainer.model }
+    public var optimizer: any Optimizer { trainer.optimizer }
     /// The ZeRO-1 shards when the run is one rank of several, nil on its own.
-    public var sharding: ShardedOptimizer? { update.sharding }
+    public var sharding: ShardedOptimizer? { trainer.sharding }
     /// The learning-rate schedule, if any: a ``ReduceLROnPlateau`` steps on each epoch's evaluation loss, any other
     /// after every optimizer step.
     let scheduler: LRScheduler?
-    let random: RandomStream
     /// Completed epochs.
     public private(set) var epoch = 0
     /// Optimizer steps taken (skipped ones included), over all epochs.
@@ -66,22 +66,14 @@ public final class TrainingRun {
         batches / accumulate + (batches % accumulate == 0 ? 0 : 1)
     }
 
-    /// One MNIST run (``MNISTTask``).
-    public convenience init(options: TrainingOptions, train: MNIST, test: MNIST,
-                            communicator: (any Communicator)? = nil) throws {
-        try self.init(options: options, task: MNISTTask(options: options, train: train, test: test),
-                      communicator: communicator)
-    }
-
     /// Builds the run, on its own or, given `communicator`, as its rank of a data-parallel run. Errors name the
     /// option at fault (an optimizer's or a scheduler's).
-    public init(options: TrainingOptions, task: some TrainingTask, communicator: (any Communicator)? = nil) throws {
+    public init(options: TrainingOptions, task: Task, communicator: (any Communicator)? = nil) throws {
         try ExperimentError.checkAccumulate(options.accumulate, ranks: communicator?.size ?? 1)
         self.options = options
-        self.task = task
-        random = RandomStream(seed: options.seed)
-        model = try withRandomGenerator(random) { try task.makeModel(options) }
-        optimizer = try options.optimizer.makeOptimizer(
+        let random = RandomStream(seed: options.seed)
+        let model = try withRandomGenerator(random) { try task.makeModel() }
+        let optimizer = try options.optimizer.makeOptimizer(
             model.parameters(), settings: options.optimizerOptions,
             excludingFromDecay: options.noDecayBiasNorm ? .biasesAndNorms : nil)
         optimizer.nonFiniteGradients = options.nonFinite
@@ -91,7 +83,9 @@ public final class TrainingRun {
             }
         }
         try RunAgreement.require(try StateJSON.encode(options), of: "training options", on: communicator)
-        update = try TrainingStep(parameters: model.parameters(), optimizer: optimizer, communicator: communicator)
+        // Clipping sums the norms in the optimizer's group order, as this run always has.
+        trainer = try Trainer(task: task, model: model, optimizer: optimizer, random: random,
+                              communicator: communicator, clipNorm: options.clipNorm, clipOrder: optimizer.parameters)
         let (total, overflow) = options.scheduleEpochs.multipliedReportingOverflow(
             by: Self.stepsPerEpoch(batches: task.batchesPerEpoch, accumulate: options.accumulate))
         guard !overflow, total <= 1 << 40 else {
@@ -126,7 +120,7 @@ public final class TrainingRun {
     /// loss so far).
     @discardableResult
     public func runEpoch(progress: ((Int, Int, Double) -> Void)? = nil) throws -> EpochResult {
-        try withRandomGenerator(random) { try trainEpoch(progress: progress) }
+        try withRandomGenerator(trainer.random) { try trainEpoch(progress: progress) }
     }
 
     /// Trains `count` epochs, each reported to `progress` as the run `name`; returns the last epoch's result.
@@ -148,7 +142,7 @@ public final class TrainingRun {
         let start = monotonicSeconds()
         epoch += 1
         model.train()
-        let (lossSum, samples) = try trainBatches(of: task, progress: progress)
+        let (lossSum, samples) = try trainBatches(progress: progress)
         let trained = monotonicSeconds()
         trainSeconds += trained - start
         let (testLoss, accuracy) = try evaluate()
@@ -162,53 +156,24 @@ public final class TrainingRun {
         return result
     }
 
-    /// One epoch of optimizer steps over `task`'s micro-batches; returns the summed loss and the sample count.
-    private func trainBatches<Task: TrainingTask>(
-        of task: Task, progress: ((Int, Int, Double) -> Void)?
-    ) throws -> (lossSum: Double, samples: Int) {
+    /// One epoch of optimizer steps over the task's micro-batches; returns the summed loss and the sample count.
+    private func trainBatches(progress: ((Int, Int, Double) -> Void)?) throws -> (lossSum: Double, samples: Int) {
         var lossSum = 0.0, samples = 0, batches = 0
         let iterator = task.nextEpoch()
         var group: [Task.Batch] = []
         repeat {
-            // One optimizer step: up to `accumulate` micro-batches, each loss weighted by its share of samples.
+            // One optimizer step: up to `accumulate` micro-batches.
             group.removeAll(keepingCapacity: true)
             while group.count < options.accumulate, let batch = iterator.next() { group.append(batch) }
             guard !group.isEmpty else { break }
-            let groupSamples = group.reduce(0) { $0 + task.sampleCount(of: $1) }
-            optimizer.zeroGrad()
-            // Micro-batch round·N + r is rank r's; every rank draws every micro-batch's dropout seed, in order.
-            let ranks = update.ranks, rank = update.rank
-            let rounds = (group.count + ranks - 1) / ranks
-            let seeds = group.map { _ in random.next() }
-            var losses: [Double] = []
-            for round in 0..<rounds {
-                let index = round * ranks + rank
-                let contributors = min(ranks, group.count - round * ranks)
-                if index < group.count {
-                    let batch = group[index]
-                    let share = Float(task.sampleCount(of: batch)) / Float(groupSamples)
-                    let loss = try withRandomGenerator(RandomStream(seed: seeds[index])) {
-                        let loss = try task.loss(of: model, on: batch)
-                        try (group.count == 1 ? loss : loss * share).backward()
-                        return loss
-                    }
-                    losses.append(Double(try loss.item()))
-                } else {
-                    losses.append(0)  // no micro-batch for this rank in the last round of an epoch
-                }
-                try update.roundDone(round, contributors: contributors, of: group.count)
-            }
-            try update.gradientsDone(of: group.count)
-            let all = try update.inMicroBatchOrder(losses, perRank: rounds)
-            for (batch, loss) in zip(group, all) {
+            let losses = try trainer.step(on: group)
+            for (batch, loss) in zip(group, losses) {
                 let count = task.sampleCount(of: batch)
                 lossSum += loss * Double(count)
                 samples += count
                 batches += 1
                 progress?(batches, task.batchesPerEpoch, lossSum / Double(samples))
             }
-            if let clipNorm = options.clipNorm { try update.clipGradNorm(optimizer.parameters, maxNorm: clipNorm) }
-            try update.step()
             steps += 1
             if let scheduler, !scheduler.stepsOnMetric { try scheduler.step() }
         } while true
@@ -217,17 +182,11 @@ public final class TrainingRun {
 
     /// Mean loss and accuracy on the evaluation set: evaluation mode, no gradients.
     public func evaluate() throws -> (loss: Double, accuracy: Double) {
-        model.eval()
-        defer { model.train() }
-        return try withNoGrad { try task.evaluate(model) }
+        try trainer.evaluating { try task.evaluate(model) }
     }
 
     /// The Euclidean norm of all parameters together.
-    public var weightNorm: Double {
-        model.parameters().reduce(0.0) { sum, parameter in
-            sum + parameter.values.reduce(0.0) { $0 + Double($1) * Double($1) }
-        }.squareRoot()
-    }
+    public var weightNorm: Double { trainer.weightNorm }
 
     // MARK: - Checkpoints
 
@@ -235,12 +194,12 @@ public final class TrainingRun {
     public func stateDict() throws -> StateDict {
         var state = StateDict()
             .merging(model.stateDict(), prefix: "model.")
-            .merging(try update.stateDict(), prefix: "optimizer.")
+            .merging(try trainer.optimizerState(), prefix: "optimizer.")
         state.metadata["options"] = try StateJSON.encode(options)
         state.metadata["epoch"] = String(epoch)
         state.metadata["step"] = String(steps)
         state.metadata["data.epoch"] = String(task.dataEpoch)
-        state.metadata["rng"] = random.state.map { String($0, radix: 16) }.joined(separator: ",")
+        state.metadata["rng"] = trainer.random.state.map { String($0, radix: 16) }.joined(separator: ",")
         if let scheduler { state.metadata["scheduler"] = try StateJSON.encode(scheduler.stateDict()) }
         if let last {
             state.metadata["test_accuracy"] = String(last.testAccuracy)
@@ -267,7 +226,7 @@ public final class TrainingRun {
     private func replaceState(with state: StateDict) throws {
         var problems: [String] = []
         do { try model.load(stateDict: state.scoped("model.")) } catch { problems.append("\(error)") }
-        do { try update.load(stateDict: state.scoped("optimizer.")) } catch { problems.append("\(error)") }
+        do { try trainer.loadOptimizerState(state.scoped("optimizer.")) } catch { problems.append("\(error)") }
         // Counts read from a file are refused when impossible (negative), not trusted.
         let epoch = state.metadata["epoch"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         let steps = state.metadata["step"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
@@ -285,7 +244,7 @@ public final class TrainingRun {
         } else if state.metadata["scheduler"] != nil {
             problems.append("the checkpoint has a schedule, the run none")
         }
-        guard problems.isEmpty, let epoch, let steps, let dataEpoch, let words, random.restore(words) else {
+        guard problems.isEmpty, let epoch, let steps, let dataEpoch, let words, trainer.random.restore(words) else {
             throw StateMismatch("checkpoint", problems: problems.isEmpty ? ["the random generator's state is invalid"] : problems)
         }
         self.epoch = epoch

@@ -1,0 +1,121 @@
+import Autograd
+import DataParallel
+import Kernels
+import NN
+import Optim
+
+/// Where a trainer's time went: the losses (forward passes), their backward passes, and clipping plus the
+/// optimizer step.
+public struct StepTiming: Sendable {
+    public var forward = 0.0, backward = 0.0, step = 0.0
+}
+
+/// The one training loop: a model of a ``TrainingTask``, its optimizer, and the step that both runs — the epochs of
+/// ``EpochRun`` (MNIST) and the iterations of ``GPTRun`` — take over a group of micro-batches: PyTorch's
+/// `optimizer.zero_grad()`, each micro-batch's `loss.backward()` with the loss weighted by its share of the samples
+/// (so that the step equals one on the whole batch), clipping, `optimizer.step()`.
+///
+/// Each micro-batch's dropout draws from a generator seeded by the run's stream (``random``), which initialized the
+/// model first; the micro-batches' gradients are summed whole, in order (``Optim/GradientAccumulator``).
+///
+/// **Data parallel.** Given a ``DataParallel/Communicator`` of N processes, the trainer is one rank of a ZeRO-1 run
+/// (``DataParallel/ShardedOptimizer``): the micro-batches of a step are dealt round by round, micro-batch
+/// `round·N + r` to rank r, and the run is bitwise one process's run. The loop is the same either way; only its
+/// ``StepStrategy`` differs.
+public final class Trainer<Task: TrainingTask> {
+    public let task: Task
+    public let model: Task.Model
+    /// The model's parameters, in the model's order.
+    public let parameters: [Parameter]
+    public let optimizer: any Optimizer
+    /// Initialization, then the seeds of the micro-batches' dropout.
+    let random: RandomStream
+    /// How a step sums the micro-batches' gradients and updates: on its own, or as one rank of several.
+    let strategy: any StepStrategy
+    /// Clip the gradients' total 2-norm to this before each step; nil: no clipping.
+    let clipNorm: Double?
+    /// The order clipping sums the parameters' norms in (which decides the total's last bits).
+    let clipOrder: [Parameter]
+    public private(set) var timing = StepTiming()
+
+    /// The trainer of `model` (built by `task` under `random`) with `optimizer`, on its own or, given
+    /// `communicator`, as its rank of a data-parallel run. `clipOrder` is the order clipping sums the norms in
+    /// (default: the model's).
+    public init(task: Task, model: Task.Model, optimizer: any Optimizer, random: RandomStream,
+                communicator: (any Communicator)?, clipNorm: Double?, clipOrder: [Parameter]? = nil) throws {
+        self.task = task
+        self.model = model
+        self.optimizer = optimizer
+        self.random = random
+        self.clipNorm = clipNorm
+        parameters = model.parameters()
+        self.clipOrder = clipOrder ?? parameters
+        strategy = try makeStepStrategy(parameters: parameters, optimizer: optimizer, communicator: communicator)
+    }
+
+    /// The ZeRO-1 shards when the trainer is one rank of several, nil on its own.
+    public var sharding: ShardedOptimizer? { strategy as? ShardedOptimizer }
+
+    /// One optimizer step over the micro-batches `group` (every rank passes the whole group, and computes its own
+    /// share of it); returns every micro-batch's loss, in order, from every rank.
+    public func step(on group: [Task.Batch]) throws -> [Double] {
+        guard !group.isEmpty else { return [] }
+        optimizer.zeroGrad()
+        let ranks = strategy.ranks, rank = strategy.rank
+        let rounds = (group.count + ranks - 1) / ranks
+        // Every rank draws every micro-batch's dropout seed, in order, and keeps its own.
+        let seeds = group.map { _ in random.next() }
+        let counts = group.map { task.sampleCount(of: $0) }
+        let total = counts.reduce(0, +)
+        // Equal micro-batches weigh 1/n each: the same bits as count/total, without a total that Float may round.
+        let equal = counts.allSatisfy { $0 == counts[0] }
+        var losses: [Double] = []
+        for round in 0..<rounds {
+            let index = round * ranks + rank
+            if index < group.count {
+                let share = equal ? 1 / Float(group.count) : Float(counts[index]) / Float(total)
+                let forward = monotonicSeconds()
+                var backward = forward
+                let loss = try withRandomGenerator(RandomStream(seed: seeds[index])) {
+                    let loss = try task.loss(of: model, on: group[index])
+                    backward = monotonicSeconds()
+                    try (group.count == 1 ? loss : loss * share).backward()
+                    return loss
+                }
+                losses.append(Double(try loss.item()))
+                timing.forward += backward - forward
+                timing.backward += monotonicSeconds() - backward
+            } else {
+                losses.append(0)  // no micro-batch for this rank in the last round of an epoch
+            }
+            try strategy.roundDone(round, contributors: min(ranks, group.count - round * ranks), of: group.count)
+        }
+        try strategy.gradientsDone(of: group.count)
+        let all = try strategy.inMicroBatchOrder(losses, perRank: rounds)
+        let stepStart = monotonicSeconds()
+        if let clipNorm { try strategy.clipGradNorm(clipOrder, maxNorm: clipNorm) }
+        try strategy.step()
+        timing.step += monotonicSeconds() - stepStart
+        return all
+    }
+
+    /// `body` in evaluation mode (dropout off) without gradients; training mode again after.
+    public func evaluating<R>(_ body: () throws -> R) throws -> R {
+        model.eval()
+        defer { model.train() }
+        return try withNoGrad { try body() }
+    }
+
+    /// The Euclidean norm of all parameters together.
+    public var weightNorm: Double {
+        parameters.reduce(0.0) { sum, parameter in
+            sum + parameter.values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        }.squareRoot()
+    }
+
+    /// The optimizer state one process would have (collective when sharded: rank 0's is the whole state).
+    public func optimizerState() throws -> StateDict { try strategy.stateDict() }
+
+    /// Loads a whole optimizer state (a rank keeps its part).
+    public func loadOptimizerState(_ state: StateDict) throws { try strategy.load(stateDict: state) }
+}
