@@ -25,7 +25,7 @@ public struct TrafficKernel {
         state0: UnsafeMutablePointer<Float>, state1: UnsafeMutablePointer<Float>?, count: Int
     ) {
         let pointers = Pointers(param: param, grad: grad, state0: state0, state1: state1)
-        ThreadPool.current.forEachChunk(count: count, minimumChunk: AdamStep.minimumChunk) { range in
+        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
             typealias V = SIMD16<Float>
             let p = pointers
             var i = range.lowerBound

@@ -43,7 +43,7 @@ public struct AdagradStep: Sendable {
     /// The result does not depend on the thread count.
     public func apply(_ streams: Streams, count: Int) {
         let path = CPUPath.current
-        ThreadPool.current.forEachChunk(count: count, minimumChunk: AdamStep.minimumChunk) { range in
+        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
             run(streams, range, path: path)
         }
     }

@@ -72,9 +72,6 @@ public struct AdamStep: Sendable {
         blockBiasCorrection2Sqrt = (1 - powf(Float(beta2), t)).squareRoot()
     }
 
-    /// Elements per thread below which a step runs on one thread: waking a worker costs more than it saves.
-    public static let minimumChunk = 1 << 15
-
     /// Applies the step to `count` elements, in parallel over ``ThreadPool/current`` for large counts.
     ///
     /// `maxExpAvgSq` must be non-nil when `amsgrad` is set. The result does not depend on the thread count.
@@ -86,7 +83,7 @@ public struct AdamStep: Sendable {
         precondition(!amsgrad || maxExpAvgSq != nil, "amsgrad needs its max buffer")
         let streams = Streams(param: param, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: maxExpAvgSq)
         let path = CPUPath.current
-        ThreadPool.current.forEachChunk(count: count, minimumChunk: Self.minimumChunk) { range in
+        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
             run(streams, range, path: path)
         }
     }

@@ -87,7 +87,7 @@ public enum Reductions {
     /// xᵢ ← xᵢ · factor, in parallel for large counts.
     public static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
         let pointer = UncheckedPointer(x)
-        ThreadPool.current.forEachChunk(count: count, minimumChunk: AdamStep.minimumChunk) { range in
+        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
             let x = pointer.value
             var i = range.lowerBound
             while i + 16 <= range.upperBound {

@@ -42,7 +42,7 @@ public struct SGDStep: Sendable {
     ) {
         let streams = Streams(param: param, grad: grad, momentumBuffer: momentumBuffer)
         let path = CPUPath.current
-        ThreadPool.current.forEachChunk(count: count, minimumChunk: AdamStep.minimumChunk) { range in
+        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
             run(streams, range, path: path)
         }
     }

@@ -103,6 +103,10 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// The package's threading grain: elements per thread below which an element-wise sweep (an optimizer's step,
+    /// a reduction) runs on one thread, because waking a worker costs more than it saves.
+    public static let grain = 1 << 15
+
     /// Splits `0..<count` into at most `threadCount` contiguous ranges of at least `minimumChunk` elements each,
     /// starting on multiples of `alignment`, and runs `body` on each range in parallel.
     public func forEachChunk(

@@ -55,7 +55,7 @@ public struct AdagradOptions: OptimizerOptions {
 public enum AdagradRule: UpdateRule {
     public static let name = "Adagrad"
     public static var defaults: AdagradOptions { AdagradOptions() }
-    public static let stateBuffers: [StateBufferName] = [.sum]
+    public static let buffers: [StateBufferDeclaration] = [.nonNegative(.sum)]
 
     public static func uses(buffer index: Int, options: AdagradOptions) -> Bool { true }
 

@@ -71,7 +71,7 @@ public struct AdamOptions: OptimizerOptions {
 public enum AdamRule: UpdateRule {
     public static let name = "Adam"
     public static var defaults: AdamOptions { AdamOptions() }
-    public static let stateBuffers: [StateBufferName] = [.expAvg, .expAvgSq, .maxExpAvgSq]
+    public static let buffers: [StateBufferDeclaration] = [.signed(.expAvg), .nonNegative(.expAvgSq), .nonNegative(.maxExpAvgSq)]
 
     public static func uses(buffer index: Int, options: AdamOptions) -> Bool {
         index < 2 || options.amsgrad

@@ -12,34 +12,14 @@
 public typealias AdamW = RuleOptimizer<AdamWRule>
 
 /// AdamW's math: Adam's (``AdamRule``), with PyTorch's AdamW defaults.
-public enum AdamWRule: UpdateRule {
+public enum AdamWRule: DerivedRule {
+    public typealias Base = AdamRule
     public static let name = "AdamW"
     public static var defaults: AdamOptions {
         var options = AdamOptions()
         options.weightDecay = 0.01
         options.decoupledWeightDecay = true
         return options
-    }
-    public static var stateBuffers: [StateBufferName] { AdamRule.stateBuffers }
-
-    public static func uses(buffer index: Int, options: AdamOptions) -> Bool {
-        AdamRule.uses(buffer: index, options: options)
-    }
-
-    public static func requiredBuffers(step: Int, options: AdamOptions) -> [Int] {
-        AdamRule.requiredBuffers(step: step, options: options)
-    }
-
-    public static func storage(_ options: AdamOptions) -> StateStorage { options.states }
-
-    public static func kernel(_ options: AdamOptions, initialLR: Double, step: Int, freshState: Bool) -> AdamStep {
-        AdamRule.kernel(options, initialLR: initialLR, step: step, freshState: freshState)
-    }
-
-    public static func streams(
-        param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, state: StatePointers
-    ) -> AdamStep.Streams {
-        AdamRule.streams(param: param, grad: grad, state: state)
     }
 }
 

@@ -1,6 +1,6 @@
 /// Every optimizer of this package by name, for code that chooses one at run time (the command line, a
 /// checkpoint's saved options): each kind's options come from its rule's declaration, so a new optimizer is one
-/// case here and nothing else.
+/// case here and one line in ``rule``.
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     case adamw, adam, sgd, rmsprop, adagrad
 
@@ -18,27 +18,22 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
         public let defaultText: String
     }
 
-    /// PyTorch's class name: `AdamW`, `Adam`, `SGD`, `RMSprop`, `Adagrad`.
-    public var className: String {
+    /// The kind's rule: the one place a kind is tied to its optimizer (every member below opens it).
+    public var rule: any UpdateRule.Type {
         switch self {
-        case .adamw: AdamWRule.name
-        case .adam: AdamRule.name
-        case .sgd: SGDRule.name
-        case .rmsprop: RMSpropRule.name
-        case .adagrad: AdagradRule.name
+        case .adamw: AdamWRule.self
+        case .adam: AdamRule.self
+        case .sgd: SGDRule.self
+        case .rmsprop: RMSpropRule.self
+        case .adagrad: AdagradRule.self
         }
     }
 
+    /// PyTorch's class name: `AdamW`, `Adam`, `SGD`, `RMSprop`, `Adagrad`.
+    public var className: String { rule.name }
+
     /// The kind's options in declaration order, with its defaults.
-    public var options: [Option] {
-        switch self {
-        case .adamw: Self.options(of: AdamWRule.self)
-        case .adam: Self.options(of: AdamRule.self)
-        case .sgd: Self.options(of: SGDRule.self)
-        case .rmsprop: Self.options(of: RMSpropRule.self)
-        case .adagrad: Self.options(of: AdagradRule.self)
-        }
-    }
+    public var options: [Option] { Self.options(of: rule) }
 
     /// The option `name`, if this kind has it.
     public func option(named name: String) -> Option? { options.first { $0.name == name } }
@@ -51,24 +46,12 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     public func makeOptimizer(
         _ parameters: [Parameter], settings: [String: String] = [:], excludingFromDecay rule: WeightDecayRule? = nil
     ) throws(OptimError) -> any Optimizer {
-        switch self {
-        case .adamw: try Self.make(AdamWRule.self, parameters, settings, rule)
-        case .adam: try Self.make(AdamRule.self, parameters, settings, rule)
-        case .sgd: try Self.make(SGDRule.self, parameters, settings, rule)
-        case .rmsprop: try Self.make(RMSpropRule.self, parameters, settings, rule)
-        case .adagrad: try Self.make(AdagradRule.self, parameters, settings, rule)
-        }
+        try Self.make(self.rule, parameters, settings, rule)
     }
 
     /// Checks `settings` as ``makeOptimizer(_:settings:excludingFromDecay:)`` would, without building one.
     public func validate(settings: [String: String]) throws(OptimError) {
-        switch self {
-        case .adamw: _ = try Self.options(of: AdamWRule.self, settings: settings)
-        case .adam: _ = try Self.options(of: AdamRule.self, settings: settings)
-        case .sgd: _ = try Self.options(of: SGDRule.self, settings: settings)
-        case .rmsprop: _ = try Self.options(of: RMSpropRule.self, settings: settings)
-        case .adagrad: _ = try Self.options(of: AdagradRule.self, settings: settings)
-        }
+        try Self.check(rule, settings)
     }
 
     /// The defaults of `Rule` with `settings` applied and validated.
@@ -91,9 +74,13 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
         return options
     }
 
+    private static func check<Rule: UpdateRule>(_ rule: Rule.Type, _ settings: [String: String]) throws(OptimError) {
+        _ = try options(of: rule, settings: settings)
+    }
+
     private static func make<Rule: UpdateRule>(
         _ rule: Rule.Type, _ parameters: [Parameter], _ settings: [String: String], _ decayRule: WeightDecayRule?
-    ) throws(OptimError) -> RuleOptimizer<Rule> {
+    ) throws(OptimError) -> any Optimizer {
         let defaults = try options(of: rule, settings: settings)
         let groups: [ParamGroup<Rule.Options>] = decayRule.map { $0.groups(parameters) }
             ?? [ParamGroup(params: parameters)]

@@ -56,7 +56,7 @@ public struct RMSpropOptions: OptimizerOptions {
 public enum RMSpropRule: UpdateRule {
     public static let name = "RMSprop"
     public static var defaults: RMSpropOptions { RMSpropOptions() }
-    public static let stateBuffers: [StateBufferName] = [.squareAvg, .momentumBuffer, .gradAvg]
+    public static let buffers: [StateBufferDeclaration] = [.nonNegative(.squareAvg), .signed(.momentumBuffer), .signed(.gradAvg)]
 
     public static func uses(buffer index: Int, options: RMSpropOptions) -> Bool {
         switch index {

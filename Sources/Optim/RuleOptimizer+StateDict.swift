@@ -114,10 +114,10 @@ extension RuleOptimizer {
                 continue
             }
             var buffers: [(slot: Int, buffer: StateBuffer)] = []
-            for (slot, bufferName) in Rule.stateBuffers.enumerated() {
-                let key = prefix + bufferName.rawValue
+            for (slot, declaration) in Rule.buffers.enumerated() {
+                let key = prefix + declaration.name.rawValue
                 guard let tensor = state.tensors[key] else { continue }
-                if let buffer = Self.storedBuffer(tensor, key: key, name: bufferName, storage: storage,
+                if let buffer = Self.storedBuffer(tensor, key: key, buffer: declaration, storage: storage,
                                                   parameter: parameter, state: state, problems: &problems) {
                     buffers.append((slot, buffer))
                 }
@@ -185,7 +185,7 @@ extension RuleOptimizer {
                 let copy = StateBuffer(storage: stored.storage, map: stored.map, count: stored.count,
                                        words: copies[nextWords], scales: scales)
                 nextWords += 1
-                own.setBuffer(copy.converted(to: target, name: Rule.stateBuffers[slot]), at: slot)
+                own.setBuffer(copy.converted(to: target, buffer: Rule.buffers[slot]), at: slot)
             }
         }
         for (index, group) in restoredGroups.enumerated() {
@@ -210,10 +210,10 @@ extension RuleOptimizer {
     /// The buffer a checkpoint's tensor holds in `storage`, checked against the parameter, or nil with the
     /// reasons in `problems`.
     static func storedBuffer(
-        _ tensor: StateDict.TensorData, key: String, name: StateBufferName, storage: StateStorage,
+        _ tensor: StateDict.TensorData, key: String, buffer: StateBufferDeclaration, storage: StateStorage,
         parameter: Parameter, state: StateDict, problems: inout [String]
     ) -> StateBuffer? {
-        let map = StateBuffer.map(for: name, in: storage)
+        let map = StateBuffer.map(for: buffer, in: storage)
         let shape = storedShape(storage, parameter: parameter), elementType = StateElementType(storage)
         guard tensor.elementType == elementType, tensor.shape == shape, tensor.isConsistent else {
             problems.append("'\(key)' is \(tensor.elementType.rawValue) of shape \(tensor.shape); parameter "

@@ -108,7 +108,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
             layout = SweepLayout(paramGroups)
         }
         let pool = ThreadPool.current
-        let chunks = min(pool.threadCount, max(1, layout.total / AdamStep.minimumChunk))
+        let chunks = min(pool.threadCount, max(1, layout.total / ThreadPool.grain))
         // The checks, in the order a loop over the groups would make them: a group's options, then its
         // parameters' counts. The counts (and finiteness) are read on the chunks' threads: one pass over every
         // parameter's objects costs as much as the step of a small tensor.
@@ -215,7 +215,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
         let conversions = restored.map { request in
             (request.position, Rule.stateBuffers.indices.compactMap { slot in
                 orderedStates[request.position]?.slot(slot).map {
-                    (slot, $0.converted(to: request.storage, name: Rule.stateBuffers[slot]))
+                    (slot, $0.converted(to: request.storage, buffer: Rule.buffers[slot]))
                 }
             })
         }
@@ -229,7 +229,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
         for (offset, index) in scaled.enumerated() { scales[index] = memory[wanted.count + offset] }
         for (index, request) in wanted.enumerated() {
             let buffer = StateBuffer(storage: request.storage,
-                                     map: StateBuffer.map(for: Rule.stateBuffers[request.slot], in: request.storage),
+                                     map: StateBuffer.map(for: Rule.buffers[request.slot], in: request.storage),
                                      count: request.count, words: memory[index], scales: scales[index])
             state(at: request.position).setBuffer(buffer, at: request.slot)
             fresh.insert(request.position)

@@ -52,7 +52,7 @@ public struct SGDOptions: OptimizerOptions {
 public enum SGDRule: UpdateRule {
     public static let name = "SGD"
     public static var defaults: SGDOptions { SGDOptions() }
-    public static let stateBuffers: [StateBufferName] = [.momentumBuffer]
+    public static let buffers: [StateBufferDeclaration] = [.signed(.momentumBuffer)]
     public static var countsSteps: Bool { false }
 
     public static func uses(buffer index: Int, options: SGDOptions) -> Bool { options.momentum != 0 }

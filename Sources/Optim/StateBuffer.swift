@@ -23,6 +23,19 @@ public struct StateBufferName: RawRepresentable, Hashable, Sendable, Expressible
     public static let sum: StateBufferName = "sum"
 }
 
+/// A state buffer as a rule declares it: its name and what its values can be, which decides the 8-/4-bit map
+/// that stores it (torchao's signed map for values of either sign, the unsigned one for values never negative).
+public struct StateBufferDeclaration: Sendable, Equatable {
+    public let name: StateBufferName
+    /// Whether the buffer holds values of either sign (Adam's m), or only values ≥ 0 (v, Σg²).
+    public let isSigned: Bool
+
+    /// A buffer whose values may have either sign.
+    public static func signed(_ name: StateBufferName) -> Self { Self(name: name, isSigned: true) }
+    /// A buffer whose values are never negative.
+    public static func nonNegative(_ name: StateBufferName) -> Self { Self(name: name, isSigned: false) }
+}
+
 /// How a tensor of a state is stored, by its safetensors dtype name: float32, bfloat16, or bytes (8-bit codes, or
 /// two 4-bit codes a byte).
 public enum StateElementType: String, Sendable, CaseIterable, Codable {
@@ -92,10 +105,10 @@ public struct StateBuffer: Sendable, Equatable {
         self.scales = scales
     }
 
-    /// The map a buffer called `name` uses in a quantized storage: the signed map for Adam's first moment, the
-    /// unsigned one for the others (v and v̂max are never negative).
-    public static func map(for name: StateBufferName, in storage: StateStorage) -> QuantizationMap? {
-        name == .expAvg ? storage.signedMap : storage.unsignedMap
+    /// The map `buffer` uses in a quantized storage: the signed map for a buffer of values of either sign (Adam's
+    /// first moment), the unsigned one for the others (v and v̂max are never negative).
+    public static func map(for buffer: StateBufferDeclaration, in storage: StateStorage) -> QuantizationMap? {
+        buffer.isSigned ? storage.signedMap : storage.unsignedMap
     }
 
     /// The elements as float32: the values themselves, bfloat16 widened, or each code's map value times its
@@ -129,7 +142,7 @@ public struct StateBuffer: Sendable, Equatable {
 
     /// The buffer `name` of `count` elements holding `values` in `storage` (its fallback for the count applied):
     /// rounded to bfloat16, or quantized block by block as a step stores state. Memory of its own.
-    public static func encoding(_ values: FloatBuffer, as storage: StateStorage, name: StateBufferName) -> StateBuffer {
+    public static func encoding(_ values: FloatBuffer, as storage: StateStorage, buffer: StateBufferDeclaration) -> StateBuffer {
         let count = values.count
         let storage = storage.storage(forCount: count)
         switch storage {
@@ -145,7 +158,7 @@ public struct StateBuffer: Sendable, Equatable {
             }
             return StateBuffer(storage: .bfloat16, map: nil, count: count, words: words, scales: nil)
         case .int8, .int4:
-            guard let map = map(for: name, in: storage) else { return StateBuffer(float32: values) }
+            guard let map = map(for: buffer, in: storage) else { return StateBuffer(float32: values) }
             var words = FloatBuffer(count: storage.codeWords(forCount: count))
             var scales = FloatBuffer(count: storage.scaleCount(forCount: count))
             words.withUnsafeMutableBufferPointer { target in
@@ -176,8 +189,8 @@ public struct StateBuffer: Sendable, Equatable {
 
     /// This buffer in `storage` (for `count`, its fallback applied): itself when it is stored so already, else
     /// its values encoded anew.
-    func converted(to storage: StateStorage, name: StateBufferName) -> StateBuffer {
-        storage.storage(forCount: count) == self.storage ? self : Self.encoding(values, as: storage, name: name)
+    func converted(to storage: StateStorage, buffer: StateBufferDeclaration) -> StateBuffer {
+        storage.storage(forCount: count) == self.storage ? self : Self.encoding(values, as: storage, buffer: buffer)
     }
 
     /// This buffer with its memory of its own.

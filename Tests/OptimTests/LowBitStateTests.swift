@@ -141,7 +141,7 @@ struct LowBitStateTests {
             }
             let scales = try floats(stored.value("scale"))
             state.tensors[key + ".scales"] = .init(shape: [scales.count], values: FloatBuffer(scales))
-            state.metadata[key + ".map"] = StateBuffer.map(for: StateBufferName(rawValue: buffer), in: storage)?.name
+            state.metadata[key + ".map"] = StateBuffer.map(for: try #require(AdamRule.buffers.first { $0.name.rawValue == buffer }), in: storage)?.name
         }
         if quantized { state.metadata[prefix + "storage"] = storage.rawValue }
     }
@@ -266,10 +266,10 @@ struct LowBitStateTests {
         for i in (block + 1)..<(2 * block) { values[i] = Float(i % 7) * 1e-3 }
         for i in (2 * block)..<(3 * block) { values[i] = Float(i % 5 + 1) * 1e-40 }   // block 2: denormals
         for i in (3 * block)..<count { values[i] = sin(Float(i)) }
-        for name in [StateBufferName.expAvg, .expAvgSq] {
-            let signed = name == .expAvg
+        for declaration in AdamRule.buffers.prefix(2) {
+            let signed = declaration.isSigned
             let input = signed ? values : values.map(abs)
-            let buffer = StateBuffer.encoding(FloatBuffer(input), as: storage, name: name)
+            let buffer = StateBuffer.encoding(FloatBuffer(input), as: storage, buffer: declaration)
             #expect(buffer.storage == storage && buffer.scales?.count == count / block)
             let map = try #require(buffer.map)
             let decoded = buffer.values.array
@@ -280,12 +280,12 @@ struct LowBitStateTests {
             #expect(scales[2] == 1e-12, "denormals: the scale is the 1e-12 floor")
             for i in 0..<count {
                 let y = input[i] / scales[i / block]
-                #expect(decoded[i] == map.values[map.referenceCode(of: y)] * scales[i / block], "\(name) element \(i)")
+                #expect(decoded[i] == map.values[map.referenceCode(of: y)] * scales[i / block], "\(declaration.name) element \(i)")
             }
         }
         for odd in [count + 1, 1000, StateStorage.minimumQuantizedCount - block] {
             #expect(storage.storage(forCount: odd) == .float32, "\(odd) elements stay float32")
-            #expect(StateBuffer.encoding(FloatBuffer(count: odd), as: storage, name: .expAvg).storage == .float32)
+            #expect(StateBuffer.encoding(FloatBuffer(count: odd), as: storage, buffer: .signed(.expAvg)).storage == .float32)
         }
     }
 
@@ -298,7 +298,7 @@ struct LowBitStateTests {
         var values = (0..<(32 * block)).map { Float($0 % 11) * 0.1 }
         values[3] = .nan
         values[block + 5] = .infinity
-        let decoded = StateBuffer.encoding(FloatBuffer(values), as: storage, name: .expAvgSq).values.array
+        let decoded = StateBuffer.encoding(FloatBuffer(values), as: storage, buffer: .nonNegative(.expAvgSq)).values.array
         let nanBlock = decoded[0..<block].allSatisfy { $0.isNaN }
         let infinityBlock = decoded[block..<(2 * block)].contains { !$0.isFinite }
         let others = decoded[(2 * block)...].allSatisfy { $0.isFinite }
