@@ -41,7 +41,7 @@ struct ExperimentOptions: ParsableArguments {
         do {
             return try MNIST.load(directory: dataDir)
         } catch {
-            throw CLIError("\(error)")  // bad data is not a usage error: status 1, no usage text
+            throw Refusal("\(error)")  // bad data is not a usage error: status 1, no usage text
         }
     }
 
@@ -64,7 +64,7 @@ struct ExperimentOptions: ParsableArguments {
         do {
             return try OutputDirectory(out ?? name, files: files, inputs: inputs)
         } catch {
-            throw CLIError("\(error)")
+            throw Refusal("\(error)")
         }
     }
 }

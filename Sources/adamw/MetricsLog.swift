@@ -18,7 +18,7 @@ struct MetricsLog {
         self.path = path
         if epoch > 0, FileManager.default.fileExists(atPath: path) {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw CLIError("--metrics-out \(path) cannot be read")
+                throw Refusal("--metrics-out \(path) cannot be read")
             }
             // An empty file holds no record to continue: the run's records are appended to it, as to a new one.
             if !data.isEmpty {
@@ -31,28 +31,28 @@ struct MetricsLog {
                 let cut = data.last != 0x0A && lines.last.flatMap(count(of:)) == nil && !lines.isEmpty
                 if cut { lines.removeLast() }
                 guard let last = lines.last.flatMap(count(of:)) else {
-                    throw CLIError("--metrics-out \(path) does not end with an \(noun)'s record; refusing to continue it")
+                    throw Refusal("--metrics-out \(path) does not end with an \(noun)'s record; refusing to continue it")
                 }
                 // Only records past the checkpoint are dropped, and only when the ones before reach it: a file of
                 // another run is refused, not cut.
                 var kept = lines[...]
                 while let record = kept.last, let value = count(of: record), value > epoch { kept = kept.dropLast() }
                 guard kept.last.flatMap(count(of:)) == epoch else {
-                    throw CLIError("--metrics-out \(path) ends at \(noun) \(last), the checkpoint at \(noun) \(epoch)")
+                    throw Refusal("--metrics-out \(path) ends at \(noun) \(last), the checkpoint at \(noun) \(epoch)")
                 }
                 if kept.count < lines.count || cut {
                     do {
                         try AtomicFile.write(kept.joined(separator: "\n") + "\n", to: path)
                     } catch {
-                        throw CLIError("--metrics-out \(path): cannot drop the records past the checkpoint: \(error)")
+                        throw Refusal("--metrics-out \(path): cannot drop the records past the checkpoint: \(error)")
                     }
                 }
             }
         } else if !FileManager.default.createFile(atPath: path, contents: nil) {
-            throw CLIError("--metrics-out \(path) cannot be created")
+            throw Refusal("--metrics-out \(path) cannot be created")
         }
         guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw CLIError("--metrics-out \(path) cannot be opened for writing")
+            throw Refusal("--metrics-out \(path) cannot be opened for writing")
         }
         _ = try? handle.seekToEnd()
         self.handle = handle
@@ -77,13 +77,7 @@ struct MetricsLog {
             line.append(0x0A)
             try handle.write(contentsOf: line)
         } catch {
-            throw CLIError("--metrics-out \(path): cannot write a record: \((error as NSError).localizedDescription)")
+            throw Refusal("--metrics-out \(path): cannot write a record: \((error as NSError).localizedDescription)")
         }
     }
-}
-
-/// A failure the CLI reports in one line.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

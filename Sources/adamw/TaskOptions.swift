@@ -60,7 +60,7 @@ struct TaskOptions: ParsableArguments {
             return try GPTExperiment.Data(try CharacterCorpus(contentsOf: text ?? CharacterCorpus.tinyShakespeare),
                                           trainCharacters: trainChars)
         } catch {
-            throw CLIError("\(error)")
+            throw Refusal("\(error)")
         }
     }
 

@@ -357,11 +357,6 @@ extension TrainingOptions.Model: ExpressibleByArgument {}
 extension TrainingOptions.Schedule: ExpressibleByArgument {}
 extension NonFiniteGradientPolicy: ExpressibleByArgument {}
 
-/// A refusal reported on one line with exit status 1 (a refused checkpoint, a failed save).
-struct Refusal: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// A parsed option or flag that can say whether the command line gave it.
 protocol GivenValue { var isGiven: Bool { get } }
