@@ -83,36 +83,19 @@ struct GPTTrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Evaluate (and save) every this many iterations (default 250).")
     var evalInterval = 250
 
-    @Option(parsing: .unconditional, help: "Threads (default: every processor).")
-    var threads: Int?
-
     @Option(help: "A UTF-8 text to train on instead of Tiny Shakespeare (its characters become the vocabulary).")
     var data: String?
 
-    @Option(help: "Write a checkpoint (safetensors, loadable by name into nanoGPT) here at every evaluation, atomically.")
-    var save: String?
-
-    @Option(help: "Continue the run saved in this checkpoint, with its recipe, to --iters.")
-    var resume: String?
-
-    @Option(help: "Write one JSON object per evaluation to this file (JSON Lines).")
-    var metricsOut: String?
-
-    @Flag(help: "No progress bar.")
-    var noProgress = false
-
-    @Option(parsing: .unconditional, help: "Under mpirun: seconds a process waits for another before the job ends (default 60).")
-    var peerTimeout: Double?
+    @OptionGroup var control: RunControlOptions<EvaluationUnit>
 
     /// The flags that are not part of the recipe: how long, where it reads and writes, how it shows progress.
-    private static let runControls: Set<String> = ["iters", "evalInterval", "threads", "data", "save", "resume",
-                                                   "metricsOut", "noProgress", "peerTimeout"]
+    private static let runControls: Set<String> = ["iters", "evalInterval", "data"]
     static let defaultIterations = 2000
     static let sampleCharacters = 300
 
     /// The recipe's flags given on the command line (refused with --resume).
     private var givenRecipeFlags: [String] {
-        RunFlags.given(in: self, runControls: Self.runControls, resuming: resume != nil).map(\.flag)
+        RunFlags.given(in: self, runControls: Self.runControls, resuming: control.resume != nil).map(\.flag)
     }
 
     func validate() throws {
@@ -120,9 +103,7 @@ struct GPTTrainCommand: ParsableCommand {
             throw ValidationError("--iters must be between 1 and \(1 << 40), got \(iters)")
         }
         guard evalInterval >= 1 else { throw ValidationError("--eval-interval must be at least 1, got \(evalInterval)") }
-        try ThreadsOption.check(threads)
-        try ParallelLaunch.checkTimeout(peerTimeout)
-        if resume != nil {
+        if control.resume != nil {
             if let first = givenRecipeFlags.first {
                 throw ValidationError("\(first) cannot be given with --resume: the run continues with the recipe saved in the checkpoint")
             }
@@ -189,7 +170,7 @@ struct GPTTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ParallelLaunch.run(threads: threads, timeout: peerTimeout) { communicator in try train(communicator) }
+        try ParallelLaunch.run(threads: control.threads, timeout: control.peerTimeout) { communicator in try train(communicator) }
     }
 
     private func train(_ communicator: (any Communicator)?) throws {
@@ -198,7 +179,7 @@ struct GPTTrainCommand: ParsableCommand {
         let writes = (communicator?.rank ?? 0) == 0
         let textPath = data ?? CharacterCorpus.tinyShakespeare
         // Before any work: what the run writes is neither what it reads nor unwritable.
-        let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut,
+        let savePath = try RunFlags.checkOutputs(save: control.save, resume: control.resume, metricsOut: control.metricsOut,
                                                  inputs: [(data != nil ? "--data" : "the text (Tiny Shakespeare)", textPath)],
                                                  writes: writes)
         let corpus: CharacterCorpus
@@ -209,7 +190,7 @@ struct GPTTrainCommand: ParsableCommand {
         }
         var checkpoint: StateDict?
         let recipe: GPTRecipe
-        if let resume {
+        if let resume = control.resume {
             checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume")
             let saved: GPTRecipe?
             do {
@@ -235,14 +216,14 @@ struct GPTTrainCommand: ParsableCommand {
             // The model's size depends on the text's characters, known only now.
             try Self.check(recipe, vocabularySize: corpus.vocabulary.count)
         }
-        let iterations = iters ?? (resume != nil ? recipe.decayIterations : Self.defaultIterations)
+        let iterations = iters ?? (control.resume != nil ? recipe.decayIterations : Self.defaultIterations)
         let run: GPTRun
         do {
             run = try GPTRun(recipe: recipe, corpus: corpus, communicator: communicator)
         } catch let error as ExperimentError {
             throw Refusal("\(error)")
         }
-        if let checkpoint, let resume {
+        if let checkpoint, let resume = control.resume {
             do {
                 try run.load(checkpoint)
             } catch {
@@ -251,17 +232,17 @@ struct GPTTrainCommand: ParsableCommand {
             print("Resumed from \(resume) at iteration \(run.iteration)")
         }
         try RunFlags.requireAgreement([("--iters", iterations), ("--eval-interval", evalInterval)], iteration: run.iteration,
-                                      weights: run.parameters, save: savePath, metricsOut: metricsOut, communicator: communicator)
-        let metrics = try metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: run.iteration, key: "iter") : nil }
+                                      weights: run.parameters, save: savePath, metricsOut: control.metricsOut, communicator: communicator)
+        let metrics = try control.metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: run.iteration, key: "iter") : nil }
         guard run.iteration < iterations else {
             print("The checkpoint is already at iteration \(run.iteration); nothing to train for --iters \(iterations)")
             return
         }
 
         let first = run.iteration
-        var bar = ProgressBar(total: iterations - first, label: "gpt", unit: "it", enabled: !noProgress && writes)
+        var bar = ProgressBar(total: iterations - first, label: "gpt", unit: "it", enabled: !control.noProgress && writes)
         var estimate = (train: Double.nan, validation: Double.nan)
-        var saved = resume != nil ? run.iteration : nil
+        var saved = control.resume != nil ? run.iteration : nil
         while run.iteration < iterations {
             let rate = run.learningRate
             let loss = try run.step()
@@ -316,4 +297,12 @@ struct GPTTrainCommand: ParsableCommand {
             throw Refusal("the run diverged: the loss is not finite (lower --lr, or --clip-norm)")
         }
     }
+}
+
+/// `adamw gpt`'s run is measured in iterations and saved at every evaluation.
+enum EvaluationUnit: RunUnit {
+    static let saveMoment = "at every evaluation"
+    static let resumeUntil = "with its recipe, to --iters"
+    static let record = "evaluation"
+    static let checkpointNote = ", loadable by name into nanoGPT"
 }

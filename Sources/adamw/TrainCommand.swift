@@ -77,35 +77,18 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Clip the gradients' total 2-norm to this before each step.")
     var clipNorm: Double?
 
-    @Option(parsing: .unconditional, help: "Threads (default: every processor).")
-    var threads: Int?
-
     @Option(help: "Directory of the MNIST files (default: the repository's Data/mnist).")
     var dataDir: String?
 
-    @Option(help: "Write one JSON object per epoch to this file (JSON Lines).")
-    var metricsOut: String?
-
-    @Option(help: "Write a checkpoint (safetensors) here after every epoch, atomically.")
-    var save: String?
-
-    @Option(help: "Continue the run saved in this checkpoint, with its options, to --epochs.")
-    var resume: String?
-
-    @Flag(help: "No progress bar.")
-    var noProgress = false
-
-    @Option(parsing: .unconditional, help: "Under mpirun: seconds a process waits for another before the job ends (default 60).")
-    var peerTimeout: Double?
+    @OptionGroup var control: RunControlOptions<EpochUnit>
 
     /// The flags that are not options of the run: where it reads and writes, how long, how it shows progress.
-    private static let runControls: Set<String> = ["epochs", "threads", "peerTimeout", "dataDir", "metricsOut", "save", "resume",
-                                                   "noProgress"]
+    private static let runControls: Set<String> = ["epochs", "dataDir"]
 
     /// The training options given on the command line, as flags (to refuse them with --resume), and their
     /// property names; read from the properties themselves, so a new option needs no list of its own.
     private var givenTrainingOptions: [(flag: String, property: String)] {
-        RunFlags.given(in: self, runControls: Self.runControls, resuming: resume != nil)
+        RunFlags.given(in: self, runControls: Self.runControls, resuming: control.resume != nil)
     }
 
     /// `scheduleEpochs` → `--schedule-epochs`, `minLR` → `--min-lr`, as ArgumentParser names them.
@@ -127,9 +110,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        try ThreadsOption.check(threads)
-        try ParallelLaunch.checkTimeout(peerTimeout)
-        if resume != nil {
+        if control.resume != nil {
             if let first = givenTrainingOptions.first?.flag {
                 throw ValidationError("\(first) cannot be given with --resume: the run continues with the options saved in the checkpoint")
             }
@@ -245,7 +226,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ParallelLaunch.run(threads: threads, timeout: peerTimeout) { communicator in try train(communicator) }
+        try ParallelLaunch.run(threads: control.threads, timeout: control.peerTimeout) { communicator in try train(communicator) }
     }
 
     private func train(_ communicator: (any Communicator)?) throws {
@@ -254,7 +235,7 @@ struct TrainCommand: ParsableCommand {
         let writes = (communicator?.rank ?? 0) == 0
         var checkpoint: StateDict?
         var options: TrainingOptions
-        if let resume {
+        if let resume = control.resume {
             checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume")
             guard let text = checkpoint?.metadata["options"], let saved = TrainingOptions.decodeSaved(text) else {
                 throw Refusal("--resume \(resume): the checkpoint has no readable training options")
@@ -272,11 +253,11 @@ struct TrainCommand: ParsableCommand {
             options = try trainingOptions()
         }
         // A resumed run whose schedule spans a number of epochs continues to its end unless told otherwise.
-        let continuesSchedule = resume != nil && options.scheduler.spansEpochs
+        let continuesSchedule = control.resume != nil && options.scheduler.spansEpochs
         let epochs = epochs ?? (continuesSchedule ? options.scheduleEpochs : Self.defaultEpochs)
-        if resume != nil { try Self.checkOneCycleLength(options, epochs: epochs) }
+        if control.resume != nil { try Self.checkOneCycleLength(options, epochs: epochs) }
         // Before any work: what the run writes is neither what it reads nor unwritable.
-        let savePath = try RunFlags.checkOutputs(save: save, resume: resume, metricsOut: metricsOut,
+        let savePath = try RunFlags.checkOutputs(save: control.save, resume: control.resume, metricsOut: control.metricsOut,
                                                  inputs: MNIST.files(in: dataDir).map { ("--data-dir", $0) }, writes: writes)
         let loadStart = monotonicSeconds()
         let data: (train: MNIST, test: MNIST)
@@ -293,7 +274,7 @@ struct TrainCommand: ParsableCommand {
         } catch let error as ExperimentError {
             throw Refusal("\(error)")
         }
-        if let checkpoint, let resume {
+        if let checkpoint, let resume = control.resume {
             do {
                 try run.load(checkpoint)
             } catch {
@@ -302,12 +283,12 @@ struct TrainCommand: ParsableCommand {
             print("Resumed from \(resume) at epoch \(run.epoch)")
         }
         try RunFlags.requireAgreement([("--epochs", epochs)], iteration: run.epoch, weights: run.model.parameters(),
-                                      save: savePath, metricsOut: metricsOut, communicator: communicator)
-        let metrics = try metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: resume != nil ? run.epoch : 0) : nil }
-        var saved = resume != nil ? run.epoch : nil
+                                      save: savePath, metricsOut: control.metricsOut, communicator: communicator)
+        let metrics = try control.metricsOut.flatMap { writes ? try MetricsLog(path: $0, continuingAt: control.resume != nil ? run.epoch : 0) : nil }
+        var saved = control.resume != nil ? run.epoch : nil
         while run.epoch < epochs {
             var bar = ProgressBar(total: run.batchesPerEpoch, label: "Epoch \(run.epoch + 1)/\(epochs)",
-                                  enabled: !noProgress && writes)
+                                  enabled: !control.noProgress && writes)
             let result = try run.runEpoch { done, _, loss in
                 bar.update(done: done, detail: "loss \(format(loss, 4))")
             }
@@ -357,7 +338,6 @@ extension TrainingOptions.Model: ExpressibleByArgument {}
 extension TrainingOptions.Schedule: ExpressibleByArgument {}
 extension NonFiniteGradientPolicy: ExpressibleByArgument {}
 
-
 /// A parsed option or flag that can say whether the command line gave it.
 protocol GivenValue { var isGiven: Bool { get } }
 
@@ -367,3 +347,11 @@ extension Optional: OptionalValue { var isNone: Bool { self == nil } }
 
 extension Option: GivenValue { var isGiven: Bool { (wrappedValue as? OptionalValue)?.isNone == false } }
 extension Flag: GivenValue where Value == Bool { var isGiven: Bool { wrappedValue } }
+
+/// `adamw train`'s run is measured in epochs.
+enum EpochUnit: RunUnit {
+    static let saveMoment = "after every epoch"
+    static let resumeUntil = "with its options, to --epochs"
+    static let record = "epoch"
+    static let checkpointNote = ""
+}
