@@ -1,6 +1,4 @@
-import Datasets
 import Foundation
-import NN
 import Optim
 import Training
 
@@ -36,7 +34,8 @@ public enum DecayReport {
         public let medianShrink: Double, meanShrink: Double
     }
 
-    /// One row of the report: a decile of a parameter after an epoch of one run.
+    /// One row of the report: a decile of a group (a parameter, or a kind of parameter) after an evaluation of one
+    /// run.
     public struct Row: Sendable {
         /// "Adam+L2" or "AdamW".
         public let optimizer: String
@@ -94,35 +93,35 @@ public enum DecayReport {
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
-    /// Trains `options` twice — as Adam with L2 and as AdamW, same λ, seed and everything else — and reports the
-    /// deciles of every parameter after every epoch. The two runs train at once on `runner`'s jobs.
-    /// `progress` is called after each epoch of either run, from the thread that ran it.
-    public static func run(
-        options: TrainingOptions, epochs: Int, train: MNIST, test: MNIST, runner: ParallelRuns,
-        progress: EpochProgress? = nil
-    ) throws -> (rows: [Row], results: [String: [TrainingRun.EpochResult]]) {
+    /// Trains `settings` on `task` twice — as Adam with L2 and as AdamW, same λ, seed and everything else — and
+    /// after each of their evaluations cuts the weights of each of the task's groups (``ExperimentTask/decayGroups(of:)``:
+    /// MNIST's parameters, the GPT's kinds of parameter) into deciles. The two runs train at once on `runner`'s jobs.
+    /// A row's `epoch` is the step of the evaluation (the GPT's iteration).
+    public static func run<Task: ExperimentTask>(
+        _ task: Task, settings: Task.Settings, runner: ParallelRuns
+    ) throws -> (rows: [Row], records: [String: RunRecord]) {
         let variants: [(String, OptimizerKind)] = [("Adam+L2", .adam), ("AdamW", .adamw)]
         let outcomes = try runner.map(variants.count) { index in
             let (name, kind) = variants[index]
-            var variant = options
-            variant.optimizer = kind
-            let run = try TrainingRun(options: variant, train: train, test: test)
-            guard run.optimizer is Adam || run.optimizer is AdamW else { throw ExperimentError.notAdam(name) }
             var rows: [Row] = []
-            for _ in 0..<epochs {
-                let result = try run.runEpoch()
-                progress?(name, result)
-                for (parameterName, parameter) in run.model.namedParameters() {
-                    guard let weights = shrink(of: parameter, inAny: run.optimizer) else { continue }
-                    rows += deciles(weights).map {
-                        Row(optimizer: name, epoch: result.epoch, parameter: parameterName, decile: $0)
+            let record = try task.train(task.settings(settings, with: .optimizer(kind)), name: name, selecting: false) {
+                step, optimizer, parameters in
+                guard optimizer is Adam || optimizer is AdamW else { throw ExperimentError.notAdam(name) }
+                for group in task.decayGroups(of: parameters) {
+                    var weights: [WeightShrink]?
+                    for parameter in group.parameters {
+                        guard let own = shrink(of: parameter, inAny: optimizer),
+                              !task.decayedWeightsOnly || own.contains(where: { $0.shrink > 0 }) else { continue }
+                        weights = (weights ?? []) + own
                     }
+                    guard let weights else { continue }
+                    rows += deciles(weights).map { Row(optimizer: name, epoch: step, parameter: group.name, decile: $0) }
                 }
             }
-            return (rows, run.history)
+            return (rows, record)
         }
-        var results: [String: [TrainingRun.EpochResult]] = [:]
-        for (variant, outcome) in zip(variants, outcomes) { results[variant.0] = outcome.1 }
-        return (outcomes.flatMap(\.0), results)
+        var records: [String: RunRecord] = [:]
+        for (variant, outcome) in zip(variants, outcomes) { records[variant.0] = outcome.1 }
+        return (outcomes.flatMap(\.0), records)
     }
 }

@@ -4,12 +4,12 @@ import NN
 import Optim
 import Training
 
-/// The GPT as an experiment's task: nanoGPT's recipe (``GPTRecipe``) trained for a fixed number of iterations on
-/// a text whose validation split is cut in two: the **selection** half, on which λ and learning rates are chosen
-/// (and the loss curve is drawn), and the **held-out** half, which only reports the chosen settings. A shorter
-/// training text (`trainCharacters`) trained longer is the regime where regularization matters: without decay
-/// the validation loss rises again.
-public enum GPTExperiment {
+/// The GPT as an experiment's task: nanoGPT's recipe (``Training/GPTRecipe``) trained for `iterations` on a text
+/// whose validation split is cut in two: the **selection** half, on which λ and learning rates are chosen (and the
+/// loss curve is drawn), and the **held-out** half, which only reports the chosen settings. A shorter training
+/// text (`trainCharacters`) trained longer is the regime where regularization matters: without decay the
+/// validation loss rises again.
+public struct GPTExperiment: ExperimentTask {
     /// The texts of an experiment.
     public struct Data: Sendable {
         /// The training text (the first `trainCharacters` of the training split) with the selection half of the
@@ -45,33 +45,40 @@ public enum GPTExperiment {
         }
     }
 
-    /// One point of a run's curve: nanoGPT's `estimate_loss` means (20 fixed batches of each).
-    public struct Point: Sendable, Equatable {
-        public let iteration: Int
-        public let trainLoss: Double
-        public let selectionLoss: Double
+    public let data: Data
+    public let iterations: Int
+    /// Evaluate (nanoGPT's `estimate_loss`, and the decay report's inspection) every this many iterations.
+    public let evalInterval: Int
+    /// Called with each run's name when it ends.
+    public let finished: (@Sendable (String) -> Void)?
+
+    public init(data: Data, iterations: Int, evalInterval: Int, finished: (@Sendable (String) -> Void)? = nil) {
+        self.data = data
+        self.iterations = iterations
+        self.evalInterval = evalInterval
+        self.finished = finished
     }
 
-    /// What one run ends with.
-    public struct Result: Sendable {
-        /// The last `estimate_loss` train mean.
-        public let trainLoss: Double
-        /// The whole selection half's loss, and the whole held-out half's.
-        public let selectionLoss: Double
-        public let heldOutLoss: Double
-        public let curve: [Point]
-        /// The Euclidean norm of every weight.
-        public let weightNorm: Double
-        public let seconds: Double
-        public let skippedSteps: Int
+    /// The kinds of GPT parameter the decay report groups by, in the order it prints them.
+    public static let kinds = ["embedding", "attention", "mlp", "layernorm", "bias"]
+
+    /// A learning rate comes with nanoGPT's schedule ending at a tenth of it: the floor moves with the rate.
+    public func settings(_ settings: GPTRecipe, with change: SettingChange) -> GPTRecipe {
+        var recipe = settings
+        switch change {
+        case .lr(let lr):
+            recipe.optimizerOptions["lr"] = String(lr)
+            recipe.minLR = lr / 10
+        case .weightDecay(let weightDecay): recipe.optimizerOptions["weight_decay"] = String(weightDecay)
+        case .seed(let seed): recipe.seed = seed
+        case .optimizer(let kind): recipe.optimizer = kind
+        }
+        return recipe
     }
 
-    /// Trains `recipe` for `iterations` on `data`, evaluating every `evalInterval` iterations; `inspect` sees the
-    /// run after each evaluation (a decay report reads the optimizer's state there).
-    public static func train(
-        _ recipe: GPTRecipe, iterations: Int, evalInterval: Int, on data: Data,
-        inspect: ((GPTRun) throws -> Void)? = nil
-    ) throws -> Result {
+    /// Trains `recipe` for ``iterations`` on ``data``, evaluating every ``evalInterval`` iterations. Every run is
+    /// chosen on the selection half and reported on the held-out half, so `selecting` changes nothing.
+    public func train(_ recipe: GPTRecipe, name: String, selecting: Bool, inspect: Inspection?) throws -> RunRecord {
         guard iterations >= 1 else {
             throw ExperimentError.invalidArgument(name: "--iters", value: "\(iterations)", reason: "must be at least 1")
         }
@@ -81,21 +88,39 @@ public enum GPTExperiment {
         var recipe = recipe
         recipe.decayIterations = iterations
         let run = try GPTRun(recipe: recipe, corpus: data.corpus)
-        var curve: [Point] = []
+        var curve: [RunRecord.Point] = []
         while run.iteration < iterations {
             try run.step()
             guard run.iteration % evalInterval == 0 || run.iteration == iterations else { continue }
             let estimate = try run.estimateLosses()
-            curve.append(Point(iteration: run.iteration, trainLoss: estimate.train, selectionLoss: estimate.validation))
-            try inspect?(run)
+            curve.append(RunRecord.Point(step: run.iteration, trainLoss: estimate.train, evaluationLoss: estimate.validation))
+            try inspect?(run.iteration, run.optimizer, run.parameters.map { ($0.name, $0) })
         }
-        let norm = run.parameters.reduce(0.0) { sum, parameter in
-            sum + parameter.values.reduce(0.0) { $0 + Double($1) * Double($1) }
-        }.squareRoot()
-        return Result(trainLoss: curve.last?.trainLoss ?? .nan, selectionLoss: try run.validationLoss(),
-                      heldOutLoss: try run.loss(on: data.heldOut), curve: curve, weightNorm: norm,
-                      seconds: run.trainSeconds, skippedSteps: run.optimizer.skippedSteps)
+        let norm = run.trainer.weightNorm
+        let selection = try run.validationLoss(), heldOut = try run.loss(on: data.heldOut)
+        finished?(name)
+        return RunRecord(curve: curve, reported: heldOut, evaluationLoss: selection, accuracy: nil,
+                         heldOutLoss: heldOut, trainLoss: curve.last?.trainLoss ?? .nan, weightNorm: norm,
+                         seconds: run.trainSeconds, skippedSteps: run.optimizer.skippedSteps)
     }
+
+    /// The lowest loss on the whole selection half; among equals, the smaller λ. A non-finite loss is never chosen.
+    public func selectionKey(of record: RunRecord, weightDecay: Double) -> [Double]? {
+        record.evaluationLoss.isFinite ? [-record.evaluationLoss, -weightDecay] : nil
+    }
+
+    /// The parameters by kind (``kind(of:)``), in ``kinds`` order; a kind with none is left out.
+    public func decayGroups(
+        of parameters: [(name: String, parameter: Parameter)]
+    ) -> [(name: String, parameters: [Parameter])] {
+        Self.kinds.compactMap { kind in
+            let members = parameters.filter { Self.kind(of: $0.name) == kind }.map(\.parameter)
+            return members.isEmpty ? nil : (kind, members)
+        }
+    }
+
+    /// Only decayed weights: with λ = 0 (biases and norms, unless the recipe decays all) nothing shrinks.
+    public var decayedWeightsOnly: Bool { true }
 
     /// The kind of a GPT parameter, by nanoGPT's names: what the decay report groups by.
     public static func kind(of name: String) -> String {

@@ -1,29 +1,29 @@
-import Datasets
 import Foundation
-import NN
 import Training
 
-/// A grid of learning rates × weight decays, one short training per cell, and the test error of each cell: the
-/// experiment of Loshchilov & Hutter's Figure 2, which shows where the good region of (lr, λ) lies for Adam with
-/// L2 and for AdamW.
+/// A grid of learning rates × weight decays, one short training per cell, and the reported figure of each cell
+/// (MNIST's test error, the GPT's held-out loss): the experiment of Loshchilov & Hutter's Figure 2, which shows where
+/// the good region of (lr, λ) lies for Adam with L2 and for AdamW. Written once over ``ExperimentTask``.
 public enum Sweep {
     /// One cell's result.
     public struct Cell: Sendable {
         public let optimizer: String
         public let lr: Double
         public let weightDecay: Double
-        /// Test error in percent after the last epoch.
-        public let testError: Double
-        public let testLoss: Double
+        /// The task's reported figure (``RunRecord/reported``, lower is better): MNIST's test error in percent,
+        /// the GPT's held-out loss.
+        public let reported: Double
+        /// ``RunRecord/evaluationLoss``: MNIST's test loss, the GPT's selection-half loss.
+        public let evaluationLoss: Double
         public let trainLoss: Double
 
-        public init(optimizer: String, lr: Double, weightDecay: Double, testError: Double, testLoss: Double,
+        public init(optimizer: String, lr: Double, weightDecay: Double, reported: Double, evaluationLoss: Double,
                     trainLoss: Double) {
             self.optimizer = optimizer
             self.lr = lr
             self.weightDecay = weightDecay
-            self.testError = testError
-            self.testLoss = testLoss
+            self.reported = reported
+            self.evaluationLoss = evaluationLoss
             self.trainLoss = trainLoss
         }
     }
@@ -48,30 +48,24 @@ public enum Sweep {
         }
     }
 
-    /// Trains `base` with each (lr, λ) of the grid; the cells of all `optimizers` come back in the order
-    /// optimizer, λ, lr. `progress` is called after each epoch of any cell.
-    public static func run(
-        optimizers: [(name: String, options: TrainingOptions, weightDecays: [Double])], learningRates: [Double],
-        epochs: Int, train: MNIST, test: MNIST, runner: ParallelRuns,
-        progress: EpochProgress? = nil
+    /// Trains each optimizer's settings with each (lr, λ) of the grid on `task`; the cells of all `optimizers` come
+    /// back in the order optimizer, λ, lr.
+    public static func run<Task: ExperimentTask>(
+        _ task: Task, optimizers: [(name: String, settings: Task.Settings, weightDecays: [Double])],
+        learningRates: [Double], runner: ParallelRuns
     ) throws -> [Cell] {
-        guard epochs >= 1 else {
-            throw ExperimentError.invalidArgument(name: "epochs", value: "\(epochs)", reason: "must be at least 1")
-        }
         let jobs = optimizers.flatMap { optimizer in
             optimizer.weightDecays.flatMap { weightDecay in
-                learningRates.map { lr in (optimizer.name, optimizer.options, lr, weightDecay) }
+                learningRates.map { lr in (optimizer.name, optimizer.settings, lr, weightDecay) }
             }
         }
         return try runner.map(jobs.count) { index in
             let (name, base, lr, weightDecay) = jobs[index]
-            var options = base
-            options.lr = lr
-            options.weightDecay = weightDecay
-            let last = try TrainingRun(options: options, train: train, test: test)
-                .runEpochs(epochs, reportingAs: "\(name) lr=\(lr) λ=\(weightDecay)", to: progress)
-            return Cell(optimizer: name, lr: lr, weightDecay: weightDecay, testError: 100 * (1 - last.testAccuracy),
-                        testLoss: last.testLoss, trainLoss: last.trainLoss)
+            let settings = task.settings(base, with: .lr(lr), .weightDecay(weightDecay))
+            let record = try task.train(settings, name: "\(name) lr=\(lr) λ=\(weightDecay)", selecting: false,
+                                        inspect: nil)
+            return Cell(optimizer: name, lr: lr, weightDecay: weightDecay, reported: record.reported,
+                        evaluationLoss: record.evaluationLoss, trainLoss: record.trainLoss)
         }
     }
 
@@ -85,7 +79,7 @@ public enum Sweep {
               cells.allSatisfy({ $0.lr > 0 && $0.weightDecay > 0 }) else { return nil }
         let best = rates.compactMap { lr -> (lr: Double, weightDecay: Double)? in
             // Ties (same error) go to the smaller λ, so that a flat row does not pull the fit.
-            let row = cells.filter { $0.lr == lr }.sorted { ($0.testError, $0.weightDecay) < ($1.testError, $1.weightDecay) }
+            let row = cells.filter { $0.lr == lr }.sorted { ($0.reported, $0.weightDecay) < ($1.reported, $1.weightDecay) }
             return row.first.map { (lr, $0.weightDecay) }
         }
         let xs = best.map { log10($0.lr) }, ys = best.map { log10($0.weightDecay) }

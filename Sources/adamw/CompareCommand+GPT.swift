@@ -20,47 +20,47 @@ extension CompareCommand {
             return recipe
         }
         let contenders = [
-            Comparison.GPTContender(name: "Adam+L2", recipe: recipe(.adam, lr: adamLR), weightDecays: grids[0]),
-            Comparison.GPTContender(name: "AdamW", recipe: recipe(.adamw, lr: adamLR), weightDecays: grids[1]),
-            Comparison.GPTContender(name: "SGD", recipe: recipe(.sgd, lr: sgdLR, extra: ["momentum": String(momentum)]),
-                                    weightDecays: grids[2]),
+            Comparison.Contender(name: "Adam+L2", settings: recipe(.adam, lr: adamLR), weightDecays: grids[0]),
+            Comparison.Contender(name: "AdamW", settings: recipe(.adamw, lr: adamLR), weightDecays: grids[1]),
+            Comparison.Contender(name: "SGD", settings: recipe(.sgd, lr: sgdLR, extra: ["momentum": String(momentum)]),
+                                 weightDecays: grids[2]),
         ]
         let seedList = (0..<seeds).map { common.seed &+ UInt64($0) }
         let runCount = contenders.reduce(0) { $0 + $1.weightDecays.count } + contenders.count * seeds
         let start = monotonicSeconds()
-        let outcome = try Comparison.runGPT(
-            contenders: contenders, seeds: seedList, iterations: iterations, evalInterval: interval, data: data,
-            runner: try common.runner(), finished: TaskOptions.finished(enabled: !common.noProgress, total: runCount))
+        let experiment = GPTExperiment(data: data, iterations: iterations, evalInterval: interval,
+                                       finished: TaskOptions.finished(enabled: !common.noProgress, total: runCount))
+        let outcome = try Comparison.run(experiment, contenders: contenders, seeds: seedList, runner: try common.runner())
         let seconds = monotonicSeconds() - start
 
         print("λ chosen by the loss on the selection half of the validation split (seed \(common.seed), \(iterations) iterations):")
         for contender in contenders {
             let own = outcome.selections.filter { $0.contender == contender.name }
-            print("  \(contender.name): " + own.map { "λ=\(shortNumber($0.weightDecay)) \(format($0.selectionLoss, 4))" }
+            print("  \(contender.name): " + own.map { "λ=\(shortNumber($0.weightDecay)) \(format($0.record.evaluationLoss, 4))" }
                 .joined(separator: ", "))
         }
         print("")
         print("After \(iterations) iterations, mean ± std over \(seeds) seed(s); the held-out half was not used to choose:")
         print(tableRow(["optimizer", "λ", "held-out loss", "selection loss", "train loss", "weight norm"], widths: Self.gptWidths))
         for s in outcome.summaries {
-            print(tableRow([s.contender, shortNumber(s.weightDecay), Self.text(s.heldOutLoss, 4), Self.text(s.selectionLoss, 4),
+            print(tableRow([s.contender, shortNumber(s.weightDecay), Self.text(Self.heldOut(s), 4), Self.text(s.evaluationLoss, 4),
                             Self.text(s.trainLoss, 4), Self.text(s.weightNorm, 2)], widths: Self.gptWidths))
         }
         var runs = CSVTable(header: ["optimizer", "weight_decay", "seed", "iteration", "train_loss", "selection_loss"])
         for run in outcome.runs {
-            for point in run.result.curve {
-                runs.append([run.contender, "\(run.weightDecay)", "\(run.seed)", "\(point.iteration)",
-                             "\(point.trainLoss)", "\(point.selectionLoss)"])
+            for point in run.record.curve {
+                runs.append([run.contender, "\(run.weightDecay)", "\(run.seed)", "\(point.step)",
+                             "\(point.trainLoss)", "\(point.evaluationLoss)"])
             }
         }
         var selection = CSVTable(header: ["optimizer", "weight_decay", "selection_loss"])
-        for s in outcome.selections { selection.append([s.contender, "\(s.weightDecay)", "\(s.selectionLoss)"]) }
+        for s in outcome.selections { selection.append([s.contender, "\(s.weightDecay)", "\(s.record.evaluationLoss)"]) }
         var summary = CSVTable(header: ["optimizer", "weight_decay", "seeds", "heldout_loss_mean", "heldout_loss_std",
                                         "selection_loss_mean", "selection_loss_std", "train_loss_mean", "train_loss_std",
                                         "weight_norm_mean", "weight_norm_std"])
         for s in outcome.summaries {
-            summary.append([s.contender, "\(s.weightDecay)", "\(s.heldOutLoss.count)"]
-                           + [s.heldOutLoss, s.selectionLoss, s.trainLoss, s.weightNorm].flatMap { ["\($0.mean)", "\($0.deviation)"] })
+            summary.append([s.contender, "\(s.weightDecay)", "\(s.seeds)"]
+                           + [Self.heldOut(s), s.evaluationLoss, s.trainLoss, s.weightNorm].flatMap { ["\($0.mean)", "\($0.deviation)"] })
         }
         let files = [
             try output.write(runs.rendered, to: "compare-runs.csv"),
@@ -71,8 +71,8 @@ extension CompareCommand {
         print("Wrote " + files.joined(separator: ", ") + " (\(runCount) runs in \(format(seconds, 1)) s)")
         let fields = outcome.summaries.map { s in
             let key = s.contender.lowercased().replacingOccurrences(of: "+", with: "_")
-            return "\(key)_wd=\(s.weightDecay) \(key)_heldout_loss=\(format(s.heldOutLoss.mean, 4)) "
-                + "\(key)_heldout_loss_std=\(format(s.heldOutLoss.deviation, 4))"
+            return "\(key)_wd=\(s.weightDecay) \(key)_heldout_loss=\(format(Self.heldOut(s).mean, 4)) "
+                + "\(key)_heldout_loss_std=\(format(Self.heldOut(s).deviation, 4))"
         }
         print("summary job=compare task=gpt iters=\(iterations) seeds=\(seeds) train_chars=\(data.corpus.tokens(of: .train).count) "
               + fields.joined(separator: " ") + " seconds=\(format(seconds, 1))")
@@ -80,12 +80,15 @@ extension CompareCommand {
 
     static let gptWidths = [9, 6, 18, 18, 18, 14]
 
+    /// A GPT summary's held-out loss (every GPT run has one).
+    static func heldOut(_ summary: Comparison.Summary) -> MeanAndDeviation {
+        summary.heldOutLoss ?? MeanAndDeviation([.nan])
+    }
+
     /// The train and selection losses along the runs, mean ± std over the seeds.
-    static func gptFigure(_ outcome: (selections: [Comparison.GPTSelection], runs: [Comparison.GPTSeedRun],
-                                      summaries: [Comparison.GPTSummary]),
-                          contenders: [String], seeds: Int) -> String {
-        let metrics: [(String, (GPTExperiment.Point) -> Double)] = [
-            ("Train loss (20 batches)", { $0.trainLoss }), ("Validation loss, selection half (20 batches)", { $0.selectionLoss }),
+    static func gptFigure(_ outcome: Comparison.Outcome, contenders: [String], seeds: Int) -> String {
+        let metrics: [(String, (RunRecord.Point) -> Double)] = [
+            ("Train loss (20 batches)", { $0.trainLoss }), ("Validation loss, selection half (20 batches)", { $0.evaluationLoss }),
         ]
         let panelWidth = 560.0, panelHeight = 400.0
         var canvas = SVGCanvas(width: panelWidth * Double(metrics.count), height: panelHeight + 44)
@@ -93,14 +96,11 @@ extension CompareCommand {
                     x: panelWidth * Double(metrics.count) / 2, y: 26, size: 16, anchor: .middle, bold: true)
         for (index, (title, metric)) in metrics.enumerated() {
             let series = contenders.map { name in
-                let own = outcome.runs.filter { $0.contender == name }.map(\.result.curve)
-                let length = own.map(\.count).min() ?? 0
-                let points = (0..<length).map { i in
-                    (own[0][i].iteration, MeanAndDeviation(own.map { metric($0[i]) }))
-                }
+                let points = Comparison.curve(outcome.runs, contender: name, metric)
                 let weightDecay = outcome.summaries.first { $0.contender == name }?.weightDecay ?? .nan
                 return LineChart.Series(name: "\(name) λ=\(shortNumber(weightDecay))",
-                                        points: points.map { (Double($0.0), $0.1.mean) }, spread: points.map(\.1.deviation))
+                                        points: points.map { (Double($0.step), $0.value.mean) },
+                                        spread: points.map(\.value.deviation))
             }
             LineChart(title: title, xLabel: "iteration", yLabel: "mean cross-entropy", series: series)
                 .draw(in: &canvas, x: panelWidth * Double(index), y: 44, width: panelWidth, height: panelHeight)

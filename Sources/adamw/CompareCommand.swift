@@ -105,7 +105,7 @@ struct CompareCommand: ParsableCommand {
         }
     }
 
-    func contenders() throws -> [Comparison.Contender] {
+    func contenders() throws -> [Comparison.Contender<TrainingOptions>] {
         var base = try common.mlpOptions(hidden: hidden, batchSize: batchSize)  // each run's seed is set by Comparison
         base.scheduler = scheduler
         base.scheduleEpochs = common.epochs ?? Self.defaultEpochs
@@ -122,9 +122,9 @@ struct CompareCommand: ParsableCommand {
                 }
                 return values
             }
-        return [Comparison.Contender(name: "Adam+L2", options: adam, weightDecays: grids[0]),
-                Comparison.Contender(name: "AdamW", options: adamw, weightDecays: grids[1]),
-                Comparison.Contender(name: "SGD", options: sgd, weightDecays: grids[2])]
+        return [Comparison.Contender(name: "Adam+L2", settings: adam, weightDecays: grids[0]),
+                Comparison.Contender(name: "AdamW", settings: adamw, weightDecays: grids[1]),
+                Comparison.Contender(name: "SGD", settings: sgd, weightDecays: grids[2])]
     }
 
     func run() throws {
@@ -136,45 +136,45 @@ struct CompareCommand: ParsableCommand {
         let seedList = (0..<seeds).map { common.seed &+ UInt64($0) }
         let runCount = contenders.reduce(0) { $0 + $1.weightDecays.count } + contenders.count * seeds
         let progress = RunsProgress(label: "compare", runs: runCount, epochsPerRun: epochs, enabled: !common.noProgress)
-        let outcome = try Comparison.run(
-            contenders: contenders, seeds: seedList, epochs: epochs, validationSamples: validationSamples,
-            train: data.train, test: data.test, runner: try common.runner(), progress: progress.callback)
+        let task = MNISTExperiment(train: data.train, test: data.test, epochs: epochs,
+                                   validationSamples: validationSamples, progress: progress.callback)
+        let outcome = try Comparison.run(task, contenders: contenders, seeds: seedList, runner: try common.runner())
         progress.finish()
 
         print("λ chosen on \(validationSamples) validation samples held out of the training set (seed \(common.seed)):")
         for contender in contenders {
             let own = outcome.selections.filter { $0.contender == contender.name }
-            let cells = own.map { "λ=\(shortNumber($0.weightDecay)) \(format($0.validationAccuracy * 100, 2))%" }
+            let cells = own.map { "λ=\(shortNumber($0.weightDecay)) \(format(($0.record.accuracy ?? .nan) * 100, 2))%" }
             print("  \(contender.name): " + cells.joined(separator: ", "))
         }
         print("")
         print("After \(epochs) epochs (\(scheduler.rawValue) schedule), mean ± std over \(seeds) seed(s):")
         print(tableRow(["optimizer", "λ", "test accuracy %", "test loss", "train loss", "weight norm"], widths: Self.widths))
         for s in outcome.summaries {
-            print(tableRow([s.contender, shortNumber(s.weightDecay), Self.text(s.testAccuracy, scale: 100, 2),
-                            Self.text(s.testLoss, 4), Self.text(s.trainLoss, 4), Self.text(s.weightNorm, 2)],
+            print(tableRow([s.contender, shortNumber(s.weightDecay), Self.text(Self.accuracy(s), scale: 100, 2),
+                            Self.text(s.evaluationLoss, 4), Self.text(s.trainLoss, 4), Self.text(s.weightNorm, 2)],
                            widths: Self.widths))
         }
 
         var runs = CSVTable(header: ["optimizer", "weight_decay", "seed", "epoch", "train_loss", "test_loss",
                                      "test_accuracy", "lr"])
         for run in outcome.runs {
-            for result in run.history {
-                runs.append([run.contender, "\(run.weightDecay)", "\(run.seed)", "\(result.epoch)",
-                             "\(result.trainLoss)", "\(result.testLoss)", "\(result.testAccuracy)",
-                             "\(result.learningRate)"])
+            for point in run.record.curve {
+                runs.append([run.contender, "\(run.weightDecay)", "\(run.seed)", "\(point.step)",
+                             "\(point.trainLoss)", "\(point.evaluationLoss)", "\(point.accuracy ?? .nan)",
+                             "\(point.learningRate ?? .nan)"])
             }
         }
         var selection = CSVTable(header: ["optimizer", "weight_decay", "validation_accuracy", "validation_loss"])
         for s in outcome.selections {
-            selection.append([s.contender, "\(s.weightDecay)", "\(s.validationAccuracy)", "\(s.validationLoss)"])
+            selection.append([s.contender, "\(s.weightDecay)", "\(s.record.accuracy ?? .nan)", "\(s.record.evaluationLoss)"])
         }
         var summary = CSVTable(header: ["optimizer", "weight_decay", "seeds", "test_accuracy_mean", "test_accuracy_std",
                                         "test_loss_mean", "test_loss_std", "train_loss_mean", "train_loss_std",
                                         "weight_norm_mean", "weight_norm_std"])
         for s in outcome.summaries {
-            summary.append([s.contender, "\(s.weightDecay)", "\(s.testAccuracy.count)"]
-                           + [s.testAccuracy, s.testLoss, s.trainLoss, s.weightNorm].flatMap { ["\($0.mean)", "\($0.deviation)"] })
+            summary.append([s.contender, "\(s.weightDecay)", "\(s.seeds)"]
+                           + [Self.accuracy(s), s.evaluationLoss, s.trainLoss, s.weightNorm].flatMap { ["\($0.mean)", "\($0.deviation)"] })
         }
         let files = [
             try output.write(runs.rendered, to: "compare-runs.csv"),
@@ -186,10 +186,15 @@ struct CompareCommand: ParsableCommand {
         print("Wrote " + files.joined(separator: ", "))
         let fields = outcome.summaries.map { s in
             let key = s.contender.lowercased().replacingOccurrences(of: "+", with: "_")
-            return "\(key)_wd=\(s.weightDecay) \(key)_accuracy=\(format(s.testAccuracy.mean * 100, 2)) "
-                + "\(key)_accuracy_std=\(format(s.testAccuracy.deviation * 100, 2))"
+            return "\(key)_wd=\(s.weightDecay) \(key)_accuracy=\(format(Self.accuracy(s).mean * 100, 2)) "
+                + "\(key)_accuracy_std=\(format(Self.accuracy(s).deviation * 100, 2))"
         }
         print("summary job=compare epochs=\(epochs) seeds=\(seeds) " + fields.joined(separator: " "))
+    }
+
+    /// An MNIST summary's accuracy (every MNIST run has one).
+    static func accuracy(_ summary: Comparison.Summary) -> MeanAndDeviation {
+        summary.accuracy ?? MeanAndDeviation([.nan])
     }
 
     static func text(_ value: MeanAndDeviation, scale: Double = 1, _ digits: Int) -> String {
@@ -200,10 +205,10 @@ struct CompareCommand: ParsableCommand {
 
     /// Train loss, test loss and test accuracy per epoch, mean ± std over the seeds, side by side.
     static func figure(_ outcome: Comparison.Outcome, contenders: [String], seeds: Int, schedule: String) -> String {
-        let metrics: [(String, String, Axis.Scale, (TrainingRun.EpochResult) -> Double)] = [
+        let metrics: [(String, String, Axis.Scale, (RunRecord.Point) -> Double)] = [
             ("Train loss", "mean cross-entropy", .logarithmic, { $0.trainLoss }),
-            ("Test loss", "mean cross-entropy", .linear, { $0.testLoss }),
-            ("Test accuracy", "%", .linear, { $0.testAccuracy * 100 }),
+            ("Test loss", "mean cross-entropy", .linear, { $0.evaluationLoss }),
+            ("Test accuracy", "%", .linear, { ($0.accuracy ?? .nan) * 100 }),
         ]
         let panelWidth = 520.0, panelHeight = 400.0
         var canvas = SVGCanvas(width: panelWidth * Double(metrics.count), height: panelHeight + 44)
@@ -214,8 +219,8 @@ struct CompareCommand: ParsableCommand {
                 let curve = Comparison.curve(outcome.runs, contender: name, metric)
                 let weightDecay = outcome.summaries.first { $0.contender == name }?.weightDecay ?? .nan
                 return LineChart.Series(name: "\(name) λ=\(shortNumber(weightDecay))",
-                                        points: curve.enumerated().map { (Double($0.offset + 1), $0.element.mean) },
-                                        spread: curve.map(\.deviation))
+                                        points: curve.map { (Double($0.step), $0.value.mean) },
+                                        spread: curve.map(\.value.deviation))
             }
             LineChart(title: title, xLabel: "epoch", yLabel: unit, series: series, yScale: scale)
                 .draw(in: &canvas, x: panelWidth * Double(index), y: 44, width: panelWidth, height: panelHeight)

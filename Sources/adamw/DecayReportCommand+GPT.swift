@@ -13,20 +13,20 @@ extension DecayReportCommand {
         recipe.decayAll = decayAll
         recipe.seed = common.seed
         let start = monotonicSeconds()
-        let (rows, results) = try DecayReport.runGPT(
-            recipe: recipe, iterations: iterations, evalInterval: interval, data: data, runner: try common.runner(),
-            finished: TaskOptions.finished(enabled: !common.noProgress, total: 2))
+        let experiment = GPTExperiment(data: data, iterations: iterations, evalInterval: interval,
+                                       finished: TaskOptions.finished(enabled: !common.noProgress, total: 2))
+        let (rows, results) = try DecayReport.run(experiment, settings: recipe, runner: try common.runner())
         let seconds = monotonicSeconds() - start
 
         let table = Self.decileTable(rows, step: "iteration", group: "kind")
         var training = CSVTable(header: ["optimizer", "iteration", "train_loss", "selection_loss"])
         for name in ["Adam+L2", "AdamW"] {
             for point in results[name]?.curve ?? [] {
-                training.append([name, "\(point.iteration)", "\(point.trainLoss)", "\(point.selectionLoss)"])
+                training.append([name, "\(point.step)", "\(point.trainLoss)", "\(point.evaluationLoss)"])
             }
         }
         let last = rows.filter { $0.epoch == iterations }
-        let kinds = DecayReport.gptKinds.filter { kind in last.contains { $0.parameter == kind } }
+        let kinds = GPTExperiment.kinds.filter { kind in last.contains { $0.parameter == kind } }
         print("Per-step shrink of each decayed weight after \(iterations) iterations of the GPT (lr \(lr), λ \(lambda)"
               + (decayAll ? ", every parameter decayed" : ", biases and LayerNorm weights not decayed") + "),")
         print("by kind of parameter and decile of the weight's gradient magnitude √v̂ (1 = smallest).")

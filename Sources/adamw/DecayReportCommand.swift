@@ -70,16 +70,16 @@ struct DecayReportCommand: ParsableCommand {
         options.lr = lr
         options.weightDecay = lambda
         let progress = RunsProgress(label: "decay-report", runs: 2, epochsPerRun: epochs, enabled: !common.noProgress)
-        let (rows, results) = try DecayReport.run(options: options, epochs: epochs, train: data.train, test: data.test,
-                                                  runner: try common.runner(), progress: progress.callback)
+        let task = MNISTExperiment(train: data.train, test: data.test, epochs: epochs, progress: progress.callback)
+        let (rows, records) = try DecayReport.run(task, settings: options, runner: try common.runner())
         progress.finish()
 
         let table = Self.decileTable(rows, step: "epoch", group: "parameter")
         var training = CSVTable(header: ["optimizer", "epoch", "train_loss", "test_loss", "test_accuracy"])
         for name in ["Adam+L2", "AdamW"] {
-            for result in results[name] ?? [] {
-                training.append([name, "\(result.epoch)", "\(result.trainLoss)", "\(result.testLoss)",
-                                 "\(result.testAccuracy)"])
+            for point in records[name]?.curve ?? [] {
+                training.append([name, "\(point.step)", "\(point.trainLoss)", "\(point.evaluationLoss)",
+                                 "\(point.accuracy ?? .nan)"])
             }
         }
         let last = rows.filter { $0.epoch == epochs }
@@ -89,18 +89,18 @@ struct DecayReportCommand: ParsableCommand {
         print("Per-step shrink of each weight by the decay term after epoch \(epochs) (lr \(lr), λ \(lambda)),")
         print("by decile of the weight's gradient magnitude √v̂ (1 = smallest). AdamW: lr·λ for every weight.")
         Self.printDeciles(last, parameters: parameters)
-        let adamL2 = results["Adam+L2"]?.last, adamW = results["AdamW"]?.last
+        let adamL2 = records["Adam+L2"], adamW = records["AdamW"]
         print("")
-        print("Test accuracy: Adam+L2 \(format((adamL2?.testAccuracy ?? .nan) * 100, 2))%, "
-              + "AdamW \(format((adamW?.testAccuracy ?? .nan) * 100, 2))%")
+        print("Test accuracy: Adam+L2 \(format((adamL2?.accuracy ?? .nan) * 100, 2))%, "
+              + "AdamW \(format((adamW?.accuracy ?? .nan) * 100, 2))%")
         let csv = try output.write(table.rendered, to: "decay-report.csv")
         let trainingCSV = try output.write(training.rendered, to: "decay-report-training.csv")
         let svg = try output.write(Self.figure(last, parameters: parameters, lr: lr, weightDecay: lambda,
                                                after: "epoch \(epochs)"), to: "decay-report.svg")
         print("Wrote \(csv), \(trainingCSV) and \(svg)")
         print("summary job=decay-report epochs=\(epochs) lr=\(lr) weight_decay=\(lambda) "
-              + "adam_l2_accuracy=\(format((adamL2?.testAccuracy ?? .nan) * 100, 2)) "
-              + "adamw_accuracy=\(format((adamW?.testAccuracy ?? .nan) * 100, 2)) " + Self.shrinkFields(last))
+              + "adam_l2_accuracy=\(format((adamL2?.accuracy ?? .nan) * 100, 2)) "
+              + "adamw_accuracy=\(format((adamW?.accuracy ?? .nan) * 100, 2)) " + Self.shrinkFields(last))
     }
 
     static let widths = [6, 12, 15, 12, 13, 11]

@@ -15,20 +15,15 @@ extension SweepCommand {
             var recipe = GPTRecipe(optimizer: kind)
             recipe.seed = common.seed
             if kind == .adamw { recipe.optimizerOptions["decay_convention"] = convention.rawValue }
-            return (name: name(kind), recipe: recipe, weightDecays: try weightDecays(kind))
+            return (name: name(kind), settings: recipe, weightDecays: try weightDecays(kind))
         }
         let cellCount = optimizers.reduce(0) { $0 + $1.weightDecays.count * learningRates.count }
         let runner = try common.runner()
         let start = monotonicSeconds()
-        let results = try Sweep.runGPT(optimizers: optimizers, learningRates: learningRates, iterations: iterations,
-                                       evalInterval: interval, data: data, runner: runner,
+        let experiment = GPTExperiment(data: data, iterations: iterations, evalInterval: interval,
                                        finished: TaskOptions.finished(enabled: !common.noProgress, total: cellCount))
+        let cells = try Sweep.run(experiment, optimizers: optimizers, learningRates: learningRates, runner: runner)
         let seconds = monotonicSeconds() - start
-        // The MNIST cells' shape, the held-out loss as the test error: the CSV, the slope and the figure read it.
-        let cells = results.map {
-            Sweep.Cell(optimizer: $0.optimizer, lr: $0.lr, weightDecay: $0.weightDecay, testError: $0.heldOutLoss,
-                       testLoss: $0.selectionLoss, trainLoss: $0.trainLoss)
-        }
         let table = csvTable(cells, lossColumns: ["heldout_loss", "selection_loss", "train_loss"])
         var summaries: [String] = []
         for optimizer in optimizers {
@@ -36,10 +31,10 @@ extension SweepCommand {
             let (best, trend) = Self.printGrid(own, title: "\(optimizer.name): held-out validation loss after \(iterations) iterations",
                                                learningRates: learningRates, weightDecays: optimizer.weightDecays,
                                                digits: 3)
-            let key = optimizer.recipe.optimizer.rawValue
+            let key = optimizer.settings.optimizer.rawValue
             summaries.append("summary job=sweep task=gpt optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
                              + "cells=\(own.count) iters=\(iterations) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
-                             + "best_heldout_loss=\(format(best?.testError ?? .nan, 4)) "
+                             + "best_heldout_loss=\(format(best?.reported ?? .nan, 4)) "
                              + "best_wd_slope=\(trend.map { format($0.slope, 2) } ?? "nan")")
         }
         let csv = try output.write(table.rendered, to: "sweep.csv")

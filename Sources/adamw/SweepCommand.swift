@@ -160,14 +160,14 @@ struct SweepCommand: ParsableCommand {
             var options = base
             options.optimizer = kind
             if kind == .adamw { options.optimizerOptions["decay_convention"] = convention.rawValue }
-            return (name: name(kind), options: options, weightDecays: try weightDecays(kind))
+            return (name: name(kind), settings: options, weightDecays: try weightDecays(kind))
         }
         let cellCount = optimizers.reduce(0) { $0 + $1.weightDecays.count * learningRates.count }
         let progress = RunsProgress(label: "sweep", runs: cellCount, epochsPerRun: epochs, enabled: !common.noProgress)
         let runner = try common.runner()
         let start = monotonicSeconds()
-        let cells = try Sweep.run(optimizers: optimizers, learningRates: learningRates, epochs: epochs,
-                                  train: data.train, test: data.test, runner: runner, progress: progress.callback)
+        let task = MNISTExperiment(train: data.train, test: data.test, epochs: epochs, progress: progress.callback)
+        let cells = try Sweep.run(task, optimizers: optimizers, learningRates: learningRates, runner: runner)
         let seconds = monotonicSeconds() - start
         progress.finish()
 
@@ -178,10 +178,10 @@ struct SweepCommand: ParsableCommand {
             let (best, trend) = Self.printGrid(own, title: "\(optimizer.name): test error % after \(epochs) epochs",
                                                learningRates: learningRates, weightDecays: optimizer.weightDecays,
                                                digits: 2)
-            let key = optimizer.options.optimizer.rawValue
+            let key = optimizer.settings.optimizer.rawValue
             summaries.append("summary job=sweep optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
                              + "cells=\(own.count) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
-                             + "best_error=\(format(best?.testError ?? .nan, 2)) "
+                             + "best_error=\(format(best?.reported ?? .nan, 2)) "
                              + "best_wd_slope=\(trend.map { format($0.slope, 2) } ?? "nan")")
         }
         let csv = try output.write(table.rendered, to: "sweep.csv")
@@ -196,14 +196,14 @@ struct SweepCommand: ParsableCommand {
 
     /// One heatmap per optimizer, side by side, on one colour scale: λ across, lr up, the best cell outlined.
     /// One optimizer's grid (rows lr, highest first; columns λ), its best cell and how its best λ moves with lr.
-    /// sweep.csv: a row a cell, its three measures (`Sweep.Cell`'s testError, testLoss, trainLoss) under
+    /// sweep.csv: a row a cell, its three measures (`Sweep.Cell`'s reported, testLoss, trainLoss) under
     /// `lossColumns`.
     func csvTable(_ cells: [Sweep.Cell], lossColumns: [String]) -> CSVTable {
         var table = CSVTable(header: ["optimizer", "decay_convention", "lr", "weight_decay"] + lossColumns)
         for cell in cells {
             let cellConvention = cell.optimizer.hasPrefix("AdamW") ? convention.rawValue : "l2"
-            table.append([cell.optimizer, cellConvention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.testError)",
-                          "\(cell.testLoss)", "\(cell.trainLoss)"])
+            table.append([cell.optimizer, cellConvention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.reported)",
+                          "\(cell.evaluationLoss)", "\(cell.trainLoss)"])
         }
         return table
     }
@@ -215,9 +215,9 @@ struct SweepCommand: ParsableCommand {
         print(tableRow(["lr \\ λ"] + weightDecays.map(shortNumber), widths: widths))
         for lr in learningRates.reversed() {
             let values = weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd } }
-            print(tableRow([shortNumber(lr)] + values.map { $0.map { format($0.testError, digits) } ?? "–" }, widths: widths))
+            print(tableRow([shortNumber(lr)] + values.map { $0.map { format($0.reported, digits) } ?? "–" }, widths: widths))
         }
-        let best = own.filter { $0.testError.isFinite }.min { $0.testError < $1.testError }
+        let best = own.filter { $0.reported.isFinite }.min { $0.reported < $1.reported }
         let trend = Sweep.bestWeightDecaySlope(own)
         if let trend {
             let moves = trend.best.map { "\(shortNumber($0.lr))→\(shortNumber($0.weightDecay))" }
@@ -230,7 +230,7 @@ struct SweepCommand: ParsableCommand {
     static func figure(_ cells: [Sweep.Cell], optimizers: [(String, [Double])], learningRates: [Double],
                        title: String) -> String {
         // One colour scale for all panels; errors are positive, and a log scale keeps the good cells apart.
-        let errors = cells.map(\.testError).filter { $0.isFinite && $0 > 0 }
+        let errors = cells.map(\.reported).filter { $0.isFinite && $0 > 0 }
         let low = errors.min() ?? 1
         let range = low...max(errors.max() ?? low, low * (1 + 1e-9))
         let panelWidth = 520.0, panelHeight = 500.0
@@ -240,9 +240,9 @@ struct SweepCommand: ParsableCommand {
         for (index, (name, weightDecays)) in optimizers.enumerated() {
             let own = cells.filter { $0.optimizer == name }
             let values = learningRates.map { lr in
-                weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd }?.testError ?? .nan }
+                weightDecays.map { wd in own.first { $0.lr == lr && $0.weightDecay == wd }?.reported ?? .nan }
             }
-            let best = own.min { $0.testError < $1.testError }
+            let best = own.min { $0.reported < $1.reported }
             let highlighted = best.flatMap { best -> (row: Int, column: Int)? in
                 guard let row = learningRates.firstIndex(of: best.lr),
                       let column = weightDecays.firstIndex(of: best.weightDecay) else { return nil }

@@ -142,7 +142,7 @@ struct TuneCommand: ParsableCommand {
                                         (Double, Double) throws -> (loss: Double, text: String), String) {
         if task.isGPT {
             let iterations = task.iterations(default: 500), interval = task.interval(default: 500)
-            let data = try task.data()
+            let experiment = GPTExperiment(data: try task.data(), iterations: iterations, evalInterval: interval)
             let kind = optimizer, seed = common.seed
             // Each trial's held-out loss is kept, so the chosen one is reported without training it again.
             let heldOut = Locked([String: Double]())
@@ -150,9 +150,9 @@ struct TuneCommand: ParsableCommand {
                 var recipe = GPTRecipe(optimizer: kind, given: ["lr": String(lr), "weight_decay": String(weightDecay)])
                 recipe.minLR = lr / 10
                 recipe.seed = seed
-                let result = try GPTExperiment.train(recipe, iterations: iterations, evalInterval: interval, on: data)
-                heldOut.withLock { $0["\(lr) \(weightDecay)"] = result.heldOutLoss }
-                return result.selectionLoss
+                let record = try experiment.train(recipe, name: "", selecting: true, inspect: nil)
+                heldOut.withLock { $0["\(lr) \(weightDecay)"] = record.heldOutLoss }
+                return record.evaluationLoss
             }
             let report: (Double, Double) throws -> (loss: Double, text: String) = { lr, weightDecay in
                 let loss = heldOut.withLock { $0["\(lr) \(weightDecay)"] } ?? .nan

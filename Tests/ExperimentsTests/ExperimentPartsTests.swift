@@ -37,7 +37,7 @@ struct ExperimentPartsTests {
     static func cells(_ error: (Double, Double) -> Double) -> [Sweep.Cell] {
         [1e-4, 1e-3, 1e-2].flatMap { lr in
             [1e-5, 1e-4, 1e-3, 1e-2].map { wd in
-                Sweep.Cell(optimizer: "x", lr: lr, weightDecay: wd, testError: error(lr, wd), testLoss: 0, trainLoss: 0)
+                Sweep.Cell(optimizer: "x", lr: lr, weightDecay: wd, reported: error(lr, wd), evaluationLoss: 0, trainLoss: 0)
             }
         }
     }
@@ -61,17 +61,19 @@ struct ExperimentPartsTests {
         options.trainSamples = 3000
         options.batchSize = 32
         // λ = 200 with lr 1e-3 shrinks AdamW's weights by 20% a step: nothing can be learnt.
-        let contender = Comparison.Contender(name: "AdamW", options: options, weightDecays: [200, 0.01])
-        let outcome = try Comparison.run(contenders: [contender], seeds: [4, 5], epochs: 1, validationSamples: 1000,
-                                         train: train, test: test, runner: try ParallelRuns(jobs: 2, threadsPerJob: 1))
+        let contender = Comparison.Contender(name: "AdamW", settings: options, weightDecays: [200, 0.01])
+        let task = MNISTExperiment(train: train, test: test, epochs: 1, validationSamples: 1000)
+        let outcome = try Comparison.run(task, contenders: [contender], seeds: [4, 5],
+                                         runner: try ParallelRuns(jobs: 2, threadsPerJob: 1))
         #expect(outcome.selections.map(\.weightDecay) == [200, 0.01])
-        #expect(outcome.selections[0].validationAccuracy < 0.5 && outcome.selections[1].validationAccuracy > 0.8)
+        let accuracies = outcome.selections.map { $0.record.accuracy ?? .nan }
+        #expect(accuracies[0] < 0.5 && accuracies[1] > 0.8)
         #expect(outcome.runs.map(\.seed) == [4, 5] && outcome.runs.allSatisfy { $0.weightDecay == 0.01 })
         let summary = try #require(outcome.summaries.first)
         #expect(summary.weightDecay == 0.01)
-        #expect(summary.testAccuracy == MeanAndDeviation(outcome.runs.compactMap { $0.history.last?.testAccuracy }))
-        #expect(summary.weightNorm == MeanAndDeviation(outcome.runs.map(\.weightNorm)))
-        #expect(Comparison.curve(outcome.runs, contender: "AdamW", \.testLoss).count == 1)
+        #expect(summary.accuracy == MeanAndDeviation(outcome.runs.compactMap { $0.record.curve.last?.accuracy }))
+        #expect(summary.weightNorm == MeanAndDeviation(outcome.runs.map(\.record.weightNorm)))
+        #expect(Comparison.curve(outcome.runs, contender: "AdamW", \.evaluationLoss).count == 1)
     }
 }
 
