@@ -52,7 +52,8 @@ public struct AdamOptions: OptimizerOptions {
                 help: "Decoupled decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
             .requiring("decoupled_weight_decay"),
         .choice("states", \.states,
-                help: "How m and v are stored: fp32, bf16, int8 or int4 (torchao's AdamW8bit and AdamW4bit)."),
+                help: "How m and v are stored: fp32, bf16, int8 or int4 (torchao's AdamW8bit and AdamW4bit).")
+            .describingStorage(),
     ]
 
     public func validate(initialLR: Double) throws(OptimError) {

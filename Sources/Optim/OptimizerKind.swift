@@ -16,6 +16,8 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
         public let requires: String?
         /// The optimizer's default, as text.
         public let defaultText: String
+        /// Whether it says how the state is stored, not what the optimizer computes (see ``OptionField/isStorage``).
+        public let isStorage: Bool
     }
 
     /// The kind's rule: the one place a kind is tied to its optimizer (every member below opens it).
@@ -34,6 +36,9 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
 
     /// The kind's options in declaration order, with its defaults.
     public var options: [Option] { Self.options(of: rule) }
+
+    /// The option that says how the state is stored, if this kind has one.
+    public var storageOption: Option? { options.first { $0.isStorage } }
 
     /// The option `name`, if this kind has it.
     public func option(named name: String) -> Option? { options.first { $0.name == name } }
@@ -90,7 +95,7 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     private static func options<Rule: UpdateRule>(of rule: Rule.Type) -> [Option] {
         Rule.Options.fields.map { field in
             Option(name: field.name, help: field.help, expected: field.expected, isFlag: field.isFlag,
-                   requires: field.requires, defaultText: field.text(of: Rule.defaults))
+                   requires: field.requires, defaultText: field.text(of: Rule.defaults), isStorage: field.isStorage)
         }
     }
 }

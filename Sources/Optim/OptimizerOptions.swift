@@ -28,6 +28,9 @@ extension OptimizerOptions {
         set {}
     }
 
+    /// The option that says how the state is stored, if these options have one.
+    public static var storageField: OptionField<Self>? { fields.first { $0.isStorage } }
+
     /// The field named `name` (PyTorch's spelling), if these options have one.
     public static func field(named name: String) -> OptionField<Self>? {
         fields.first { $0.name == name }
@@ -81,6 +84,10 @@ public struct OptionField<Options>: @unchecked Sendable {
     /// The switch (by name) that must be on for this option to mean anything, if any: a decay convention
     /// applies only to decoupled weight decay. Set with ``requiring(_:)``.
     public private(set) var requires: String?
+    /// Whether the option says how the state is stored (Adam's `states`) rather than what the optimizer computes:
+    /// it is not part of a run, so a resume may change it and a loaded state is converted to it. Set with
+    /// ``describingStorage()``.
+    public private(set) var isStorage = false
     /// The property this field reads and writes.
     public let keyPath: PartialKeyPath<Options>
     private let read: (Options) -> String
@@ -98,6 +105,13 @@ public struct OptionField<Options>: @unchecked Sendable {
     public func requiring(_ name: String) -> OptionField {
         var field = self
         field.requires = name
+        return field
+    }
+
+    /// This field, saying how the state is stored (see ``isStorage``).
+    public func describingStorage() -> OptionField {
+        var field = self
+        field.isStorage = true
         return field
     }
 

@@ -167,7 +167,7 @@ extension RuleOptimizer {
 
         // A group keeps its own storage (how this optimizer stores is not part of the run): a state saved in
         // another is converted.
-        let storageField = Options.field(named: "states")
+        let storageField = Options.storageField
         for (index, group) in paramGroups.enumerated() where index < restoredGroups.count {
             storageField?.copy(from: group.options, to: &restoredGroups[index].options)
         }

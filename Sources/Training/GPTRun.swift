@@ -189,7 +189,9 @@ public final class GPTRun {
         }
         // How the optimizer stores its state is not part of the recipe's identity: a resume may convert it.
         if var saved = try? Self.recipe(in: state) {
-            saved.optimizerOptions["states"] = recipe.optimizerOptions["states"]
+            if let storage = recipe.optimizer.storageOption {
+                saved.optimizerOptions[storage.name] = recipe.optimizerOptions[storage.name]
+            }
             if saved != recipe { problems.append("its recipe differs from the run's") }
         }
         // The model's description (what `gpt sample` builds from) must be the recipe's model on this text.

@@ -68,7 +68,7 @@ struct OptimizerFlags: ParsableArguments {
 
     /// The options that may be given with --resume: how the state is stored is not part of the run (a state
     /// saved in one storage resumes converted to another).
-    static let resumable: Set<String> = ["states"]
+    static let resumable = Set(OptimizerKind.allCases.compactMap { $0.storageOption?.name })
 
     /// The flag of an option: `weight_decay` → `--weight-decay`.
     static func flag(_ name: String) -> String { "--" + name.replacingOccurrences(of: "_", with: "-") }

@@ -43,10 +43,11 @@ enum RunFlags {
     /// state is converted on loading). Refused for an optimizer without the option.
     static func resumedStates(_ states: StateStorage?, into options: inout [String: String], of optimizer: OptimizerKind) throws {
         guard let states else { return }
-        guard optimizer.option(named: "states") != nil else {
-            throw Refusal("--states applies only to --optimizer adamw or adam; the checkpoint's is \(optimizer.rawValue)")
+        guard let option = optimizer.storageOption else {
+            let having = OptimizerKind.allCases.filter { $0.storageOption != nil }.map(\.rawValue)
+            throw Refusal("--states applies only to --optimizer \(having.joined(separator: " or ")); the checkpoint's is \(optimizer.rawValue)")
         }
-        options["states"] = states.rawValue
+        options[option.name] = states.rawValue
     }
 
     /// Checks the files a run writes before it starts: the checkpoint (`--save`, or the resumed file) and the
