@@ -75,7 +75,7 @@ public final class EpochRun<Task: EpochTask> {
         let model = try withRandomGenerator(random) { try task.makeModel() }
         let optimizer = try options.optimizer.makeOptimizer(
             model.parameters(), settings: options.optimizerOptions,
-            excludingFromDecay: options.noDecayBiasNorm ? .biasesAndNorms : nil)
+            excludingFromDecay: options.excludedFromDecay)
         optimizer.nonFiniteGradients = options.nonFinite
         if let communicator, communicator.size > 1 {
             try communicator.requireAgreement(on: task.dataFingerprint(), of: "training data") { values in

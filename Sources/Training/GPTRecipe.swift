@@ -51,6 +51,10 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
             .merging(given) { _, new in new }
     }
 
+    /// The parameters the run does not decay: biases and LayerNorm weights, as nanoGPT's two groups; nil with
+    /// ``decayAll``.
+    public var excludedFromDecay: WeightDecayRule? { decayAll ? nil : .biasesAndNorms }
+
     /// The peak learning rate: the optimizer's lr.
     public var lr: Double { (optimizerOptions["lr"] ?? optimizer.option(named: "lr")?.defaultText).flatMap(Double.init) ?? 1e-3 }
 

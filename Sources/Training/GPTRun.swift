@@ -57,7 +57,7 @@ public final class GPTRun {
         let model = withRandomGenerator(random) { task.makeModel() }
         let optimizer = try recipe.optimizer.makeOptimizer(
             model.parameters(), settings: recipe.optimizerOptions,
-            excludingFromDecay: recipe.decayAll ? nil : .biasesAndNorms)
+            excludingFromDecay: recipe.excludedFromDecay)
         if let communicator, communicator.size > 1 {
             // Before the first exchange whose size depends on the text (the vocabulary sizes the model).
             try communicator.requireAgreement(on: task.dataFingerprint(), of: "text") { values in

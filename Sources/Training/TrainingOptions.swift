@@ -59,6 +59,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The parameters the run does not decay: with ``noDecayBiasNorm``, biases and norm weights; nil: none (the
+    /// seeds' example decays every parameter). The GPT's recipe says the same with the opposite default.
+    public var excludedFromDecay: WeightDecayRule? { noDecayBiasNorm ? .biasesAndNorms : nil }
+
     /// The learning rate: the one set in ``optimizerOptions``, else the optimizer's default.
     public var lr: Double {
         get { number("lr") ?? 1e-3 }
