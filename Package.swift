@@ -59,17 +59,28 @@ let package = Package(
             name: "Experiments",
             dependencies: ["Kernels", "Optim", "Autograd", "NN", "Datasets", "Checkpoints", "DataParallel", "Training"]),
         .target(name: "Charts"),
+        // What the command-line programs share: number and table formatting, --threads, memory limits, the one
+        // error, and what every program does around its command.
+        .target(
+            name: "CommandSupport",
+            dependencies: ["Kernels", "Checkpoints", "DataParallel",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The benchmarks, outside the CLI: `adamw bench optimizer|gemm` runs the adamw-bench program in its place.
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
-            exclude: ["DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "experiment-parallelism.sh",
+            exclude: ["Command", "DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "experiment-parallelism.sh",
                       "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
                       "gpt_checkpoint_in_torch.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
                       "torchao_lowbit_step.py"]),
         .executableTarget(
+            name: "adamw-bench", dependencies: ["Benchmarks", "CommandSupport", "Kernels", "Optim", "NN"],
+            path: "Benchmarks/Command"),
+        // adamw-bench is built with adamw (adamw runs it for `adamw bench optimizer|gemm`), not linked into it.
+        .executableTarget(
             name: "adamw",
             dependencies: [
                 "Kernels", "Optim", "NN", "Datasets", "Checkpoints", "DataParallel", "Training", "Experiments", "Charts",
-                "Benchmarks",
+                "CommandSupport", "adamw-bench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

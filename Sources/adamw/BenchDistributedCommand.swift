@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import DataParallel
 import Datasets
 import Experiments

@@ -1,4 +1,5 @@
 import Charts
+import CommandSupport
 import Experiments
 import Foundation
 import Kernels

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Charts
+import CommandSupport
 import Experiments
 import Foundation
 import Training

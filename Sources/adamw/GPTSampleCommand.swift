@@ -1,6 +1,7 @@
 import ArgumentParser
 import Autograd
 import Checkpoints
+import CommandSupport
 import Datasets
 import Experiments
 import NN

@@ -1,4 +1,5 @@
 import Checkpoints
+import CommandSupport
 import Experiments
 import Foundation
 import Training

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import DataParallel
 import Foundation
 import Training

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 
 /// What a run is measured in, for the help of the flags every trainer shares: "epoch" (`adamw train`) or
 /// "evaluation" (`adamw gpt`, which saves at every evaluation).

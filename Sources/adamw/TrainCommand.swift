@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import CommandSupport
 import DataParallel
 import Datasets
 import Experiments

@@ -1,6 +1,6 @@
 /// `value` with `digits` decimals, without Foundation. Values too large for fixed digits (a diverging loss) are
 /// printed as Swift prints them (`1e+30`) rather than converted to an Int that cannot hold them.
-func format(_ value: Double, _ digits: Int) -> String {
+public func format(_ value: Double, _ digits: Int) -> String {
     guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }

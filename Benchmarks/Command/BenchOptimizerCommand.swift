@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import CommandSupport
 import Foundation
 import Kernels
 import Optim
@@ -166,3 +167,4 @@ extension OptimizerBenchmark.Result {
             + "ceiling_gparams_per_s=\(format(ceilingGigaParametersPerSecond, 3)) cpu=\(CPUPath.current.rawValue)"
     }
 }
+extension NonFiniteGradientPolicy: ExpressibleByArgument {}

@@ -13,9 +13,9 @@ import Foundation
 /// What a process can have is the least of the machine's physical memory, the memory available now (Linux's
 /// `MemAvailable` plus free swap: more than that, and an allocation fails or another process is killed), and the
 /// room its resource limits (`ulimit -v`, `ulimit -d`) leave above what it already maps.
-enum MemoryLimit {
+public enum MemoryLimit {
     /// The machine's physical memory, in bytes.
-    static var physicalBytes: Int {
+    public static var physicalBytes: Int {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, size > 0 else { return .max }
         let (bytes, overflow) = pages.multipliedReportingOverflow(by: size)
@@ -23,7 +23,7 @@ enum MemoryLimit {
     }
 
     /// What this process can allocate now, in bytes, and how to say where the limit comes from.
-    static var usable: (bytes: Int, description: String) {
+    public static var usable: (bytes: Int, description: String) {
         let physical = physicalBytes
         var bytes = physical
         var description = "this machine has \(gigabytes(physical)) GB"
@@ -65,7 +65,7 @@ enum MemoryLimit {
     }
 
     /// The product of `factors`, or nil when it overflows `Int`.
-    static func product(_ factors: [Int]) -> Int? {
+    public static func product(_ factors: [Int]) -> Int? {
         var result = 1
         for factor in factors {
             let (next, overflow) = result.multipliedReportingOverflow(by: factor)
@@ -76,7 +76,7 @@ enum MemoryLimit {
     }
 
     /// Throws a ``ValidationError`` naming `flag` and `value` unless `bytes` (nil: overflowed) fit in memory.
-    static func require(_ flag: String, _ value: String, needs bytes: Int?, for what: String) throws {
+    public static func require(_ flag: String, _ value: String, needs bytes: Int?, for what: String) throws {
         let limit = usable
         guard let bytes, bytes <= limit.bytes else {
             let need = bytes.map { size($0) } ?? "more bytes than an Int can count"
@@ -85,7 +85,7 @@ enum MemoryLimit {
     }
 
     /// An MLP on MNIST with `hidden` layers: its parameter count, or nil on overflow.
-    static func mlpParameters(hidden: [Int], inputs: Int = 784, classes: Int = 10) -> Int? {
+    public static func mlpParameters(hidden: [Int], inputs: Int = 784, classes: Int = 10) -> Int? {
         let widths = [inputs] + hidden + [classes]
         var total = 0
         for (from, to) in zip(widths, widths.dropFirst()) {
@@ -98,17 +98,17 @@ enum MemoryLimit {
     }
 
     /// Checks that an MLP with `hidden` fits, at 16 bytes a parameter (weights, gradients and two moments).
-    static func requireMLP(hidden: [Int], text: String) throws {
+    public static func requireMLP(hidden: [Int], text: String) throws {
         let bytes = mlpParameters(hidden: hidden).flatMap { product([$0, 16]) }
         try require("--hidden", text, needs: bytes, for: "the model's weights, gradients and optimizer state")
     }
 
     /// `bytes` in MB below a gigabyte, in GB from there.
-    static func size(_ bytes: Int) -> String {
+    public static func size(_ bytes: Int) -> String {
         bytes < 1 << 30 ? "\(max(1, bytes >> 20)) MB" : "\(gigabytes(bytes)) GB"
     }
 
-    static func gigabytes(_ bytes: Int) -> String {
+    public static func gigabytes(_ bytes: Int) -> String {
         let value = Double(bytes) / Double(1 << 30)
         return value >= 10 ? String(Int(value.rounded())) : String(Double(Int(value * 10)) / 10)
     }
