@@ -7,12 +7,14 @@ import Kernels
 
 /// `--task mnist|gpt` and the GPT's run length and text, shared by decay-report, compare, sweep and tune.
 struct TaskOptions: ParsableArguments {
-    enum Task: String, ExpressibleByArgument, CaseIterable {
+    /// The experiment's task (an ``Experiments/ExperimentTask``: ``Experiments/MNISTExperiment`` or
+    /// ``Experiments/GPTExperiment``).
+    enum Choice: String, ExpressibleByArgument, CaseIterable {
         case mnist, gpt
     }
 
     @Option(help: "What the runs train: mnist (an MLP on MNIST, by epochs; the default) or gpt (nanoGPT's character-level recipe, by iterations).")
-    var task: Task = .mnist
+    var task: Choice = .mnist
 
     @Option(parsing: .unconditional, help: "GPT: iterations of each run (each command has its own default).")
     var iters: Int?
