@@ -3,6 +3,8 @@ import Charts
 import CommandSupport
 import Experiments
 import Foundation
+import Kernels
+import Training
 
 struct DecayReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,8 +64,53 @@ struct DecayReportCommand: ParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
+    /// How a task's report is printed: what its steps and groups are called and how its lines say the result.
+    struct View {
+        /// The step and group columns of decay-report.csv ("epoch", "parameter"; "iteration", "kind").
+        let step: String, group: String
+        /// The step the tables show (the last).
+        let last: Int
+        /// decay-report-training.csv's header and one line of it for a curve point.
+        let trainingHeader: [String]
+        let trainingRow: (RunRecord.Point) -> [String]
+        /// The two lines above the tables.
+        let heading: [String]
+        /// The line on the two runs' results, given both records and the seconds they took; the summary line, given
+        /// also the shrink fields of the last step.
+        let results: (RunRecord?, RunRecord?, Double) -> String
+        let summary: (RunRecord?, RunRecord?, String, Double) -> String
+        /// When the figure's shrink is measured ("epoch 3", "500 GPT iterations").
+        let after: String
+    }
+
     func run() throws {
-        if task.isGPT { return try runGPT() }
+        if task.isGPT {
+            let iterations = task.iterations(default: 500), interval = task.interval(default: 500)
+            let output = try common.outputDirectory(default: "results/decay-report-gpt", files: Self.files, task: task)
+            let data = try task.data()
+            var recipe = GPTRecipe(optimizer: .adamw, given: ["lr": String(lr), "weight_decay": String(lambda)])
+            recipe.decayAll = decayAll
+            recipe.seed = common.seed
+            let experiment = GPTExperiment(data: data, iterations: iterations, evalInterval: interval,
+                                           finished: TaskOptions.finished(enabled: !common.noProgress, total: 2))
+            func heldOut(_ record: RunRecord?) -> String { format(record?.heldOutLoss ?? .nan, 4) }
+            let view = View(
+                step: "iteration", group: "kind", last: iterations,
+                trainingHeader: ["optimizer", "iteration", "train_loss", "selection_loss"],
+                trainingRow: { ["\($0.step)", "\($0.trainLoss)", "\($0.evaluationLoss)"] },
+                heading: ["Per-step shrink of each decayed weight after \(iterations) iterations of the GPT (lr \(lr), λ \(lambda)"
+                          + (decayAll ? ", every parameter decayed" : ", biases and LayerNorm weights not decayed") + "),",
+                          "by kind of parameter and decile of the weight's gradient magnitude √v̂ (1 = smallest)."],
+                results: { l2, w, seconds in
+                    "Held-out validation loss: Adam+L2 \(heldOut(l2)), AdamW \(heldOut(w)) (\(format(seconds, 1)) s)"
+                },
+                summary: { l2, w, shrink, seconds in
+                    "summary job=decay-report task=gpt iters=\(iterations) lr=\(lr) weight_decay=\(lambda) decay_all=\(decayAll) "
+                        + "adam_l2_heldout_loss=\(heldOut(l2)) adamw_heldout_loss=\(heldOut(w)) \(shrink) seconds=\(format(seconds, 1))"
+                },
+                after: "\(iterations) GPT iterations")
+            return try report(experiment, settings: recipe, output: output, view: view) {}
+        }
         let epochs = common.epochs ?? Self.defaultEpochs
         let output = try common.outputDirectory(default: "results/decay-report", files: Self.files, task: task)
         let data = try common.data()
@@ -71,37 +118,53 @@ struct DecayReportCommand: ParsableCommand {
         options.lr = lr
         options.weightDecay = lambda
         let progress = RunsProgress(label: "decay-report", runs: 2, epochsPerRun: epochs, enabled: !common.noProgress)
-        let task = MNISTExperiment(train: data.train, test: data.test, epochs: epochs, progress: progress.callback)
-        let (rows, records) = try DecayReport.run(task, settings: options, runner: try common.runner())
-        progress.finish()
+        let experiment = MNISTExperiment(train: data.train, test: data.test, epochs: epochs, progress: progress.callback)
+        func accuracy(_ record: RunRecord?) -> String { format((record?.accuracy ?? .nan) * 100, 2) }
+        let view = View(
+            step: "epoch", group: "parameter", last: epochs,
+            trainingHeader: ["optimizer", "epoch", "train_loss", "test_loss", "test_accuracy"],
+            trainingRow: { ["\($0.step)", "\($0.trainLoss)", "\($0.evaluationLoss)", "\($0.accuracy ?? .nan)"] },
+            heading: ["Per-step shrink of each weight by the decay term after epoch \(epochs) (lr \(lr), λ \(lambda)),",
+                      "by decile of the weight's gradient magnitude √v̂ (1 = smallest). AdamW: lr·λ for every weight."],
+            results: { l2, w, _ in "Test accuracy: Adam+L2 \(accuracy(l2))%, AdamW \(accuracy(w))%" },
+            summary: { l2, w, shrink, _ in
+                "summary job=decay-report epochs=\(epochs) lr=\(lr) weight_decay=\(lambda) "
+                    + "adam_l2_accuracy=\(accuracy(l2)) adamw_accuracy=\(accuracy(w)) \(shrink)"
+            },
+            after: "epoch \(epochs)")
+        try report(experiment, settings: options, output: output, view: view) { progress.finish() }
+    }
 
-        let table = Self.decileTable(rows, step: "epoch", group: "parameter")
-        var training = CSVTable(header: ["optimizer", "epoch", "train_loss", "test_loss", "test_accuracy"])
+    /// The report of `settings` on `task`, printed and written as `view` says; `trained` is called when both runs
+    /// have trained.
+    func report<Task: ExperimentTask>(
+        _ task: Task, settings: Task.Settings, output: OutputDirectory, view: View, trained: () -> Void
+    ) throws {
+        let start = monotonicSeconds()
+        let (rows, records) = try DecayReport.run(task, settings: settings, runner: try common.runner())
+        let seconds = monotonicSeconds() - start
+        trained()
+
+        let table = Self.decileTable(rows, step: view.step, group: view.group)
+        var training = CSVTable(header: view.trainingHeader)
         for name in ["Adam+L2", "AdamW"] {
-            for point in records[name]?.curve ?? [] {
-                training.append([name, "\(point.step)", "\(point.trainLoss)", "\(point.evaluationLoss)",
-                                 "\(point.accuracy ?? .nan)"])
-            }
+            for point in records[name]?.curve ?? [] { training.append([name] + view.trainingRow(point)) }
         }
-        let last = rows.filter { $0.epoch == epochs }
-        let parameters = last.reduce(into: [String]()) { names, row in
+        let last = rows.filter { $0.epoch == view.last }
+        let groups = last.reduce(into: [String]()) { names, row in
             if !names.contains(row.parameter) { names.append(row.parameter) }
         }
-        print("Per-step shrink of each weight by the decay term after epoch \(epochs) (lr \(lr), λ \(lambda)),")
-        print("by decile of the weight's gradient magnitude √v̂ (1 = smallest). AdamW: lr·λ for every weight.")
-        Self.printDeciles(last, parameters: parameters)
-        let adamL2 = records["Adam+L2"], adamW = records["AdamW"]
+        for line in view.heading { print(line) }
+        Self.printDeciles(last, parameters: groups)
         print("")
-        print("Test accuracy: Adam+L2 \(format((adamL2?.accuracy ?? .nan) * 100, 2))%, "
-              + "AdamW \(format((adamW?.accuracy ?? .nan) * 100, 2))%")
+        let adamL2 = records["Adam+L2"], adamW = records["AdamW"]
+        print(view.results(adamL2, adamW, seconds))
         let csv = try output.write(table.rendered, to: "decay-report.csv")
         let trainingCSV = try output.write(training.rendered, to: "decay-report-training.csv")
-        let svg = try output.write(Self.figure(last, parameters: parameters, lr: lr, weightDecay: lambda,
-                                               after: "epoch \(epochs)"), to: "decay-report.svg")
+        let svg = try output.write(Self.figure(last, parameters: groups, lr: lr, weightDecay: lambda, after: view.after),
+                                   to: "decay-report.svg")
         print("Wrote \(csv), \(trainingCSV) and \(svg)")
-        print("summary job=decay-report epochs=\(epochs) lr=\(lr) weight_decay=\(lambda) "
-              + "adam_l2_accuracy=\(format((adamL2?.accuracy ?? .nan) * 100, 2)) "
-              + "adamw_accuracy=\(format((adamW?.accuracy ?? .nan) * 100, 2)) " + Self.shrinkFields(last))
+        print(view.summary(adamL2, adamW, Self.shrinkFields(last), seconds))
     }
 
     static let widths = [6, 12, 15, 12, 13, 11]

@@ -146,54 +146,99 @@ struct SweepCommand: ParsableCommand {
         kind == .adam ? "Adam+L2" : convention == .scheduleScaled ? "AdamW (schedule)" : "AdamW"
     }
 
+    /// How a task's sweep is printed: what its cells hold and how its lines say it.
+    struct View {
+        /// A grid's title for an optimizer's display name.
+        let gridTitle: (String) -> String
+        let gridDigits: Int
+        /// sweep.csv's names for a cell's reported figure, evaluation loss and train loss.
+        let lossColumns: [String]
+        /// The summary lines' task and run-length fields (" task=gpt", " iters=1000"; empty for MNIST).
+        let taskField: String, lengthField: String
+        /// The summary's name and digits for the best cell's figure.
+        let bestKey: String, bestDigits: Int
+        let figureTitle: String
+    }
+
     func run() throws {
-        if task.isGPT { return try runGPT() }
+        if task.isGPT {
+            let iterations = task.iterations(default: 1000), interval = task.interval(default: 1000)
+            let output = try common.outputDirectory(default: "results/sweep-gpt", files: Self.files, task: task)
+            let data = try task.data()
+            let optimizers = try optimizers().map { kind in
+                var recipe = GPTRecipe(optimizer: kind)
+                recipe.seed = common.seed
+                if kind == .adamw { recipe.optimizerOptions["decay_convention"] = convention.rawValue }
+                return (name: name(kind), settings: recipe, weightDecays: try weightDecays(kind))
+            }
+            let cells = try learningRates().count * optimizers.reduce(0) { $0 + $1.weightDecays.count }
+            let experiment = GPTExperiment(data: data, iterations: iterations, evalInterval: interval,
+                                           finished: TaskOptions.finished(enabled: !common.noProgress, total: cells))
+            let view = View(
+                gridTitle: { "\($0): held-out validation loss after \(iterations) iterations" }, gridDigits: 3,
+                lossColumns: ["heldout_loss", "selection_loss", "train_loss"], taskField: " task=gpt",
+                lengthField: " iters=\(iterations)", bestKey: "best_heldout_loss", bestDigits: 4,
+                figureTitle: "GPT: held-out validation loss after \(iterations) iterations over learning rate × weight decay")
+            return try sweep(experiment, optimizers: optimizers, output: output, view: view) {}
+        }
         let epochs = common.epochs ?? Self.defaultEpochs
         let output = try common.outputDirectory(default: "results/sweep", files: Self.files, task: task)
         let data = try common.data()
-        let kinds = try optimizers()
-        let learningRates = try learningRates()
         var base = try common.mlpOptions(hidden: hidden, batchSize: batchSize)
         base.scheduler = scheduler
         base.scheduleEpochs = epochs
         base.trainSamples = trainSamples
-        let optimizers = try kinds.map { kind in
+        let optimizers = try optimizers().map { kind in
             var options = base
             options.optimizer = kind
             if kind == .adamw { options.optimizerOptions["decay_convention"] = convention.rawValue }
             return (name: name(kind), settings: options, weightDecays: try weightDecays(kind))
         }
+        let cells = try learningRates().count * optimizers.reduce(0) { $0 + $1.weightDecays.count }
+        let progress = RunsProgress(label: "sweep", runs: cells, epochsPerRun: epochs, enabled: !common.noProgress)
+        let experiment = MNISTExperiment(train: data.train, test: data.test, epochs: epochs, progress: progress.callback)
+        let view = View(
+            gridTitle: { "\($0): test error % after \(epochs) epochs" }, gridDigits: 2,
+            lossColumns: ["test_error", "test_loss", "train_loss"], taskField: "", lengthField: "",
+            bestKey: "best_error", bestDigits: 2,
+            figureTitle: "Test error (%) after \(epochs) epochs over learning rate × weight decay")
+        try sweep(experiment, optimizers: optimizers, output: output, view: view) { progress.finish() }
+    }
+
+    /// The sweep of `optimizers` (display name, settings, λ grid) on `task`, printed and written as `view` says;
+    /// `trained` is called when every cell has trained.
+    func sweep<Task: ExperimentTask>(
+        _ task: Task, optimizers: [(name: String, settings: Task.Settings, weightDecays: [Double])],
+        output: OutputDirectory, view: View, trained: () -> Void
+    ) throws {
+        let learningRates = try learningRates()
+        let kinds = try self.optimizers()
         let cellCount = optimizers.reduce(0) { $0 + $1.weightDecays.count * learningRates.count }
-        let progress = RunsProgress(label: "sweep", runs: cellCount, epochsPerRun: epochs, enabled: !common.noProgress)
         let runner = try common.runner()
         let start = monotonicSeconds()
-        let task = MNISTExperiment(train: data.train, test: data.test, epochs: epochs, progress: progress.callback)
         let cells = try Sweep.run(task, optimizers: optimizers, learningRates: learningRates, runner: runner)
         let seconds = monotonicSeconds() - start
-        progress.finish()
+        trained()
 
-        let table = csvTable(cells, lossColumns: ["test_error", "test_loss", "train_loss"])
+        let table = csvTable(cells, lossColumns: view.lossColumns)
         var summaries: [String] = []
-        for optimizer in optimizers {
+        for (optimizer, kind) in zip(optimizers, kinds) {
             let own = cells.filter { $0.optimizer == optimizer.name }
-            let (best, trend) = Self.printGrid(own, title: "\(optimizer.name): test error % after \(epochs) epochs",
-                                               learningRates: learningRates, weightDecays: optimizer.weightDecays,
-                                               digits: 2)
-            let key = optimizer.settings.optimizer.rawValue
-            summaries.append("summary job=sweep optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
-                             + "cells=\(own.count) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
-                             + "best_error=\(format(best?.reported ?? .nan, 2)) "
+            let (best, trend) = Self.printGrid(own, title: view.gridTitle(optimizer.name), learningRates: learningRates,
+                                               weightDecays: optimizer.weightDecays, digits: view.gridDigits)
+            let key = kind.rawValue
+            summaries.append("summary job=sweep\(view.taskField) optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
+                             + "cells=\(own.count)\(view.lengthField) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
+                             + "\(view.bestKey)=\(format(best?.reported ?? .nan, view.bestDigits)) "
                              + "best_wd_slope=\(trend.map { format($0.slope, 2) } ?? "nan")")
         }
         let csv = try output.write(table.rendered, to: "sweep.csv")
         let svg = try output.write(Self.figure(cells, optimizers: optimizers.map { ($0.name, $0.weightDecays) },
-                                               learningRates: learningRates,
-                                               title: "Test error (%) after \(epochs) epochs over learning rate × weight decay"),
+                                               learningRates: learningRates, title: view.figureTitle),
                                    to: "sweep.svg")
         print("Wrote \(csv) and \(svg) (\(cellCount) cells in \(format(seconds, 1)) s, \(runner.jobs) at a time)")
         for line in summaries { print(line) }
     }
-
 
     /// One heatmap per optimizer, side by side, on one colour scale: λ across, lr up, the best cell outlined.
     /// One optimizer's grid (rows lr, highest first; columns λ), its best cell and how its best λ moves with lr.
