@@ -3,6 +3,8 @@ import Charts
 import CommandSupport
 import Experiments
 import Foundation
+import Kernels
+import Optim
 import Training
 
 struct CompareCommand: ParsableCommand {
@@ -128,69 +130,149 @@ struct CompareCommand: ParsableCommand {
                 Comparison.Contender(name: "SGD", settings: sgd, weightDecays: grids[2])]
     }
 
+    /// How a task's comparison is printed: its headings, the table and files' columns, and its summary line.
+    struct View {
+        /// The line above the selections, and how one selection reads ("λ=0.01 97.50%").
+        let selectionHeading: String
+        let selectionCell: (Comparison.Selection) -> String
+        /// The line above the table, the table's header, widths and rows.
+        let resultsHeading: String
+        let tableHeader: [String], widths: [Int]
+        let tableRow: (Comparison.Summary) -> [String]
+        /// compare-runs.csv: the columns after optimizer, weight_decay and seed, and a curve point's cells.
+        let runColumns: [String]
+        let runCells: (RunRecord.Point) -> [String]
+        /// compare-selection.csv: the columns after optimizer and weight_decay, and a selection's cells.
+        let selectionColumns: [String]
+        let selectionCells: (RunRecord) -> [String]
+        /// compare-summary.csv: the four measures' names (each with _mean and _std) and values.
+        let measureNames: [String]
+        let measures: (Comparison.Summary) -> [MeanAndDeviation]
+        let figure: (Comparison.Outcome) -> String
+        /// What follows the "Wrote …" line's files, given the seconds; the summary line, given them too.
+        let wroteNote: (Double) -> String
+        let summary: (Comparison.Outcome, Double) -> String
+    }
+
     func run() throws {
-        if task.isGPT { return try runGPT() }
+        let seedList = (0..<seeds).map { common.seed &+ UInt64($0) }
+        if task.isGPT {
+            let iterations = task.iterations(default: 1000), interval = task.interval(default: 1000)
+            let output = try common.outputDirectory(default: "results/compare-gpt", files: Self.files, task: task)
+            let data = try task.data()
+            let grids = try self.grids.map { option, text in try parseNumbers(text, option: option) }
+            func recipe(_ kind: OptimizerKind, lr: Double, extra: [String: String] = [:]) -> GPTRecipe {
+                var recipe = GPTRecipe(optimizer: kind, given: ["lr": String(lr)].merging(extra) { $1 })
+                recipe.minLR = lr / 10
+                recipe.seed = common.seed
+                return recipe
+            }
+            let contenders = [
+                Comparison.Contender(name: "Adam+L2", settings: recipe(.adam, lr: adamLR), weightDecays: grids[0]),
+                Comparison.Contender(name: "AdamW", settings: recipe(.adamw, lr: adamLR), weightDecays: grids[1]),
+                Comparison.Contender(name: "SGD", settings: recipe(.sgd, lr: sgdLR, extra: ["momentum": String(momentum)]),
+                                     weightDecays: grids[2]),
+            ]
+            let runCount = contenders.reduce(0) { $0 + $1.weightDecays.count } + contenders.count * seeds
+            let experiment = GPTExperiment(data: data, iterations: iterations, evalInterval: interval,
+                                           finished: TaskOptions.finished(enabled: !common.noProgress, total: runCount))
+            let trainCharacters = data.corpus.tokens(of: .train).count
+            return try compare(experiment, contenders: contenders, seeds: seedList, output: output,
+                               view: gptView(iterations: iterations, runs: runCount, trainCharacters: trainCharacters)) {}
+        }
         let epochs = common.epochs ?? Self.defaultEpochs
         let output = try common.outputDirectory(default: "results/compare", files: Self.files, task: task)
         let data = try common.data()
         let contenders = try contenders()
-        let seedList = (0..<seeds).map { common.seed &+ UInt64($0) }
         let runCount = contenders.reduce(0) { $0 + $1.weightDecays.count } + contenders.count * seeds
         let progress = RunsProgress(label: "compare", runs: runCount, epochsPerRun: epochs, enabled: !common.noProgress)
-        let task = MNISTExperiment(train: data.train, test: data.test, epochs: epochs,
-                                   validationSamples: validationSamples, progress: progress.callback)
-        let outcome = try Comparison.run(task, contenders: contenders, seeds: seedList, runner: try common.runner())
-        progress.finish()
+        let experiment = MNISTExperiment(train: data.train, test: data.test, epochs: epochs,
+                                         validationSamples: validationSamples, progress: progress.callback)
+        try compare(experiment, contenders: contenders, seeds: seedList, output: output, view: mnistView(epochs: epochs)) {
+            progress.finish()
+        }
+    }
 
-        print("λ chosen on \(validationSamples) validation samples held out of the training set (seed \(common.seed)):")
+    /// The comparison of `contenders` on `task`, printed and written as `view` says; `trained` is called when every
+    /// run has trained.
+    func compare<Task: ExperimentTask>(
+        _ task: Task, contenders: [Comparison.Contender<Task.Settings>], seeds seedList: [UInt64],
+        output: OutputDirectory, view: View, trained: () -> Void
+    ) throws {
+        let start = monotonicSeconds()
+        let outcome = try Comparison.run(task, contenders: contenders, seeds: seedList, runner: try common.runner())
+        let seconds = monotonicSeconds() - start
+        trained()
+
+        print(view.selectionHeading)
         for contender in contenders {
             let own = outcome.selections.filter { $0.contender == contender.name }
-            let cells = own.map { "λ=\(shortNumber($0.weightDecay)) \(format(($0.record.accuracy ?? .nan) * 100, 2))%" }
-            print("  \(contender.name): " + cells.joined(separator: ", "))
+            print("  \(contender.name): " + own.map(view.selectionCell).joined(separator: ", "))
         }
         print("")
-        print("After \(epochs) epochs (\(scheduler.rawValue) schedule), mean ± std over \(seeds) seed(s):")
-        print(tableRow(["optimizer", "λ", "test accuracy %", "test loss", "train loss", "weight norm"], widths: Self.widths))
-        for s in outcome.summaries {
-            print(tableRow([s.contender, shortNumber(s.weightDecay), Self.text(Self.accuracy(s), scale: 100, 2),
-                            Self.text(s.evaluationLoss, 4), Self.text(s.trainLoss, 4), Self.text(s.weightNorm, 2)],
-                           widths: Self.widths))
-        }
+        print(view.resultsHeading)
+        print(tableRow(view.tableHeader, widths: view.widths))
+        for s in outcome.summaries { print(tableRow(view.tableRow(s), widths: view.widths)) }
 
-        var runs = CSVTable(header: ["optimizer", "weight_decay", "seed", "epoch", "train_loss", "test_loss",
-                                     "test_accuracy", "lr"])
+        var runs = CSVTable(header: ["optimizer", "weight_decay", "seed"] + view.runColumns)
         for run in outcome.runs {
             for point in run.record.curve {
-                runs.append([run.contender, "\(run.weightDecay)", "\(run.seed)", "\(point.step)",
-                             "\(point.trainLoss)", "\(point.evaluationLoss)", "\(point.accuracy ?? .nan)",
-                             "\(point.learningRate ?? .nan)"])
+                runs.append([run.contender, "\(run.weightDecay)", "\(run.seed)"] + view.runCells(point))
             }
         }
-        var selection = CSVTable(header: ["optimizer", "weight_decay", "validation_accuracy", "validation_loss"])
-        for s in outcome.selections {
-            selection.append([s.contender, "\(s.weightDecay)", "\(s.record.accuracy ?? .nan)", "\(s.record.evaluationLoss)"])
-        }
-        var summary = CSVTable(header: ["optimizer", "weight_decay", "seeds", "test_accuracy_mean", "test_accuracy_std",
-                                        "test_loss_mean", "test_loss_std", "train_loss_mean", "train_loss_std",
-                                        "weight_norm_mean", "weight_norm_std"])
+        var selection = CSVTable(header: ["optimizer", "weight_decay"] + view.selectionColumns)
+        for s in outcome.selections { selection.append([s.contender, "\(s.weightDecay)"] + view.selectionCells(s.record)) }
+        var summary = CSVTable(header: ["optimizer", "weight_decay", "seeds"]
+                               + view.measureNames.flatMap { ["\($0)_mean", "\($0)_std"] })
         for s in outcome.summaries {
             summary.append([s.contender, "\(s.weightDecay)", "\(s.seeds)"]
-                           + [Self.accuracy(s), s.evaluationLoss, s.trainLoss, s.weightNorm].flatMap { ["\($0.mean)", "\($0.deviation)"] })
+                           + view.measures(s).flatMap { ["\($0.mean)", "\($0.deviation)"] })
         }
         let files = [
             try output.write(runs.rendered, to: "compare-runs.csv"),
             try output.write(selection.rendered, to: "compare-selection.csv"),
             try output.write(summary.rendered, to: "compare-summary.csv"),
-            try output.write(Self.figure(outcome, contenders: contenders.map(\.name), seeds: seeds,
-                                         schedule: scheduler.rawValue), to: "compare.svg"),
+            try output.write(view.figure(outcome), to: "compare.svg"),
         ]
-        print("Wrote " + files.joined(separator: ", "))
-        let fields = outcome.summaries.map { s in
+        print("Wrote " + files.joined(separator: ", ") + view.wroteNote(seconds))
+        print(view.summary(outcome, seconds))
+    }
+
+    /// The summary line's fields of each contender: its λ and `measure` (mean and deviation, as `name`).
+    static func summaryFields(_ outcome: Comparison.Outcome, _ name: String, scale: Double, digits: Int,
+                              _ measure: (Comparison.Summary) -> MeanAndDeviation) -> String {
+        outcome.summaries.map { s in
             let key = s.contender.lowercased().replacingOccurrences(of: "+", with: "_")
-            return "\(key)_wd=\(s.weightDecay) \(key)_accuracy=\(format(Self.accuracy(s).mean * 100, 2)) "
-                + "\(key)_accuracy_std=\(format(Self.accuracy(s).deviation * 100, 2))"
-        }
-        print("summary job=compare epochs=\(epochs) seeds=\(seeds) " + fields.joined(separator: " "))
+            return "\(key)_wd=\(s.weightDecay) \(key)_\(name)=\(format(measure(s).mean * scale, digits)) "
+                + "\(key)_\(name)_std=\(format(measure(s).deviation * scale, digits))"
+        }.joined(separator: " ")
+    }
+
+    /// MNIST: accuracies, test losses, and the epochs' curves.
+    func mnistView(epochs: Int) -> View {
+        View(
+            selectionHeading: "λ chosen on \(validationSamples) validation samples held out of the training set (seed \(common.seed)):",
+            selectionCell: { "λ=\(shortNumber($0.weightDecay)) \(format(($0.record.accuracy ?? .nan) * 100, 2))%" },
+            resultsHeading: "After \(epochs) epochs (\(scheduler.rawValue) schedule), mean ± std over \(seeds) seed(s):",
+            tableHeader: ["optimizer", "λ", "test accuracy %", "test loss", "train loss", "weight norm"], widths: Self.widths,
+            tableRow: { s in
+                [s.contender, shortNumber(s.weightDecay), Self.text(Self.accuracy(s), scale: 100, 2),
+                 Self.text(s.evaluationLoss, 4), Self.text(s.trainLoss, 4), Self.text(s.weightNorm, 2)]
+            },
+            runColumns: ["epoch", "train_loss", "test_loss", "test_accuracy", "lr"],
+            runCells: { ["\($0.step)", "\($0.trainLoss)", "\($0.evaluationLoss)", "\($0.accuracy ?? .nan)", "\($0.learningRate ?? .nan)"] },
+            selectionColumns: ["validation_accuracy", "validation_loss"],
+            selectionCells: { ["\($0.accuracy ?? .nan)", "\($0.evaluationLoss)"] },
+            measureNames: ["test_accuracy", "test_loss", "train_loss", "weight_norm"],
+            measures: { [Self.accuracy($0), $0.evaluationLoss, $0.trainLoss, $0.weightNorm] },
+            figure: { [seeds, scheduler] outcome in
+                Self.figure(outcome, contenders: outcome.summaries.map(\.contender), seeds: seeds, schedule: scheduler.rawValue)
+            },
+            wroteNote: { _ in "" },
+            summary: { [seeds] outcome, _ in
+                "summary job=compare epochs=\(epochs) seeds=\(seeds) "
+                    + Self.summaryFields(outcome, "accuracy", scale: 100, digits: 2, Self.accuracy)
+            })
     }
 
     /// An MNIST summary's accuracy (every MNIST run has one).
