@@ -1,0 +1,37 @@
+/// The name of an optimizer's state buffer, as PyTorch's state dicts spell it (`exp_avg`).
+public struct StateBufferName: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral,
+    CustomStringConvertible
+{
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { rawValue = value }
+    public var description: String { rawValue }
+
+    /// Adam's first moment m.
+    public static let expAvg: StateBufferName = "exp_avg"
+    /// Adam's second moment v.
+    public static let expAvgSq: StateBufferName = "exp_avg_sq"
+    /// amsgrad's running maximum of v.
+    public static let maxExpAvgSq: StateBufferName = "max_exp_avg_sq"
+    /// SGD's and RMSprop's momentum buffer.
+    public static let momentumBuffer: StateBufferName = "momentum_buffer"
+    /// RMSprop's running mean of g².
+    public static let squareAvg: StateBufferName = "square_avg"
+    /// Centered RMSprop's running mean of g.
+    public static let gradAvg: StateBufferName = "grad_avg"
+    /// Adagrad's running sum of g².
+    public static let sum: StateBufferName = "sum"
+}
+
+/// A state buffer as a rule declares it: its name and what its values can be, which decides the 8-/4-bit map
+/// that stores it (torchao's signed map for values of either sign, the unsigned one for values never negative).
+public struct StateBufferDeclaration: Sendable, Equatable {
+    public let name: StateBufferName
+    /// Whether the buffer holds values of either sign (Adam's m), or only values ≥ 0 (v, Σg²).
+    public let isSigned: Bool
+
+    /// A buffer whose values may have either sign.
+    public static func signed(_ name: StateBufferName) -> Self { Self(name: name, isSigned: true) }
+    /// A buffer whose values are never negative.
+    public static func nonNegative(_ name: StateBufferName) -> Self { Self(name: name, isSigned: false) }
+}
