@@ -105,8 +105,8 @@ public enum Comparison {
         return Outcome(selections: selections, runs: runs, summaries: summaries)
     }
 
-    /// Whether key `a` comes before `b`: element by element, as tuples compare.
-    static func precedes(_ a: [Double], _ b: [Double]) -> Bool {
+    /// Whether selection key `a` ranks below `b`: element by element, as tuples compare (a NaN ranks neither way).
+    public static func precedes(_ a: [Double], _ b: [Double]) -> Bool {
         for (x, y) in zip(a, b) where x != y { return x < y }
         return a.count < b.count
     }

@@ -116,3 +116,41 @@ struct GPTExperimentPartsTests {
         for (name, kind) in kinds { #expect(GPTExperiment.kind(of: name) == kind, "\(name)") }
     }
 }
+
+/// How each task's runs are chosen between: MNIST by accuracy then loss, the GPT by loss then the smaller λ, and a
+/// non-finite loss never.
+struct SelectionKeyTests {
+    static func record(loss: Double, accuracy: Double? = nil) -> RunRecord {
+        RunRecord(curve: [], reported: 0, evaluationLoss: loss, accuracy: accuracy, heldOutLoss: nil, trainLoss: 0,
+                  weightNorm: 0, seconds: 0, skippedSteps: 0)
+    }
+
+    @Test func keysCompareAsTuplesDo() {
+        #expect(Comparison.precedes([0.5, -2], [0.6, -3]))
+        #expect(Comparison.precedes([0.5, -3], [0.5, -2]))
+        #expect(!Comparison.precedes([0.5, -2], [0.5, -2]))
+        #expect(!Comparison.precedes([.nan, 0], [0.5, 0]) && !Comparison.precedes([0.5, 0], [.nan, 0]))
+    }
+
+    @Test func theGPTPrefersTheLowerLossThenTheSmallerLambdaAndNeverANonFiniteOne() throws {
+        let data = try GPTExperiment.Data(try CharacterCorpus(text: String(repeating: "abcdefghij", count: 150)))
+        let task = GPTExperiment(data: data, iterations: 1, evalInterval: 1)
+        let low = try #require(task.selectionKey(of: Self.record(loss: 1.0), weightDecay: 0.1))
+        let high = try #require(task.selectionKey(of: Self.record(loss: 2.0), weightDecay: 0.01))
+        #expect(Comparison.precedes(high, low))
+        let smallerLambda = try #require(task.selectionKey(of: Self.record(loss: 1.0), weightDecay: 0.01))
+        #expect(Comparison.precedes(low, smallerLambda))
+        #expect(task.selectionKey(of: Self.record(loss: .nan), weightDecay: 0) == nil)
+        #expect(task.selectionKey(of: Self.record(loss: .infinity), weightDecay: 0) == nil)
+    }
+
+    @Test func mnistPrefersTheHigherAccuracyThenTheLowerLoss() throws {
+        let (train, test) = try MNIST.load()
+        let task = MNISTExperiment(train: train, test: test, epochs: 1)
+        func key(_ accuracy: Double, _ loss: Double) throws -> [Double] {
+            try #require(task.selectionKey(of: Self.record(loss: loss, accuracy: accuracy), weightDecay: 0))
+        }
+        #expect(Comparison.precedes(try key(0.8, 0.1), try key(0.9, 0.5)))
+        #expect(Comparison.precedes(try key(0.9, 0.5), try key(0.9, 0.4)))
+    }
+}
