@@ -27,7 +27,7 @@ public final class ShardedOptimizer {
     public let communicator: any Communicator
     public let optimizer: any Optimizer
     /// The model's parameters, in the order the plan cuts.
-    public let parameters: [Parameter]
+    public let modelParameters: [Parameter]
     public let plan: ShardPlan
     public var rank: Int { communicator.rank }
     public var size: Int { communicator.size }
@@ -53,7 +53,7 @@ public final class ShardedOptimizer {
     private let incoming: UnsafeMutablePointer<Float>
     /// The running sum of the owned elements' gradients.
     private let sum: UnsafeMutablePointer<Float>
-    /// Each parameter's index in ``parameters``, by identity.
+    /// Each parameter's index in ``modelParameters``, by identity.
     private let positions: [ObjectIdentifier: Int]
 
     /// - Throws: ``CommunicationError/invalid(_:)`` when the optimizer's parameters are not `parameters`.
@@ -64,7 +64,7 @@ public final class ShardedOptimizer {
         }
         self.communicator = communicator
         self.optimizer = optimizer
-        self.parameters = parameters
+        modelParameters = parameters
         positions = Dictionary(uniqueKeysWithValues: parameters.enumerated().map { (ObjectIdentifier($1), $0) })
         plan = try ShardPlan(counts: parameters.map(\.count), ranks: communicator.size)
         own = plan.elements(of: communicator.rank)
@@ -95,13 +95,13 @@ public final class ShardedOptimizer {
     private func forEachPart(of range: Range<Int>, _ body: (Int, Int, Int, Int) -> Void) {
         guard !range.isEmpty else { return }
         // The last parameter that starts at or before the range (binary search: a model can have many tensors).
-        var low = 0, high = parameters.count - 1
+        var low = 0, high = modelParameters.count - 1
         while low < high {
             let middle = (low + high + 1) / 2
             if plan.starts[middle] <= range.lowerBound { low = middle } else { high = middle - 1 }
         }
         var index = low
-        while index < parameters.count && plan.starts[index] < range.upperBound {
+        while index < modelParameters.count && plan.starts[index] < range.upperBound {
             let from = max(range.lowerBound, plan.starts[index]), to = min(range.upperBound, plan.starts[index + 1])
             if from < to { body(index, from - plan.starts[index], from - range.lowerBound, to - from) }
             index += 1
@@ -111,7 +111,7 @@ public final class ShardedOptimizer {
     /// Copies `range` of the concatenated gradients into `target`.
     private func packGradients(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>) {
         forEachPart(of: range) { index, offset, position, count in
-            parameters[index].grad?.withUnsafePointer { (target + position).update(from: $0 + offset, count: count) }
+            modelParameters[index].grad?.withUnsafePointer { (target + position).update(from: $0 + offset, count: count) }
         }
     }
 
@@ -125,7 +125,7 @@ public final class ShardedOptimizer {
         defer { timing.reduceScatter += monotonicSeconds() - start }
         let contributing = rank < contributors
         if contributing {
-            for parameter in parameters where parameter.grad?.count != parameter.count {
+            for parameter in modelParameters where parameter.grad?.count != parameter.count {
                 throw .invalid("parameter '\(parameter.name)' got no gradient from a micro-batch: in a data-parallel run every parameter needs one")
             }
         }
@@ -156,13 +156,13 @@ public final class ShardedOptimizer {
             }
         }
         timing.reduceScatterBytes += communicator.bytesSent - before
-        if contributing { for parameter in parameters { parameter.zeroGrad() } }
+        if contributing { for parameter in modelParameters { parameter.zeroGrad() } }
     }
 
     /// The sums become the owned parameters' gradients (their finiteness learned on the way); every other
     /// parameter has none, so the optimizer steps only the owned ones.
     public func finishGradients() throws(OptimError) {
-        for (index, parameter) in parameters.enumerated() {
+        for (index, parameter) in modelParameters.enumerated() {
             parameter.zeroGrad()
             guard plan.owned[rank].contains(index), parameter.count > 0 else { continue }
             try parameter.accumulateGrad(UnsafeBufferPointer(start: sum + (plan.starts[index] - own.lowerBound),
@@ -224,7 +224,7 @@ public final class ShardedOptimizer {
         for index in 0..<pieces {
             let mine = piece(index, of: rank)
             forEachPart(of: mine) { parameter, offset, position, count in
-                parameters[parameter].values.withUnsafePointer { (outgoing + position).update(from: $0 + offset, count: count) }
+                modelParameters[parameter].values.withUnsafePointer { (outgoing + position).update(from: $0 + offset, count: count) }
             }
             try communicator.exchange(
                 sending: peers.map { Outgoing(peer: $0, bytes: UnsafeRawBufferPointer(start: outgoing, count: mine.count * 4)) },
@@ -235,7 +235,7 @@ public final class ShardedOptimizer {
                 operation: "the parameters' all-gather")
             for peer in peers {
                 forEachPart(of: piece(index, of: peer)) { parameter, offset, position, count in
-                    parameters[parameter].values.withUnsafeMutableBufferPointer {
+                    modelParameters[parameter].values.withUnsafeMutableBufferPointer {
                         ($0.baseAddress! + offset).update(from: incoming + peer * piece + position, count: count)
                     }
                 }
@@ -257,7 +257,7 @@ public final class ShardedOptimizer {
     /// The optimizer state one process would have (collective: every process calls it). Rank 0 gets the whole
     /// state, gathered from every shard; the others get their own shard, which is not a run's state.
     public func stateDict() throws -> StateDict {
-        let local = optimizer.stateDict()
+        let local = try optimizer.stateDict()
         // Under a prefix: a checkpoint file keeps some top-level names (its format) for itself.
         let bytes = try CheckpointFile.encode(StateDict().merging(local, prefix: "shard."))
         guard let all = try communicator.gatherToFirst(bytes, operation: "gathering the optimizer state") else {
@@ -276,10 +276,34 @@ public final class ShardedOptimizer {
     /// Loads this process's part of a whole optimizer state (saved by one process or gathered by
     /// ``stateDict()`` on any number of them).
     public func load(stateDict state: StateDict) throws(StateMismatch) {
-        let kept = Set(plan.owned[rank].map { parameters[$0].name })
-        try optimizer.load(stateDict: state.optimizerShard(keeping: kept, of: parameters.map(\.name)))
+        let kept = Set(plan.owned[rank].map { modelParameters[$0].name })
+        try optimizer.load(stateDict: state.optimizerShard(keeping: kept, of: modelParameters.map(\.name)))
     }
 
     /// The bytes of optimizer state this process holds (buffers and scales): its own parameters' only.
-    public var stateBytes: Int { optimizer.stateByteCount(of: parameters) }
+    public var stateBytes: Int { optimizer.stateByteCount(of: modelParameters) }
+}
+
+/// A ZeRO-1 optimizer is an optimizer: its step, state dict and load are the collective ones above, and everything
+/// else is the wrapped optimizer's (its groups, schedules, policy and skip count are the same on every process).
+extension ShardedOptimizer: Optimizer {
+    public var name: String { optimizer.name }
+    public var parameters: [Parameter] { optimizer.parameters }
+
+    public var nonFiniteGradients: NonFiniteGradientPolicy {
+        get { optimizer.nonFiniteGradients }
+        set { optimizer.nonFiniteGradients = newValue }
+    }
+
+    public var skippedSteps: Int { optimizer.skippedSteps }
+
+    public var groupSchedules: [GroupSchedule] {
+        get { optimizer.groupSchedules }
+        set { optimizer.groupSchedules = newValue }
+    }
+
+    public func zeroGrad(setToNone: Bool) { optimizer.zeroGrad(setToNone: setToNone) }
+
+    /// The state this process keeps for `parameter`: nil for a parameter another process owns.
+    public func state(for parameter: Parameter) -> ParameterState? { optimizer.state(for: parameter) }
 }

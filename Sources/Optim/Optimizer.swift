@@ -1,6 +1,8 @@
 /// What every optimizer offers, whatever its math: `step()`, `zeroGrad()`, its parameters, state by name, and
 /// the learning rates a scheduler moves. ``AdamW``, ``Adam``, ``SGD``, ``RMSprop`` and ``Adagrad`` are
-/// ``RuleOptimizer``s; code that takes "an optimizer" takes `any Optimizer`.
+/// ``RuleOptimizer``s (whose `step` throws only ``OptimError`` and whose `stateDict` does not throw); the ZeRO-1
+/// `ShardedOptimizer` of DataParallel is one too, its step and state dict collective. Code that takes "an
+/// optimizer" takes `any Optimizer`.
 public protocol Optimizer: AnyObject {
     /// PyTorch's class name: `AdamW`, `Adam`, `SGD`, `RMSprop`, `Adagrad`.
     var name: String { get }
@@ -14,14 +16,16 @@ public protocol Optimizer: AnyObject {
     /// groups' `lr`, `initialLR` and (where the options have one) the momentum that one-cycle schedules cycle.
     var groupSchedules: [GroupSchedule] { get set }
 
-    /// Performs one step over every parameter that has a gradient; atomic with respect to errors.
-    func step() throws(OptimError)
+    /// Performs one step over every parameter that has a gradient; atomic with respect to errors (an
+    /// ``OptimError``; a sharded optimizer can also fail to reach another process).
+    func step() throws
     /// Drops every gradient (`setToNone`, PyTorch's default) or sets them to zero.
     func zeroGrad(setToNone: Bool)
     /// The state kept for `parameter`, or nil if it has never been stepped.
     func state(for parameter: Parameter) -> ParameterState?
-    /// Options, step counts and buffers by parameter name, as PyTorch's `state_dict()`.
-    func stateDict() -> StateDict
+    /// Options, step counts and buffers by parameter name, as PyTorch's `state_dict()` (collective, and able to
+    /// fail, for a sharded optimizer).
+    func stateDict() throws -> StateDict
     /// Restores ``stateDict()``; changes nothing when it does not fit.
     func load(stateDict: StateDict) throws(StateMismatch)
 }

@@ -66,7 +66,7 @@ public final class LocalStep: StepStrategy {
 
     public func step() throws { try optimizer.step() }
 
-    public func stateDict() -> StateDict { optimizer.stateDict() }
+    public func stateDict() throws -> StateDict { try optimizer.stateDict() }
 
     public func load(stateDict state: StateDict) throws { try optimizer.load(stateDict: state) }
 }

@@ -357,7 +357,7 @@ struct LowBitStateTests {
         parameter.grad = FloatBuffer(gradient(0))
         try optimizer.step()
         for step in 2...4 {
-            let before = optimizer.stateDict()
+            let before = try optimizer.stateDict()
             var m = try decoded(before, "exp_avg", signed), v = try decoded(before, "exp_avg_sq", unsigned)
             var maximum = amsgrad ? try decoded(before, "max_exp_avg_sq", unsigned) : []
             var theta = parameter.values.array
@@ -378,7 +378,7 @@ struct LowBitStateTests {
             }
             parameter.grad = FloatBuffer(g0)
             try optimizer.step()
-            let after = optimizer.stateDict()
+            let after = try optimizer.stateDict()
             #expect(parameter.values.array == theta, "\(path) step \(step): θ")
             var buffers = [("exp_avg", m, signed), ("exp_avg_sq", v, unsigned)]
             if amsgrad { buffers.append(("max_exp_avg_sq", maximum, unsigned)) }
