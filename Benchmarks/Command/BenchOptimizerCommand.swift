@@ -20,8 +20,11 @@ struct BenchOptimizerCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Only this many parameters (default: 1K, 1M and 32M).")
-    var parameters: Int?
+    @Option(name: .customLong("parameters"),
+            help: "Only this many parameters, a count or one with K, M or G for 2^10, 2^20, 2^30 (default: 1K, 1M and 32M).")
+    var parameterCount: ParameterCount?
+
+    var parameters: Int? { parameterCount?.value }
 
     @Option(help: "Time one AdamW step over this model's parameter list instead of --parameters.")
     var model: BenchmarkModel?
@@ -168,3 +171,25 @@ extension OptimizerBenchmark.Result {
     }
 }
 extension NonFiniteGradientPolicy: ExpressibleByArgument {}
+
+/// A parameter count as the help writes one: digits, optionally followed by K, M or G (2^10, 2^20, 2^30), so that
+/// `--parameters 32M` means what the default's "32M" means. Anything else, or a count past Int's range, is not one.
+struct ParameterCount: ExpressibleByArgument {
+    let value: Int
+
+    init?(argument: String) {
+        let scales: [Character: Int] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
+        var digits = Substring(argument)
+        var scale = 1
+        if let last = digits.last, let factor = scales[Character(last.lowercased())] {
+            scale = factor
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let count = Int(digits) else {
+            return nil
+        }
+        let (scaled, overflow) = count.multipliedReportingOverflow(by: scale)
+        guard !overflow else { return nil }
+        value = scaled
+    }
+}
