@@ -8,6 +8,13 @@
 #define CAT(a, b) CAT_(a, b)
 #define NAME(name) CAT(name, SUFFIX)
 
+// values[index] lane by lane: the narrower paths' table lookup.
+INLINE vf NAME(lookup)(vu index, const float *values) {
+    float out[WIDTH];
+    for (int lane = 0; lane < WIDTH; lane++) out[lane] = values[index[lane]];
+    return load_f(out);
+}
+
 // The map values of sixteen 8-bit codes (bytes at `codes`).
 INLINE vf NAME(decode8)(const uint8_t *codes, const float *values) {
     typedef unsigned char vb __attribute__((ext_vector_type(16)));
@@ -17,7 +24,9 @@ INLINE vf NAME(decode8)(const uint8_t *codes, const float *values) {
 #if LANES == 16
     // The 256 values as sixteen zmm: eight two-register permutes by the low five bits of the code, then three levels
     // of blends by its top three bits. (Alone, Benchmarks/lookup_ceiling.c measures a gather faster; in this kernel,
-    // beside the encode's gathers, the permutes measured faster: 0.39 against 0.32–0.36 Gparam/s in cache.)
+    // beside the encode's gathers, the permutes measured faster: 0.39 against 0.32–0.36 Gparam/s in cache. Its VBMI
+    // byte planes are 3–4× faster than both, but would need an AVX-512 variant with VBMI and one without, each
+    // tested, and still leave the step far below the fp32 one.)
     __m512i idx = (__m512i)index;
     __m512 r[8];
     for (int k = 0; k < 8; k++)
@@ -29,9 +38,7 @@ INLINE vf NAME(decode8)(const uint8_t *codes, const float *values) {
     for (int k = 0; k < 2; k++) r[k] = _mm512_mask_blend_ps(bit6, r[2 * k], r[2 * k + 1]);
     return (vf)_mm512_mask_blend_ps(bit7, r[0], r[1]);
 #else
-    float out[WIDTH];
-    for (int lane = 0; lane < WIDTH; lane++) out[lane] = values[index[lane]];
-    return load_f(out);
+    return NAME(lookup)(index, values);
 #endif
 }
 
@@ -53,9 +60,7 @@ INLINE vf NAME(decode4)(const uint8_t *codes, const float *values) {
 #if LANES == 16
     return (vf)_mm512_permutexvar_ps((__m512i)index, _mm512_loadu_ps(values));
 #else
-    float out[WIDTH];
-    for (int lane = 0; lane < WIDTH; lane++) out[lane] = values[index[lane]];
-    return load_f(out);
+    return NAME(lookup)(index, values);
 #endif
 }
 

@@ -88,11 +88,9 @@ public struct RunRecord: Sendable {
     public let trainLoss: Double
     /// The Euclidean norm of every weight.
     public let weightNorm: Double
-    public let seconds: Double
-    public let skippedSteps: Int
 
     public init(curve: [Point], reported: Double, evaluationLoss: Double, accuracy: Double?, heldOutLoss: Double?,
-                trainLoss: Double, weightNorm: Double, seconds: Double, skippedSteps: Int) {
+                trainLoss: Double, weightNorm: Double) {
         self.curve = curve
         self.reported = reported
         self.evaluationLoss = evaluationLoss
@@ -100,7 +98,5 @@ public struct RunRecord: Sendable {
         self.heldOutLoss = heldOutLoss
         self.trainLoss = trainLoss
         self.weightNorm = weightNorm
-        self.seconds = seconds
-        self.skippedSteps = skippedSteps
     }
 }

@@ -100,8 +100,7 @@ public struct GPTExperiment: ExperimentTask {
         let selection = try run.validationLoss(), heldOut = try run.loss(on: data.heldOut)
         finished?(name)
         return RunRecord(curve: curve, reported: heldOut, evaluationLoss: selection, accuracy: nil,
-                         heldOutLoss: heldOut, trainLoss: curve.last?.trainLoss ?? .nan, weightNorm: norm,
-                         seconds: run.trainSeconds, skippedSteps: run.optimizer.skippedSteps)
+                         heldOutLoss: heldOut, trainLoss: curve.last?.trainLoss ?? .nan, weightNorm: norm)
     }
 
     /// The lowest loss on the whole selection half; among equals, the smaller λ. A non-finite loss is never chosen.

@@ -54,8 +54,7 @@ public struct MNISTExperiment: ExperimentTask {
                                 accuracy: $0.testAccuracy, learningRate: $0.learningRate)
             },
             reported: 100 * (1 - last.testAccuracy), evaluationLoss: last.testLoss, accuracy: last.testAccuracy,
-            heldOutLoss: nil, trainLoss: last.trainLoss, weightNorm: run.weightNorm, seconds: run.trainSeconds,
-            skippedSteps: last.skippedSteps)
+            heldOutLoss: nil, trainLoss: last.trainLoss, weightNorm: run.weightNorm)
     }
 
     /// The highest evaluation accuracy; among equals, the lowest evaluation loss.

@@ -27,8 +27,8 @@ import Optim
 /// round, micro-batch `round·N + r` to rank r (so `accumulate` must be a multiple of N, as in nanoGPT), and the
 /// run is bitwise the run of one process: losses, weights, optimizer state and checkpoints.
 public final class GPTRun {
-    public let recipe: GPTRecipe
     public let task: CharacterLMTask
+    public var recipe: GPTRecipe { task.recipe }
     public let trainer: Trainer<CharacterLMTask>
     public var corpus: CharacterCorpus { task.corpus }
     public var model: GPT { trainer.model }
@@ -50,7 +50,6 @@ public final class GPTRun {
     public init(recipe: GPTRecipe, corpus: CharacterCorpus, communicator: (any Communicator)? = nil) throws {
         try recipe.check(maximumContext: corpus.maximumContext)
         try ExperimentError.checkAccumulate(recipe.accumulate, ranks: communicator?.size ?? 1)
-        self.recipe = recipe
         let task = CharacterLMTask(recipe: recipe, corpus: corpus)
         self.task = task
         let random = RandomStream(seed: recipe.seed)

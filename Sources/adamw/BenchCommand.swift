@@ -54,9 +54,10 @@ struct BenchLauncher<Program: BenchmarkProgram>: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let program = Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("adamw-bench").path
-            ?? directory.appendingPathComponent("adamw-bench").path
+        // adamw-bench sits beside this program's own file (links resolved), wherever it was called from.
+        let executable = Bundle.main.executableURL
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let program = executable.deletingLastPathComponent().appendingPathComponent("adamw-bench").path
         let argv = [program] + Program.path + arguments
         var pointers = argv.map { strdup($0) } + [nil]
         execv(program, &pointers)

@@ -122,7 +122,7 @@ struct GPTExperimentPartsTests {
 struct SelectionKeyTests {
     static func record(loss: Double, accuracy: Double? = nil) -> RunRecord {
         RunRecord(curve: [], reported: 0, evaluationLoss: loss, accuracy: accuracy, heldOutLoss: nil, trainLoss: 0,
-                  weightNorm: 0, seconds: 0, skippedSteps: 0)
+                  weightNorm: 0)
     }
 
     @Test func keysCompareAsTuplesDo() {
