@@ -304,6 +304,22 @@ extension ShardedOptimizer: Optimizer {
 
     public func zeroGrad(setToNone: Bool) { optimizer.zeroGrad(setToNone: setToNone) }
 
+    public var mode: OptimizerMode { optimizer.mode }
+
+    /// Moves the owned parameters to their train values and gathers everyone's (nothing without modes).
+    public func train() throws { try changeMode { try optimizer.train() } }
+
+    /// Moves the owned parameters to their eval values and gathers everyone's (nothing without modes).
+    public func eval() throws { try changeMode { try optimizer.eval() } }
+
+    /// Each process moves the parameters it owns (the only ones with state), then every process gathers the
+    /// owners' values; the mode is the same on every process, so all of them gather or none does.
+    private func changeMode(_ change: () throws -> Void) throws {
+        let before = optimizer.mode
+        try change()
+        if optimizer.mode != before { try gatherParameters() }
+    }
+
     /// The state this process keeps for `parameter`: nil for a parameter another process owns.
     public func state(for parameter: Parameter) -> ParameterState? { optimizer.state(for: parameter) }
 }

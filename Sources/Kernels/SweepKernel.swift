@@ -12,3 +12,4 @@ extension AdamStep: SweepKernel {}
 extension SGDStep: SweepKernel {}
 extension RMSpropStep: SweepKernel {}
 extension AdagradStep: SweepKernel {}
+extension ScheduleFreeStep: SweepKernel {}

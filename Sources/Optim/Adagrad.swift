@@ -66,7 +66,7 @@ public enum AdagradRule: UpdateRule {
     public static func requiredBuffers(step: Int, options: AdagradOptions) -> [Int] { step > 0 ? [0] : [] }
 
     public static func kernel(
-        _ options: AdagradOptions, initialLR: Double, step: Int, freshState: Bool
+        _ options: AdagradOptions, counters: NoGroupCounters, initialLR: Double, step: Int, freshState: Bool
     ) -> AdagradStep {
         AdagradStep(lr: options.lr, lrDecay: options.lrDecay, weightDecay: options.weightDecay, eps: options.eps,
                     step: step, maximize: options.maximize)

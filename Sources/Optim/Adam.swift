@@ -85,7 +85,9 @@ public enum AdamRule: UpdateRule {
 
     public static func storage(_ options: AdamOptions) -> StateStorage { options.states }
 
-    public static func kernel(_ options: AdamOptions, initialLR: Double, step: Int, freshState: Bool) -> AdamStep {
+    public static func kernel(
+        _ options: AdamOptions, counters: NoGroupCounters, initialLR: Double, step: Int, freshState: Bool
+    ) -> AdamStep {
         let decoupled = options.decoupledWeightDecay && options.weightDecay != 0
         return AdamStep(
             lr: options.lr, beta1: options.betas.0, beta2: options.betas.1, eps: options.eps, step: step,

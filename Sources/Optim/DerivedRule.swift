@@ -1,7 +1,8 @@
 /// A rule that is another rule with other defaults or another name (AdamW is Adam with decoupled decay and λ 0.01):
 /// it declares its ``Base`` and its own ``UpdateRule/name`` and ``UpdateRule/defaults``, and every other member
 /// forwards to the base, so a change to the base's math reaches it without a line of its own.
-public protocol DerivedRule: UpdateRule where Options == Base.Options, Kernel == Base.Kernel {
+public protocol DerivedRule: UpdateRule
+where Options == Base.Options, Kernel == Base.Kernel, Counters == Base.Counters {
     associatedtype Base: UpdateRule
 }
 
@@ -21,8 +22,22 @@ extension DerivedRule {
 
     public static func storage(_ options: Options) -> StateStorage { Base.storage(options) }
 
-    public static func kernel(_ options: Options, initialLR: Double, step: Int, freshState: Bool) -> Kernel {
-        Base.kernel(options, initialLR: initialLR, step: step, freshState: freshState)
+    public static var hasModes: Bool { Base.hasModes }
+
+    public static func advance(_ counters: inout Counters, options: Options) {
+        Base.advance(&counters, options: options)
+    }
+
+    public static func kernel(
+        _ options: Options, counters: Counters, initialLR: Double, step: Int, freshState: Bool
+    ) -> Kernel {
+        Base.kernel(options, counters: counters, initialLR: initialLR, step: step, freshState: freshState)
+    }
+
+    public static func changeMode(
+        to mode: OptimizerMode, options: Options, param: UnsafeMutablePointer<Float>, state: StatePointers, count: Int
+    ) {
+        Base.changeMode(to: mode, options: options, param: param, state: state, count: count)
     }
 
     public static func streams(

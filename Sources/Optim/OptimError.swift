@@ -27,6 +27,8 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
     case invalidNormType(Double)
     case nonFiniteTotalNorm(Float)
     case nonFiniteGradient(name: String)
+    /// A step of an optimizer with modes (Schedule-Free) while its parameters hold their eval values.
+    case stepInEvalMode(optimizer: String)
 
     /// The option at fault, by PyTorch's name, when the error is about one option's value.
     public var optionName: String? {
@@ -88,6 +90,9 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
             return "invalid norm type: \(value) (must be > 0, or infinity)"
         case .nonFiniteGradient(let name):
             return "the gradient of parameter '\(name)' holds NaN or infinity; the step was not taken"
+        case .stepInEvalMode(let optimizer):
+            return "\(optimizer) was not in train mode when step was called: call train() before stepping and "
+                + "eval() before evaluating"
         case .nonFiniteTotalNorm(let value):
             return "the total norm of order of the gradients is non-finite (\(value)), so it cannot be clipped; "
                 + "pass errorIfNonfinite: false to clip anyway"

@@ -28,6 +28,16 @@ public protocol Optimizer: AnyObject {
     func stateDict() throws -> StateDict
     /// Restores ``stateDict()``; changes nothing when it does not fit.
     func load(stateDict: StateDict) throws(StateMismatch)
+
+    /// Which value the parameters hold: always train for an optimizer without modes (every one but
+    /// Schedule-Free's, whose eval values are the average it evaluates at).
+    var mode: OptimizerMode { get }
+    /// Puts the parameters at the values gradients are taken at, as PyTorch's Schedule-Free `optimizer.train()`;
+    /// nothing for an optimizer without modes (collective for a sharded one).
+    func train() throws
+    /// Puts the parameters at the values to evaluate, sample or save, as `optimizer.eval()`; nothing for an
+    /// optimizer without modes (collective for a sharded one).
+    func eval() throws
 }
 
 extension Optimizer {

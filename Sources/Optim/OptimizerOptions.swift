@@ -133,6 +133,25 @@ public struct OptionField<Options>: @unchecked Sendable {
             copy: { source, target in target[keyPath: keyPath] = source[keyPath: keyPath] })
     }
 
+    /// A whole-number option (Schedule-Free's `warmup_steps`).
+    public static func integer(
+        _ name: String, _ keyPath: WritableKeyPath<Options, Int>, help: String
+    ) -> OptionField {
+        OptionField(
+            name: name, help: help, expected: "a whole number", isFlag: false, keyPath: keyPath,
+            read: { String($0[keyPath: keyPath]) },
+            write: { options, text in
+                // "3" or "3.0" (a whole number written as JSON's numbers often are); not "3.5".
+                let trimmed = text.trimmingWhitespace
+                guard let value = Int(trimmed) ?? Double(trimmed).flatMap({ number in
+                    number.rounded() == number && abs(number) < 0x1p53 ? Int(number) : nil
+                }) else { return false }
+                options[keyPath: keyPath] = value
+                return true
+            },
+            copy: { source, target in target[keyPath: keyPath] = source[keyPath: keyPath] })
+    }
+
     /// A pair of reals, written `a,b` (Adam's betas).
     public static func pair(
         _ name: String, _ keyPath: WritableKeyPath<Options, (Double, Double)>, help: String

@@ -12,29 +12,34 @@ public final class ParameterState {
     /// The number of steps taken with a gradient (Adam, RMSprop, Adagrad). SGD leaves it 0, as PyTorch keeps no
     /// step for it.
     public internal(set) var step = 0
-    /// The names of the buffers a state of this optimizer can hold, in the rule's order.
-    public let names: [StateBufferName]
+    /// The buffers a state of this optimizer can hold, in the rule's order.
+    public let declarations: [StateBufferDeclaration]
+    /// Their names.
+    public var names: [StateBufferName] { declarations.map(\.name) }
     /// The buffers, in the order of ``names``; nil where a buffer has not been created. Set with
     /// ``setBuffer(_:at:)``, which keeps ``pointers`` in step.
     private(set) var slots: [StateBuffer?]
     /// The first element of each buffer in ``slots``, for the kernels.
     private(set) var pointers = StatePointers()
 
-    init(names: [StateBufferName]) {
-        self.names = names
-        slots = Array(repeating: nil, count: names.count)
+    init(buffers: [StateBufferDeclaration]) {
+        declarations = buffers
+        slots = Array(repeating: nil, count: buffers.count)
     }
 
-    /// How the buffers are stored: every buffer of one parameter is stored alike (float32 for a rule that keeps
-    /// nothing else, and for tensors a quantized storage does not take).
+    /// How the buffers are stored: every buffer of one parameter that follows its group's storage is stored alike
+    /// (float32 for a rule that keeps nothing else, and for tensors a quantized storage does not take); the
+    /// others are float32 (see ``StateBufferDeclaration/followsStorage``).
     public internal(set) var storage: StateStorage = .float32
 
     /// Makes `buffer` buffer `slot`. Its memory must be new and held by nothing but the caller's temporaries
     /// (an arena view just allocated): it is written through ``pointers`` from now on.
     func setBuffer(_ buffer: StateBuffer, at slot: Int) {
         slots[slot] = buffer
-        storage = buffer.storage
-        pointers.storage = buffer.storage
+        if declarations[slot].followsStorage {
+            storage = buffer.storage
+            pointers.storage = buffer.storage
+        }
         pointers[slot] = UnsafeMutablePointer(mutating: buffer.words.basePointer)
         pointers.setScales(buffer.scales.map { UnsafeMutablePointer(mutating: $0.basePointer) }, at: slot)
     }

@@ -69,7 +69,7 @@ public enum RMSpropRule: UpdateRule {
     public static func requiredBuffers(step: Int, options: RMSpropOptions) -> [Int] { step > 0 ? [0] : [] }
 
     public static func kernel(
-        _ options: RMSpropOptions, initialLR: Double, step: Int, freshState: Bool
+        _ options: RMSpropOptions, counters: NoGroupCounters, initialLR: Double, step: Int, freshState: Bool
     ) -> RMSpropStep {
         RMSpropStep(lr: options.lr, alpha: options.alpha, eps: options.eps, weightDecay: options.weightDecay,
                     momentum: options.momentum, centered: options.centered, maximize: options.maximize)

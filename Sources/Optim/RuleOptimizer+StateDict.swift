@@ -2,9 +2,11 @@
 /// are listed in another order.
 ///
 /// The state holds the optimizer's name (`type`), the format version (`format`, 3), every group's parameter
-/// names and options (`groups`, JSON, each option as the text its ``OptionField`` reads and writes), each stepped
-/// parameter's step count (`state.<name>.step`) and buffers (`state.<name>.exp_avg`, …, with their element type),
-/// and the count of skipped steps. Doubles are written as Swift prints them, which reads back to the same bits.
+/// names and options (`groups`, JSON, each option as the text its ``OptionField`` reads and writes, with the rule's
+/// ``GroupCounters`` under `counters` when it keeps any), each stepped parameter's step count
+/// (`state.<name>.step`) and buffers (`state.<name>.exp_avg`, …, with their element type), the count of skipped
+/// steps, and for a rule with modes the mode (`mode`: `train` or `eval`, which values the model's parameters hold).
+/// Doubles are written as Swift prints them, which reads back to the same bits.
 ///
 /// Buffers are kept as they are stored: float32 or bfloat16 values in the parameter's shape, or quantized codes
 /// (U8, one element a byte for 8-bit, two for 4-bit, the first in the high half) with their block scales
@@ -24,10 +26,14 @@ extension RuleOptimizer {
         state.metadata["type"] = Rule.name
         state.metadata["format"] = String(Self.stateFormat)
         state.metadata["skipped_steps"] = String(skippedSteps)
-        let records = paramGroups.map { group in
-            StoredGroup(params: group.params.map(\.name), options: group.options.textByName,
-                        initialLR: String(group.initialLR), initialLRClaimed: group.initialLRClaimed)
+        let records = paramGroups.indices.map { index in
+            let group = paramGroups[index]
+            let counters = index < groupCounters.count ? groupCounters[index] : Rule.Counters()
+            return StoredGroup(params: group.params.map(\.name), options: group.options.textByName,
+                               initialLR: String(group.initialLR), initialLRClaimed: group.initialLRClaimed,
+                               counters: counters.textByName.isEmpty ? nil : counters.textByName)
         }
+        if Rule.hasModes { state.metadata["mode"] = mode.rawValue }
         state.metadata["groups"] = (try? StateJSON.encode(records)) ?? "[]"
         var maps: [String: StoredMap] = [:]
         for parameter in parameters {
@@ -63,7 +69,7 @@ extension RuleOptimizer {
         let records = Self.groupRecords(state, problems: &problems)
         let byName = Dictionary(parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         if byName.count != parameters.count { problems.append("the optimizer's parameters do not have unique names") }
-        var restoredGroups: [(options: Options, initialLR: Double, claimed: Bool)] = []
+        var restoredGroups: [(options: Options, initialLR: Double, claimed: Bool, counters: Rule.Counters)] = []
         if let records {
             if records.count != paramGroups.count {
                 problems.append("the checkpoint has \(records.count) parameter groups, the optimizer \(paramGroups.count)")
@@ -83,6 +89,10 @@ extension RuleOptimizer {
         }
         let skipped = state.metadata["skipped_steps"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         if skipped == nil { problems.append("the count of skipped steps is missing, unreadable or negative") }
+        let restoredMode = Rule.hasModes ? state.metadata["mode"].flatMap(OptimizerMode.init(rawValue:)) : .train
+        if restoredMode == nil {
+            problems.append("the mode is '\(state.metadata["mode"] ?? "missing")', not train or eval")
+        }
 
         var restored: [(Parameter, ParameterState, [(slot: Int, buffer: StateBuffer)])] = []
         let groupOfParameter = Dictionary(
@@ -104,7 +114,8 @@ extension RuleOptimizer {
                 ?? defaults
             for slot in Rule.requiredBuffers(step: step, options: options)
             where state.tensors[prefix + Rule.stateBuffers[slot].rawValue] == nil {
-                problems.append("parameter '\(name)' has taken \(step) steps, but '\(prefix)\(Rule.stateBuffers[slot])' is missing")
+                problems.append("parameter '\(name)' has " + (Rule.countsSteps ? "taken \(step) steps" : "state")
+                                + ", but '\(prefix)\(Rule.stateBuffers[slot])' is missing")
             }
             let storedStorage = state.metadata[prefix + "storage"].map { StateStorage(rawValue: $0) } ?? .float32
             guard let storage = storedStorage, storage.storage(forCount: parameter.count) == storage else {
@@ -117,12 +128,13 @@ extension RuleOptimizer {
             for (slot, declaration) in Rule.buffers.enumerated() {
                 let key = prefix + declaration.name.rawValue
                 guard let tensor = state.tensors[key] else { continue }
-                if let buffer = Self.storedBuffer(tensor, key: key, buffer: declaration, storage: storage,
+                if let buffer = Self.storedBuffer(tensor, key: key, buffer: declaration,
+                                                  storage: declaration.storage(in: storage),
                                                   parameter: parameter, state: state, problems: &problems) {
                     buffers.append((slot, buffer))
                 }
             }
-            let own = ParameterState(names: Rule.stateBuffers)
+            let own = ParameterState(buffers: Rule.buffers)
             own.step = step
             restored.append((parameter, own, buffers))
         }
@@ -133,6 +145,7 @@ extension RuleOptimizer {
             problems.append("the checkpoint's tensor '\(key)' belongs to no parameter")
         }
         let knownMetadata = Set(["type", "format", "skipped_steps", "groups", "quantization_maps"]
+            + (Rule.hasModes ? ["mode"] : [])
             + byName.keys.flatMap { name in
                 ["state.\(name).step", "state.\(name).storage"] + Rule.stateBuffers.map { "state.\(name).\($0).map" }
             })
@@ -163,7 +176,9 @@ extension RuleOptimizer {
             problems.append("the state's buffers cannot be allocated: \(error)")
             copies = []
         }
-        guard problems.isEmpty, records != nil, let skipped else { throw StateMismatch("optimizer state", problems: problems) }
+        guard problems.isEmpty, records != nil, let skipped, let restoredMode else {
+            throw StateMismatch("optimizer state", problems: problems)
+        }
 
         // A group keeps its own storage (how this optimizer stores is not part of the run): a state saved in
         // another is converted.
@@ -193,8 +208,10 @@ extension RuleOptimizer {
             paramGroups[index].initialLR = group.initialLR
             paramGroups[index].initialLRClaimed = group.claimed
         }
+        groupCounters = restoredGroups.map(\.counters)
         replaceStates(restored.map { ($0.0, $0.1) })
         skippedSteps = skipped
+        mode = restoredMode
     }
 
     /// The shape a buffer is saved in: the parameter's for float32 and bfloat16 values, one dimension of bytes for
@@ -265,7 +282,7 @@ extension RuleOptimizer {
     /// A group's options parsed and validated from `record`, or nil with the reasons in `problems`.
     private static func options(
         of record: StoredGroup, group index: Int, problems: inout [String]
-    ) -> (options: Options, initialLR: Double, claimed: Bool)? {
+    ) -> (options: Options, initialLR: Double, claimed: Bool, counters: Rule.Counters)? {
         var options = Options()
         var fine = true
         for field in Options.fields {
@@ -289,6 +306,12 @@ extension RuleOptimizer {
             problems.append("group \(index)'s initial_lr '\(record.initialLR)' is not a number")
             return nil
         }
+        guard let counters = Rule.Counters(textByName: record.counters ?? [:]) else {
+            let text = (record.counters ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            problems.append("group \(index)'s counters [\(text.joined(separator: ", "))] are not \(Rule.name)'s "
+                            + "(\(Rule.Counters().textByName.keys.sorted().joined(separator: ", ")))")
+            return nil
+        }
         guard fine else { return nil }
         do {
             try options.validate(initialLR: initialLR)
@@ -297,7 +320,7 @@ extension RuleOptimizer {
             problems.append("group \(index): \(error)")
             return nil
         }
-        return (options, initialLR, record.initialLRClaimed)
+        return (options, initialLR, record.initialLRClaimed, counters)
     }
 }
 
@@ -318,9 +341,11 @@ struct StoredGroup: Codable, Equatable {
     var options: [String: String]
     var initialLR: String
     var initialLRClaimed: Bool
+    /// The rule's counters (``GroupCounters/textByName``); absent for a rule that keeps none.
+    var counters: [String: String]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case params, options, initialLR = "initial_lr", initialLRClaimed = "initial_lr_claimed"
+        case params, options, initialLR = "initial_lr", initialLRClaimed = "initial_lr_claimed", counters
     }
 }
 

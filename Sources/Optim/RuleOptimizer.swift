@@ -27,6 +27,12 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
     public var nonFiniteGradients: NonFiniteGradientPolicy = .propagate
     public internal(set) var skippedSteps = 0
     public var name: String { Rule.name }
+    /// Each group's counters (see ``UpdateRule/Counters``), in group order: advanced by every step taken.
+    public internal(set) var groupCounters: [Rule.Counters] = []
+    /// Which value the parameters hold (see ``UpdateRule/hasModes``). An optimizer with modes starts in eval mode
+    /// and refuses to step until ``train()``, as PyTorch's Schedule-Free optimizers do; one without is always in
+    /// train mode.
+    public internal(set) var mode: OptimizerMode = Rule.hasModes ? .eval : .train
 
     private var states: [ObjectIdentifier: ParameterState] = [:]
     /// The parameters of `paramGroups` as last checked for duplicates, so that a step re-checks only when the
@@ -61,6 +67,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
         try filled.options.checkFloatRange()
         try Self.checkMembership(paramGroups + [filled])
         paramGroups.append(filled)
+        groupCounters.append(Rule.Counters())
     }
 
     public var parameters: [Parameter] { paramGroups.flatMap(\.params) }
@@ -100,6 +107,12 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
     /// - Throws: an ``OptimError`` for an invalid option, a parameter in two groups, a gradient or value count
     ///   that differs from its parameter's, or state that cannot be allocated; nothing is changed then.
     public func step() throws(OptimError) {
+        guard mode == .train else { throw .stepInEvalMode(optimizer: Rule.name) }
+        // Groups appended to (or removed from) `paramGroups` directly start counting (or take their counts) here.
+        if groupCounters.count != paramGroups.count {
+            groupCounters = Array(groupCounters.prefix(paramGroups.count))
+                + Array(repeating: Rule.Counters(), count: max(0, paramGroups.count - groupCounters.count))
+        }
         if !membershipUnchanged() {
             try Self.checkMembership(paramGroups)
             checkedMembership = paramGroups.flatMap { $0.params.map(ObjectIdentifier.init) }
@@ -142,8 +155,31 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
             if Rule.countsSteps { state.step += 1 }
             split[position] = layout.parameters[position].valuesPointer()
         }
-        Rule.sweep(paramGroups, layout: layout, states: orderedStates, fresh: fresh, split: split, chunks: chunks,
-                   pool: pool)
+        for index in paramGroups.indices { Rule.advance(&groupCounters[index], options: paramGroups[index].options) }
+        Rule.sweep(paramGroups, counters: groupCounters, layout: layout, states: orderedStates, fresh: fresh,
+                   split: split, chunks: chunks, pool: pool)
+    }
+
+    // MARK: - Modes
+
+    /// Puts the parameters at their train values (Schedule-Free's y), where gradients are taken; nothing for an
+    /// optimizer without modes, or one in train mode already.
+    public func train() { changeMode(to: .train) }
+
+    /// Puts the parameters at their eval values (Schedule-Free's x), to evaluate, save or sample; nothing for an
+    /// optimizer without modes, or one in eval mode already.
+    public func eval() { changeMode(to: .eval) }
+
+    private func changeMode(to target: OptimizerMode) {
+        guard Rule.hasModes, mode != target else { return }
+        for group in paramGroups {
+            for parameter in group.params {
+                guard let state = states[ObjectIdentifier(parameter)] else { continue }
+                Rule.changeMode(to: target, options: group.options, param: parameter.valuesPointer(),
+                                state: state.pointers, count: parameter.count)
+            }
+        }
+        mode = target
     }
 
     /// Creates the state (and the buffers the groups' options now need) of every parameter about to step, all
@@ -174,14 +210,16 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
                 let storage = groupStorage.storage(forCount: parameter.count)
                 guard let state = orderedStates[position] else {
                     stateless.append(position)
-                    for slot in used { wanted.append((position, slot, parameter.count, storage)) }
+                    for slot in used {
+                        wanted.append((position, slot, parameter.count, Rule.buffers[slot].storage(in: storage)))
+                    }
                     continue
                 }
                 if state.storage != storage && state.slots.contains(where: { $0 != nil }) {
                     restored.append((position, storage))
                 }
                 for slot in used where state.slots[slot] == nil {
-                    wanted.append((position, slot, parameter.count, storage))
+                    wanted.append((position, slot, parameter.count, Rule.buffers[slot].storage(in: storage)))
                 }
             }
         }
@@ -241,7 +279,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
     @discardableResult
     private func state(at position: Int) -> ParameterState {
         if let existing = orderedStates[position] { return existing }
-        let created = ParameterState(names: Rule.stateBuffers)
+        let created = ParameterState(buffers: Rule.buffers)
         orderedStates[position] = created
         states[checkedMembership[position]] = created
         return created

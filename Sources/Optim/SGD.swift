@@ -59,7 +59,9 @@ public enum SGDRule: UpdateRule {
 
     public static func requiredBuffers(step: Int, options: SGDOptions) -> [Int] { [] }
 
-    public static func kernel(_ options: SGDOptions, initialLR: Double, step: Int, freshState: Bool) -> SGDStep {
+    public static func kernel(
+        _ options: SGDOptions, counters: NoGroupCounters, initialLR: Double, step: Int, freshState: Bool
+    ) -> SGDStep {
         SGDStep(
             lr: options.lr, momentum: options.momentum, dampening: options.dampening,
             weightDecay: options.weightDecay, nesterov: options.nesterov, maximize: options.maximize,

@@ -75,11 +75,12 @@ public struct StateBuffer: Sendable, Equatable {
         bits == 8 ? Int(bytes[i]) : Int(i % 2 == 0 ? bytes[i / 2] >> 4 : bytes[i / 2] & 15)
     }
 
-    /// The buffer `name` of `count` elements holding `values` in `storage` (its fallback for the count applied):
-    /// rounded to bfloat16, or quantized block by block as a step stores state. Memory of its own.
+    /// The buffer `name` of `count` elements holding `values` in `storage` (its fallback for the count applied;
+    /// float32 for a buffer that does not follow its group's storage): rounded to bfloat16, or quantized block by
+    /// block as a step stores state. Memory of its own.
     public static func encoding(_ values: FloatBuffer, as storage: StateStorage, buffer: StateBufferDeclaration) -> StateBuffer {
         let count = values.count
-        let storage = storage.storage(forCount: count)
+        let storage = buffer.storage(in: storage).storage(forCount: count)
         switch storage {
         case .float32:
             return StateBuffer(float32: values.withUnsafeBufferPointer { FloatBuffer(copying: $0) })
@@ -122,10 +123,11 @@ public struct StateBuffer: Sendable, Equatable {
         }
     }
 
-    /// This buffer in `storage` (for `count`, its fallback applied): itself when it is stored so already, else
-    /// its values encoded anew.
+    /// This buffer in `storage` (for `count`, its fallback applied; float32 for a buffer that does not follow its
+    /// group's storage): itself when it is stored so already, else its values encoded anew.
     func converted(to storage: StateStorage, buffer: StateBufferDeclaration) -> StateBuffer {
-        storage.storage(forCount: count) == self.storage ? self : Self.encoding(values, as: storage, buffer: buffer)
+        buffer.storage(in: storage).storage(forCount: count) == self.storage
+            ? self : Self.encoding(values, as: storage, buffer: buffer)
     }
 
     /// This buffer with its memory of its own.

@@ -21,17 +21,32 @@ public struct StateBufferName: RawRepresentable, Hashable, Sendable, Expressible
     public static let gradAvg: StateBufferName = "grad_avg"
     /// Adagrad's running sum of g².
     public static let sum: StateBufferName = "sum"
+    /// Schedule-Free's z: the base sequence, a copy of the weights at the first step.
+    public static let z: StateBufferName = "z"
 }
 
-/// A state buffer as a rule declares it: its name and what its values can be, which decides the 8-/4-bit map
-/// that stores it (torchao's signed map for values of either sign, the unsigned one for values never negative).
+/// A state buffer as a rule declares it: its name, what its values can be, which decides the 8-/4-bit map that
+/// stores it (torchao's signed map for values of either sign, the unsigned one for values never negative), and
+/// whether it may be stored in less than float32 at all.
 public struct StateBufferDeclaration: Sendable, Equatable {
     public let name: StateBufferName
     /// Whether the buffer holds values of either sign (Adam's m), or only values ≥ 0 (v, Σg²).
     public let isSigned: Bool
+    /// Whether the buffer is stored as its group asks (bfloat16, 8- or 4-bit), or always in float32: a buffer
+    /// that is a copy of the weights (Schedule-Free's z) would lose the weights' precision.
+    public let followsStorage: Bool
 
     /// A buffer whose values may have either sign.
-    public static func signed(_ name: StateBufferName) -> Self { Self(name: name, isSigned: true) }
+    public static func signed(_ name: StateBufferName) -> Self { Self(name: name, isSigned: true, followsStorage: true) }
     /// A buffer whose values are never negative.
-    public static func nonNegative(_ name: StateBufferName) -> Self { Self(name: name, isSigned: false) }
+    public static func nonNegative(_ name: StateBufferName) -> Self {
+        Self(name: name, isSigned: false, followsStorage: true)
+    }
+    /// A buffer kept in float32 whatever storage its group asks for.
+    public static func float32(_ name: StateBufferName) -> Self {
+        Self(name: name, isSigned: true, followsStorage: false)
+    }
+
+    /// How this buffer is stored in a group whose storage is `storage`.
+    public func storage(in storage: StateStorage) -> StateStorage { followsStorage ? storage : .float32 }
 }

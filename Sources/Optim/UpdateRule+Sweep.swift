@@ -1,10 +1,10 @@
 import Kernels
 
 extension UpdateRule {
-    /// The one parallel sweep every rule runs (see ``UpdateRule/sweep(_:layout:states:fresh:split:chunks:pool:)``).
+    /// The one parallel sweep every rule runs (see ``UpdateRule/sweep(_:counters:layout:states:fresh:split:chunks:pool:)``).
     public static func sweep(
-        _ groups: [ParamGroup<Options>], layout: SweepLayout, states: [ParameterState?], fresh: Set<Int>,
-        split: [Int: UnsafeMutablePointer<Float>], chunks: Int, pool: ThreadPool
+        _ groups: [ParamGroup<Options>], counters: [Counters], layout: SweepLayout, states: [ParameterState?],
+        fresh: Set<Int>, split: [Int: UnsafeMutablePointer<Float>], chunks: Int, pool: ThreadPool
     ) {
         // Per group: which buffers its options use (the others are nil for the kernel).
         let used: [StatePointers] = groups.map { group in
@@ -50,7 +50,8 @@ extension UpdateRule {
                             if let cached, cached.group == group, cached.step == state.step, cached.fresh == isFresh {
                                 kernel = cached.kernel
                             } else {
-                                kernel = self.kernel(options[group], initialLR: initialLRs[group], step: state.step,
+                                kernel = self.kernel(options[group], counters: counters[group],
+                                                     initialLR: initialLRs[group], step: state.step,
                                                      freshState: isFresh)
                                 cached = (group, state.step, isFresh, kernel)
                             }

@@ -55,3 +55,28 @@ struct ShardedOptimizerTests {
         #expect(zero.skippedSteps == 1, "the wrapped optimizer's policy and count")
     }
 }
+
+/// Schedule-Free's modes through a ZeRO-1 optimizer: the owner moves its parameters and everyone gathers them.
+struct ShardedScheduleFreeTests {
+    @Test func aShardedScheduleFreeOptimizerStepsAndSwitchesModesAsTheOneItWraps() throws {
+        let plain = try ShardedOptimizerTests.parameters(), sharded = try ShardedOptimizerTests.parameters()
+        let reference = try AdamWScheduleFree(plain, lr: 0.01, weightDecay: 0.1, warmupSteps: 2)
+        let zero: any Optimizer = try ShardedOptimizer(
+            parameters: sharded, optimizer: try AdamWScheduleFree(sharded, lr: 0.01, weightDecay: 0.1, warmupSteps: 2),
+            communicator: SoloCommunicator())
+        reference.train()
+        try zero.train()
+        #expect(zero.mode == .train)
+        for step in 0..<3 {
+            ShardedOptimizerTests.gradients(plain, step: step)
+            ShardedOptimizerTests.gradients(sharded, step: step)
+            try reference.step()
+            try zero.step()
+        }
+        reference.eval()
+        try zero.eval()
+        #expect(zero.mode == .eval)
+        #expect(zip(plain, sharded).allSatisfy { $0.values == $1.values }, "the same eval values")
+        #expect(try zero.stateDict() == reference.stateDict())
+    }
+}

@@ -75,6 +75,25 @@ typedef struct {
 void adamw_adagrad_step(int path, const adamw_adagrad_scalars *s, float *param, const float *grad, float *sum,
                         size_t begin, size_t end);
 
+/// The scalars of one Schedule-Free AdamW step (see Kernels' ScheduleFreeStep), as float32 from the Double
+/// arithmetic of the group's counters.
+typedef struct {
+    float lr;                // the warmed-up lr: z ← z − lr·ĝ
+    float y_lr;              // lr·(β1·(1 − ckp1) − 1): y ← y + y_lr·ĝ
+    float ckp1;              // y ← lerp(y, z, ckp1)
+    float beta2, one_minus_beta2;
+    float bias_correction2;  // 1 − β2^k
+    float eps, weight_decay;
+    int fresh;               // the state was created for this step: z starts as a copy of y
+} adamw_schedule_free_scalars;
+
+/// One Schedule-Free AdamW step over [begin, end): y (the parameter), g, z and v, all float32.
+void adamw_schedule_free_step(int path, const adamw_schedule_free_scalars *s, float *param, const float *grad,
+                              float *z, float *exp_avg_sq, size_t begin, size_t end);
+
+/// values ← lerp(values, end, weight) over [begin, end_index), as PyTorch's `lerp_` with a scalar weight.
+void adamw_lerp(int path, float *values, const float *end, float weight, size_t begin, size_t end_index);
+
 /// The scalars of one block-quantized Adam/AdamW step, in float32 as torchao computes them (see Kernels'
 /// QuantizedAdamStep).
 typedef struct {
