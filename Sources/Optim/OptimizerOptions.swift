@@ -122,79 +122,58 @@ public struct OptionField<Options>: @unchecked Sendable {
     public static func number(
         _ name: String, _ keyPath: WritableKeyPath<Options, Double>, help: String
     ) -> OptionField {
-        OptionField(
-            name: name, help: help, expected: "a number", isFlag: false, keyPath: keyPath,
-            read: { String($0[keyPath: keyPath]) },
-            write: { options, text in
-                guard let value = Double(text.trimmingWhitespace) else { return false }
-                options[keyPath: keyPath] = value
-                return true
-            },
-            copy: { source, target in target[keyPath: keyPath] = source[keyPath: keyPath] })
+        parsed(name, keyPath, help: help, expected: "a number", print: { String($0) }, parse: { Double($0) })
     }
 
-    /// A whole-number option (Schedule-Free's `warmup_steps`).
+    /// A whole-number option (Schedule-Free's `warmup_steps`): "3" or "3.0" (a whole number written as JSON's
+    /// numbers often are), not "3.5".
     public static func integer(
         _ name: String, _ keyPath: WritableKeyPath<Options, Int>, help: String
     ) -> OptionField {
-        OptionField(
-            name: name, help: help, expected: "a whole number", isFlag: false, keyPath: keyPath,
-            read: { String($0[keyPath: keyPath]) },
-            write: { options, text in
-                // "3" or "3.0" (a whole number written as JSON's numbers often are); not "3.5".
-                let trimmed = text.trimmingWhitespace
-                guard let value = Int(trimmed) ?? Double(trimmed).flatMap({ number in
-                    number.rounded() == number && abs(number) < 0x1p53 ? Int(number) : nil
-                }) else { return false }
-                options[keyPath: keyPath] = value
-                return true
-            },
-            copy: { source, target in target[keyPath: keyPath] = source[keyPath: keyPath] })
+        parsed(name, keyPath, help: help, expected: "a whole number", print: { String($0) }, parse: { text in
+            Int(text) ?? Double(text).flatMap { $0.rounded() == $0 && abs($0) < 0x1p53 ? Int($0) : nil }
+        })
     }
 
     /// A pair of reals, written `a,b` (Adam's betas).
     public static func pair(
         _ name: String, _ keyPath: WritableKeyPath<Options, (Double, Double)>, help: String
     ) -> OptionField {
-        OptionField(
-            name: name, help: help, expected: "two numbers separated by a comma", isFlag: false, keyPath: keyPath,
-            read: { let (a, b) = $0[keyPath: keyPath]; return "\(a),\(b)" },
-            write: { options, text in
-                let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-                    .map { Double(String($0).trimmingWhitespace) }
-                guard parts.count == 2, let first = parts[0], let second = parts[1] else { return false }
-                options[keyPath: keyPath] = (first, second)
-                return true
-            },
-            copy: { source, target in target[keyPath: keyPath] = source[keyPath: keyPath] })
+        parsed(name, keyPath, help: help, expected: "two numbers separated by a comma",
+               print: { "\($0.0),\($0.1)" },
+               parse: { text in
+                   let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+                       .map { Double(String($0).trimmingWhitespace) }
+                   guard parts.count == 2, let first = parts[0], let second = parts[1] else { return nil }
+                   return (first, second)
+               })
     }
 
     /// A switch, written `true` or `false`.
     public static func flag(_ name: String, _ keyPath: WritableKeyPath<Options, Bool>, help: String) -> OptionField {
-        OptionField(
-            name: name, help: help, expected: "true or false", isFlag: true, keyPath: keyPath,
-            read: { $0[keyPath: keyPath] ? "true" : "false" },
-            write: { options, text in
-                switch text.trimmingWhitespace {
-                case "true": options[keyPath: keyPath] = true
-                case "false": options[keyPath: keyPath] = false
-                default: return false
-                }
-                return true
-            },
-            copy: { source, target in target[keyPath: keyPath] = source[keyPath: keyPath] })
+        parsed(name, keyPath, help: help, expected: "true or false", isFlag: true, print: { $0 ? "true" : "false" },
+               parse: { $0 == "true" ? true : $0 == "false" ? false : nil })
     }
 
     /// One of a fixed set of names.
     public static func choice<Value: RawRepresentable & CaseIterable>(
         _ name: String, _ keyPath: WritableKeyPath<Options, Value>, help: String
     ) -> OptionField where Value.RawValue == String {
+        parsed(name, keyPath, help: help, expected: Value.allCases.map(\.rawValue).joined(separator: " or "),
+               print: { $0.rawValue }, parse: { Value(rawValue: $0) })
+    }
+
+    /// The field of `keyPath` written by `print` and read by `parse` (from text without leading and trailing
+    /// spaces and tabs; nil: not a value of this option).
+    private static func parsed<Value>(
+        _ name: String, _ keyPath: WritableKeyPath<Options, Value>, help: String, expected: String,
+        isFlag: Bool = false, print: @escaping (Value) -> String, parse: @escaping (String) -> Value?
+    ) -> OptionField {
         OptionField(
-            name: name, help: help, expected: Value.allCases.map(\.rawValue).joined(separator: " or "),
-            isFlag: false, keyPath: keyPath,
-            read: { $0[keyPath: keyPath].rawValue },
+            name: name, help: help, expected: expected, isFlag: isFlag, keyPath: keyPath,
+            read: { print($0[keyPath: keyPath]) },
             write: { options, text in
-                guard let value = Value(rawValue: text.trimmingWhitespace) else { return false }
+                guard let value = parse(text.trimmingWhitespace) else { return false }
                 options[keyPath: keyPath] = value
                 return true
             },

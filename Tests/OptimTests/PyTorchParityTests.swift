@@ -88,44 +88,12 @@ struct PyTorchParityTests {
         _ c: [String: Any], name: String, rule: Rule.Type, in context: String
     ) throws {
         try rejectUnknownKeys(of: c, understood: Self.caseKeys, in: context)
-        let shapes: [[Int]] = try c.value("shapes")
-        let initial = try (c.value("initial") as [Any]).map(floats)
-        guard initial.count == shapes.count else { throw FixtureError("\(shapes.count) shapes, \(initial.count) initial") }
-        let params = try shapes.enumerated().map { i, shape in
-            try Parameter(name: "p\(i)", shape: shape, values: initial[i])
-        }
-        var defaults = Rule.defaults
-        try setOptions(try c.value("defaults"), in: &defaults, context: context)
-        let groups: [ParamGroup<Rule.Options>] = try (c.value("groups") as [[String: Any]]).enumerated().map { index, group in
-            try rejectUnknownKeys(of: group, understood: ["params", "options"], path: "groups[\(index)].", in: context)
-            let indices: [Int] = try group.value("params")
-            var made = ParamGroup<Rule.Options>(params: try indices.map { try element(params, $0, "group params") })
-            for (key, value) in try group.value("options") as [String: Any] {
-                guard let field = Rule.Options.field(named: key) else {
-                    throw FixtureError("\(context): unknown option 'groups[\(index)].options.\(key)'")
-                }
-                try made.setOption(key, text: try optionText(value, isFlag: field.isFlag, name: key))
-            }
-            return made
-        }
-        let optimizer = try RuleOptimizer<Rule>(groups: groups, defaults: defaults)
-        let lrChanges: [String: [NSNumber]] = c["lr_changes"] == nil ? [:] : try c.value("lr_changes")
-        let grads: [[Any]] = try c.value("grads")
+        let (optimizer, params) = try Self.optimizer(of: c, rule: Rule.self, context: context)
         let expected: [[Any]] = try c.value("expected")
-        guard grads.count == expected.count, !grads.isEmpty else { throw FixtureError("grads and expected differ") }
-        try rejectUnknownKeys(unknownStepKeys(lrChanges, steps: grads.count, path: "lr_changes."), in: context)
+        let steps = try Self.steps(of: c, expected: expected, context: context)
 
-        for step in grads.indices {
-            if let lrs = lrChanges[String(step)] {
-                guard lrs.count == optimizer.paramGroups.count else { throw FixtureError("lr_changes count") }
-                for (g, lr) in lrs.enumerated() { optimizer.paramGroups[g].lr = lr.doubleValue }
-            }
-            guard grads[step].count == params.count, expected[step].count == params.count else {
-                throw FixtureError("step \(step) has \(grads[step].count) grads, \(expected[step].count) expected")
-            }
-            for (i, parameter) in params.enumerated() {
-                parameter.grad = grads[step][i] is NSNull ? nil : FloatBuffer(try floats(grads[step][i]))
-            }
+        for step in 0..<steps {
+            try Self.prepare(step: step, of: c, optimizer: optimizer, params: params, expected: expected)
             try optimizer.step()
             for (i, parameter) in params.enumerated() {
                 let mismatch = firstMismatch(parameter.values.array, try floats(expected[step][i]),
@@ -172,8 +140,67 @@ struct PyTorchParityTests {
         }
     }
 
+    /// A reference case's parameters (`shapes`, `initial`) and its optimizer (`defaults`, `groups`), each option
+    /// set through the rule's declared fields.
+    static func optimizer<Rule: UpdateRule>(
+        of c: [String: Any], rule: Rule.Type, context: String
+    ) throws -> (RuleOptimizer<Rule>, [Parameter]) {
+        let shapes: [[Int]] = try c.value("shapes")
+        let initial = try (c.value("initial") as [Any]).map(floats)
+        guard initial.count == shapes.count else { throw FixtureError("\(shapes.count) shapes, \(initial.count) initial") }
+        let params = try shapes.enumerated().map { i, shape in
+            try Parameter(name: "p\(i)", shape: shape, values: initial[i])
+        }
+        var defaults = Rule.defaults
+        try setOptions(try c.value("defaults"), in: &defaults, context: context)
+        let groups: [ParamGroup<Rule.Options>] = try (c.value("groups") as [[String: Any]]).enumerated().map { index, group in
+            try rejectUnknownKeys(of: group, understood: ["params", "options"], path: "groups[\(index)].", in: context)
+            let indices: [Int] = try group.value("params")
+            var made = ParamGroup<Rule.Options>(params: try indices.map { try element(params, $0, "group params") })
+            for (key, value) in try group.value("options") as [String: Any] {
+                guard let field = Rule.Options.field(named: key) else {
+                    throw FixtureError("\(context): unknown option 'groups[\(index)].options.\(key)'")
+                }
+                try made.setOption(key, text: try optionText(value, isFlag: field.isFlag, name: key))
+            }
+            return made
+        }
+        return (try RuleOptimizer<Rule>(groups: groups, defaults: defaults), params)
+    }
+
+    /// The number of steps of a case whose `grads` and `expected` (values after each step) must agree, with its
+    /// `lr_changes` checked to fall on those steps.
+    static func steps(of c: [String: Any], expected: [[Any]], context: String) throws -> Int {
+        let grads: [[Any]] = try c.value("grads")
+        guard grads.count == expected.count, !grads.isEmpty else { throw FixtureError("grads and expected differ") }
+        try rejectUnknownKeys(unknownStepKeys(try lrChanges(of: c), steps: grads.count, path: "lr_changes."), in: context)
+        return grads.count
+    }
+
+    /// Before step `step` of a case: its `lr_changes` set on the groups, and its gradients (`null`: none) on the
+    /// parameters.
+    static func prepare<Rule: UpdateRule>(
+        step: Int, of c: [String: Any], optimizer: RuleOptimizer<Rule>, params: [Parameter], expected: [[Any]]
+    ) throws {
+        if let lrs = try lrChanges(of: c)[String(step)] {
+            guard lrs.count == optimizer.paramGroups.count else { throw FixtureError("lr_changes count") }
+            for (g, lr) in lrs.enumerated() { optimizer.paramGroups[g].lr = lr.doubleValue }
+        }
+        let grads: [Any] = try (c.value("grads") as [[Any]])[step]
+        guard grads.count == params.count, expected[step].count == params.count else {
+            throw FixtureError("step \(step) has \(grads.count) grads, \(expected[step].count) expected")
+        }
+        for (i, parameter) in params.enumerated() {
+            parameter.grad = grads[i] is NSNull ? nil : FloatBuffer(try floats(grads[i]))
+        }
+    }
+
+    private static func lrChanges(of c: [String: Any]) throws -> [String: [NSNumber]] {
+        c["lr_changes"] == nil ? [:] : try c.value("lr_changes")
+    }
+
     /// Sets each of `values` (PyTorch's names and JSON values) on `options` through its declared field.
-    private func setOptions<Options: OptimizerOptions>(
+    private static func setOptions<Options: OptimizerOptions>(
         _ values: [String: Any], in options: inout Options, context: String
     ) throws {
         for (key, value) in values {

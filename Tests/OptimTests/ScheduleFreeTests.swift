@@ -37,53 +37,16 @@ struct ScheduleFreeTests {
 
     private func runCase(_ c: [String: Any], name: String, context: String) throws {
         try rejectUnknownKeys(of: c, understood: Self.caseKeys, in: context)
-        let shapes: [[Int]] = try c.value("shapes")
-        let initial = try (c.value("initial") as [Any]).map(floats)
-        guard initial.count == shapes.count else { throw FixtureError("\(shapes.count) shapes, \(initial.count) initial") }
-        let params = try shapes.enumerated().map { i, shape in
-            try Parameter(name: "p\(i)", shape: shape, values: initial[i])
-        }
-        var defaults = AdamWScheduleFreeRule.defaults
-        for (key, value) in try c.value("defaults") as [String: Any] {
-            guard let field = ScheduleFreeOptions.field(named: key) else {
-                throw FixtureError("\(context): unknown option 'defaults.\(key)'")
-            }
-            let text = try optionText(value, isFlag: field.isFlag, name: key)
-            guard field.set(text, in: &defaults) else { throw FixtureError("option '\(key)' does not take '\(text)'") }
-        }
-        let groups = try (c.value("groups") as [[String: Any]]).enumerated().map { index, group in
-            try rejectUnknownKeys(of: group, understood: ["params", "options"], path: "groups[\(index)].", in: context)
-            let indices: [Int] = try group.value("params")
-            var made = ParamGroup<ScheduleFreeOptions>(params: try indices.map { try element(params, $0, "group params") })
-            for (key, value) in try group.value("options") as [String: Any] {
-                guard let field = ScheduleFreeOptions.field(named: key) else {
-                    throw FixtureError("\(context): unknown option 'groups[\(index)].options.\(key)'")
-                }
-                try made.setOption(key, text: try optionText(value, isFlag: field.isFlag, name: key))
-            }
-            return made
-        }
-        let optimizer = try AdamWScheduleFree(groups: groups, defaults: defaults)
+        let (optimizer, params) = try PyTorchParityTests.optimizer(of: c, rule: AdamWScheduleFreeRule.self,
+                                                                   context: context)
         optimizer.train()
-        let lrChanges: [String: [NSNumber]] = c["lr_changes"] == nil ? [:] : try c.value("lr_changes")
         let evalAt: [String: [Any]] = try c.value("expected_eval_at")
-        let grads: [[Any]] = try c.value("grads")
         let expected: [[Any]] = try c.value("expected_train")
-        guard grads.count == expected.count, !grads.isEmpty else { throw FixtureError("grads and expected differ") }
-        try rejectUnknownKeys(unknownStepKeys(lrChanges, steps: grads.count, path: "lr_changes."), in: context)
-        try rejectUnknownKeys(unknownStepKeys(evalAt, steps: grads.count, path: "expected_eval_at."), in: context)
+        let steps = try PyTorchParityTests.steps(of: c, expected: expected, context: context)
+        try rejectUnknownKeys(unknownStepKeys(evalAt, steps: steps, path: "expected_eval_at."), in: context)
 
-        for step in grads.indices {
-            if let lrs = lrChanges[String(step)] {
-                guard lrs.count == optimizer.paramGroups.count else { throw FixtureError("lr_changes count") }
-                for (g, lr) in lrs.enumerated() { optimizer.paramGroups[g].lr = lr.doubleValue }
-            }
-            guard grads[step].count == params.count, expected[step].count == params.count else {
-                throw FixtureError("step \(step) has \(grads[step].count) grads, \(expected[step].count) expected")
-            }
-            for (i, parameter) in params.enumerated() {
-                parameter.grad = grads[step][i] is NSNull ? nil : FloatBuffer(try floats(grads[step][i]))
-            }
+        for step in 0..<steps {
+            try PyTorchParityTests.prepare(step: step, of: c, optimizer: optimizer, params: params, expected: expected)
             try optimizer.step()
             if let eval = evalAt[String(step)] {
                 guard eval.count == params.count else { throw FixtureError("expected_eval_at.\(step) count") }
