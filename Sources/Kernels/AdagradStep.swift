@@ -39,15 +39,6 @@ public struct AdagradStep: Sendable {
         }
     }
 
-    /// Applies the step to `count` elements, in parallel over ``ThreadPool/current`` for large counts.
-    /// The result does not depend on the thread count.
-    public func apply(_ streams: Streams, count: Int) {
-        let path = CPUPath.current
-        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
-            run(streams, range, path: path)
-        }
-    }
-
     /// Applies the step to the elements `range` of `streams` on the calling thread, on the instruction set `path`
     /// (the C kernel `adamw_adagrad_step`, the bits of ``applyReference(_:count:fused:)`` in the path's family).
     /// Any range gives the same bits for its elements as the whole array does.

@@ -81,11 +81,8 @@ public struct AdamStep: Sendable {
         maxExpAvgSq: UnsafeMutablePointer<Float>?, count: Int
     ) {
         precondition(!amsgrad || maxExpAvgSq != nil, "amsgrad needs its max buffer")
-        let streams = Streams(param: param, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: maxExpAvgSq)
-        let path = CPUPath.current
-        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
-            run(streams, range, path: path)
-        }
+        apply(Streams(param: param, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: maxExpAvgSq),
+              count: count)
     }
 
     /// The memory a step reads and writes: θ, g, m, v, and v̂max (needed with amsgrad only). With a `storage` other

@@ -40,11 +40,7 @@ public struct SGDStep: Sendable {
         param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
         momentumBuffer: UnsafeMutablePointer<Float>?, count: Int
     ) {
-        let streams = Streams(param: param, grad: grad, momentumBuffer: momentumBuffer)
-        let path = CPUPath.current
-        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
-            run(streams, range, path: path)
-        }
+        apply(Streams(param: param, grad: grad, momentumBuffer: momentumBuffer), count: count)
     }
 
     /// The memory a step reads and writes: θ, g, and the momentum buffer (nil when momentum is 0).

@@ -8,6 +8,17 @@ public protocol SweepKernel: Sendable {
     func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath)
 }
 
+extension SweepKernel {
+    /// Applies the kernel to `count` elements, in parallel over ``ThreadPool/current`` for large counts (chunks of
+    /// at least ``ThreadPool/grain``), on the path read here. The result does not depend on the thread count.
+    public func apply(_ streams: Streams, count: Int) {
+        let path = CPUPath.current
+        ThreadPool.current.forEachChunk(count: count, minimumChunk: ThreadPool.grain) { range in
+            run(streams, range, path: path)
+        }
+    }
+}
+
 extension AdamStep: SweepKernel {}
 extension SGDStep: SweepKernel {}
 extension RMSpropStep: SweepKernel {}
