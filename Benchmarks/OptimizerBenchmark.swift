@@ -11,6 +11,7 @@ import Glibc
 public struct OptimizerBenchmark {
     public enum Kind: String, CaseIterable, Sendable {
         case adamw, adam, sgd
+        case adamwScheduleFree = "adamw-schedulefree"
 
         var stateBuffers: Int { self == .sgd ? 1 : 2 }
     }
@@ -55,9 +56,16 @@ public struct OptimizerBenchmark {
             case .adamw: try AdamW([parameter], lr: 1e-3)
             case .adam: try Adam([parameter], lr: 1e-3, weightDecay: 0.01)
             case .sgd: try SGD([parameter], lr: 1e-3, momentum: 0.9)
+            case .adamwScheduleFree: try Self.trainMode(AdamWScheduleFree([parameter], lr: 1e-3, weightDecay: 0.01))
             }
             return try timeSteps(of: optimizer, kind: kind, model: nil, tensors: 1, grad: grad, threads: threads)
         }
+    }
+
+    /// `optimizer` in train mode, where it steps.
+    private static func trainMode(_ optimizer: AdamWScheduleFree) -> AdamWScheduleFree {
+        optimizer.train()
+        return optimizer
     }
 
     /// Measures one AdamW step over `model`'s parameter list on `threads` threads, built as a user builds it

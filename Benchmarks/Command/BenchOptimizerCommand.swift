@@ -8,7 +8,7 @@ import Optim
 struct BenchOptimizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "optimizer",
-        abstract: "Time AdamW, Adam and SGD with momentum steps next to a memory-traffic kernel.",
+        abstract: "Time AdamW, Adam, SGD with momentum and Schedule-Free AdamW steps next to a memory-traffic kernel.",
         discussion: """
             Each row times `optimizer.step()` on one parameter of N elements and, in the same run, a kernel with \
             the same loads and stores and almost no arithmetic (the ceiling). With --non-finite skip it also times \

@@ -3,6 +3,7 @@
 /// case here and one line in ``rule``.
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     case adamw, adam, sgd, rmsprop, adagrad
+    case adamwScheduleFree = "adamw-schedulefree"
 
     /// An option as a kind declares it, without its options type: for help and messages.
     public struct Option: Sendable, Equatable {
@@ -28,10 +29,15 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
         case .sgd: SGDRule.self
         case .rmsprop: RMSpropRule.self
         case .adagrad: AdagradRule.self
+        case .adamwScheduleFree: AdamWScheduleFreeRule.self
         }
     }
 
-    /// PyTorch's class name: `AdamW`, `Adam`, `SGD`, `RMSprop`, `Adagrad`.
+    /// Whether the optimizer replaces the learning-rate schedule (Schedule-Free averages its iterates instead):
+    /// a run with it keeps its lr, warm-up aside, and evaluates at the optimizer's eval values.
+    public var replacesSchedule: Bool { self == .adamwScheduleFree }
+
+    /// PyTorch's class name: `AdamW`, `Adam`, `SGD`, `RMSprop`, `Adagrad`, `AdamWScheduleFree`.
     public var className: String { rule.name }
 
     /// The kind's options in declaration order, with its defaults.

@@ -70,6 +70,7 @@ public final class EpochRun<Task: EpochTask> {
     /// option at fault (an optimizer's or a scheduler's).
     public init(options: TrainingOptions, task: Task, communicator: (any Communicator)? = nil) throws {
         try ExperimentError.checkAccumulate(options.accumulate, ranks: communicator?.size ?? 1)
+        try options.checkScheduleFitsOptimizer()
         self.options = options
         let random = RandomStream(seed: options.seed)
         let model = try withRandomGenerator(random) { try task.makeModel() }
@@ -192,9 +193,11 @@ public final class EpochRun<Task: EpochTask> {
 
     /// The run's whole state: options, model, optimizer, schedule, random generator and data order.
     public func stateDict() throws -> StateDict {
+        // The optimizer's first: it puts an optimizer with modes at the values the model is saved with.
+        let optimizerState = try trainer.optimizerState()
         var state = StateDict()
             .merging(model.stateDict(), prefix: "model.")
-            .merging(try trainer.optimizerState(), prefix: "optimizer.")
+            .merging(optimizerState, prefix: "optimizer.")
         state.metadata["options"] = try StateJSON.encode(options)
         state.metadata["epoch"] = String(epoch)
         state.metadata["step"] = String(steps)

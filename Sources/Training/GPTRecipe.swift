@@ -55,6 +55,14 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
     /// ``decayAll``.
     public var excludedFromDecay: WeightDecayRule? { decayAll ? nil : .biasesAndNorms }
 
+    /// The options the optimizer is built with: ``optimizerOptions``, and for an optimizer that replaces the
+    /// schedule (Schedule-Free) the recipe's ``warmup`` as its own `warmup_steps` unless that is given.
+    public var optimizerSettings: [String: String] {
+        guard optimizer.replacesSchedule, optimizerOptions["warmup_steps"] == nil,
+              optimizer.option(named: "warmup_steps") != nil else { return optimizerOptions }
+        return optimizerOptions.merging(["warmup_steps": String(warmup)]) { given, _ in given }
+    }
+
     /// The peak learning rate: the optimizer's lr.
     public var lr: Double { (optimizerOptions["lr"] ?? optimizer.option(named: "lr")?.defaultText).flatMap(Double.init) ?? 1e-3 }
 
@@ -65,8 +73,10 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
     }
 
     /// nanoGPT's `get_lr`: linear warm-up to lr over ``warmup`` iterations (lr·(it+1)/(warmup+1)), then cosine to
-    /// ``minLR`` at ``decayIterations``, and ``minLR`` after.
+    /// ``minLR`` at ``decayIterations``, and ``minLR`` after. An optimizer that replaces the schedule keeps lr (and
+    /// warms up on its own: ``optimizerSettings``).
     public func learningRate(at iteration: Int) -> Double {
+        if optimizer.replacesSchedule { return lr }
         if iteration < warmup { return lr * Double(iteration + 1) / Double(warmup + 1) }
         guard decayIterations > warmup, iteration <= decayIterations else { return minLR }
         let ratio = Double(iteration - warmup) / Double(decayIterations - warmup)
@@ -108,7 +118,7 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
             throw .invalidArgument(name: "--clip-norm", value: "\(clipNorm)", reason: "must be a positive number (0: no clipping)")
         }
         do {
-            try optimizer.validate(settings: optimizerOptions)
+            try optimizer.validate(settings: optimizerSettings)
         } catch .unreadableOption(let name, let text, let expected) {
             throw .invalidArgument(name: "--" + name.replacingOccurrences(of: "_", with: "-"), value: text,
                                    reason: "must be \(expected)")

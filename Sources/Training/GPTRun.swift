@@ -55,7 +55,7 @@ public final class GPTRun {
         let random = RandomStream(seed: recipe.seed)
         let model = withRandomGenerator(random) { task.makeModel() }
         let optimizer = try recipe.optimizer.makeOptimizer(
-            model.parameters(), settings: recipe.optimizerOptions,
+            model.parameters(), settings: recipe.optimizerSettings,
             excludingFromDecay: recipe.excludedFromDecay)
         if let communicator, communicator.size > 1 {
             // Before the first exchange whose size depends on the text (the vocabulary sizes the model).
@@ -159,8 +159,10 @@ public final class GPTRun {
     /// or processes, so equal runs write equal bytes. In a data-parallel run every rank calls it (the optimizer's
     /// shards are gathered) and rank 0's is the run's state.
     public func stateDict() throws -> StateDict {
+        // The optimizer's first: it puts an optimizer with modes at the values the model is saved with.
+        let optimizerState = try trainer.optimizerState()
         var state = GPTCheckpoint.state(of: model, vocabulary: corpus.characters)
-            .merging(try trainer.optimizerState(), prefix: "optimizer.")
+            .merging(optimizerState, prefix: "optimizer.")
         state.metadata["job"] = "gpt"
         state.metadata["recipe"] = try StateJSON.encode(recipe)
         state.metadata["iteration"] = String(iteration)

@@ -24,6 +24,11 @@ public protocol StepStrategy: AnyObject {
     func stateDict() throws -> StateDict
     /// Loads a whole optimizer state (a rank keeps its part).
     func load(stateDict state: StateDict) throws
+    /// The optimizer's mode (see ``Optim/Optimizer/mode``), and its switches: collective when sharded (the
+    /// owners move their parameters, then everyone gathers them); nothing for an optimizer without modes.
+    var mode: OptimizerMode { get }
+    func train() throws
+    func eval() throws
 }
 
 /// The step of `optimizer` over `parameters` (the model's, in order): sharded over `communicator` when it has
@@ -69,6 +74,10 @@ public final class LocalStep: StepStrategy {
     public func stateDict() throws -> StateDict { try optimizer.stateDict() }
 
     public func load(stateDict state: StateDict) throws { try optimizer.load(stateDict: state) }
+
+    public var mode: OptimizerMode { optimizer.mode }
+    public func train() throws { try optimizer.train() }
+    public func eval() throws { try optimizer.eval() }
 }
 
 extension ShardedOptimizer: StepStrategy {

@@ -60,6 +60,8 @@ public final class Trainer<Task: TrainingTask> {
     /// share of it); returns every micro-batch's loss, in order, from every rank.
     public func step(on group: [Task.Batch]) throws -> [Double] {
         guard !group.isEmpty else { return [] }
+        // An optimizer with modes (Schedule-Free) takes gradients at its train values: back from an evaluation.
+        if strategy.mode != .train { try strategy.train() }
         optimizer.zeroGrad()
         let ranks = strategy.ranks, rank = strategy.rank
         let rounds = (group.count + ranks - 1) / ranks
@@ -99,11 +101,20 @@ public final class Trainer<Task: TrainingTask> {
         return all
     }
 
-    /// `body` in evaluation mode (dropout off) without gradients; training mode again after.
+    /// `body` in evaluation mode (dropout off) without gradients; training mode again after. An optimizer with
+    /// modes (Schedule-Free) puts the parameters at their eval values first and leaves them there until the next
+    /// step (so that what is saved or sampled after an evaluation is what was evaluated).
     public func evaluating<R>(_ body: () throws -> R) throws -> R {
+        try atEvaluationValues()
         model.eval()
         defer { model.train() }
         return try withNoGrad { try body() }
+    }
+
+    /// Puts the parameters at the values to evaluate, sample or save (Schedule-Free's average); nothing for an
+    /// optimizer without modes. The next step moves them back.
+    public func atEvaluationValues() throws {
+        try strategy.eval()
     }
 
     /// The Euclidean norm of all parameters together.
@@ -113,8 +124,13 @@ public final class Trainer<Task: TrainingTask> {
         }.squareRoot()
     }
 
-    /// The optimizer state one process would have (collective when sharded: rank 0's is the whole state).
-    public func optimizerState() throws -> StateDict { try strategy.stateDict() }
+    /// The optimizer state one process would have (collective when sharded: rank 0's is the whole state). An
+    /// optimizer with modes is put at its eval values first, so that a checkpoint's model is the one to evaluate.
+    /// Call it before reading the model's values for the same checkpoint.
+    public func optimizerState() throws -> StateDict {
+        try atEvaluationValues()
+        return try strategy.stateDict()
+    }
 
     /// Loads a whole optimizer state (a rank keeps its part).
     public func loadOptimizerState(_ state: StateDict) throws { try strategy.load(stateDict: state) }

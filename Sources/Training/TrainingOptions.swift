@@ -75,6 +75,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         set { optimizerOptions["weight_decay"] = newValue.map { String($0) } }
     }
 
+    /// Throws when the optimizer replaces the schedule (Schedule-Free) and a schedule is chosen too.
+    public func checkScheduleFitsOptimizer() throws(ExperimentError) {
+        guard optimizer.replacesSchedule, scheduler != .none else { return }
+        throw .invalidArgument(name: "--scheduler", value: scheduler.rawValue,
+                               reason: "cannot be used with --optimizer \(optimizer.rawValue): it replaces the schedule "
+                                   + "by averaging its iterates")
+    }
+
     /// The option `name` as a number: the one set, else the optimizer's default.
     public func number(_ name: String) -> Double? {
         (optimizerOptions[name] ?? optimizer.option(named: name)?.defaultText).flatMap(Double.init)

@@ -144,7 +144,7 @@ struct GPTTrainCommand: ParsableCommand {
     /// its model takes with a vocabulary of `vocabularySize` characters (before the text is read, a byte's 256).
     static func check(_ recipe: GPTRecipe, maximumContext: Int? = nil, vocabularySize: Int = 256) throws {
         do {
-            try recipe.optimizer.validate(settings: recipe.optimizerOptions)
+            try recipe.optimizer.validate(settings: recipe.optimizerSettings)
         } catch {
             throw OptimizerFlags.validationError(error)
         }

@@ -56,6 +56,16 @@ struct OptimizerFlags: ParsableArguments {
     @Option(help: Self.help("states", extra: "allowed with --resume: the state is converted"))
     var states: StateStorage?
 
+    @Option(parsing: .unconditional,
+            help: Self.help("warmup_steps", extra: "adamw train's warmup-cosine: 5% of the schedule; adamw gpt: --warmup"))
+    var warmupSteps: Int?
+
+    @Option(parsing: .unconditional, help: Self.help("r"))
+    var r: Double?
+
+    @Option(parsing: .unconditional, help: Self.help("weight_lr_power"))
+    var weightLRPower: Double?
+
     /// The options given, by PyTorch's name, as text (a switch that is on reads "true").
     var given: [String: String] {
         var given: [String: String] = [:]
@@ -117,11 +127,19 @@ struct OptimizerFlags: ParsableArguments {
             : "\(text) (default: \(defaults)\(note))")
     }
 
-    /// `weightDecay` → `weight_decay`; a property wrapper's storage is `_weightDecay`.
+    /// `weightDecay` → `weight_decay`, `weightLRPower` → `weight_lr_power` (a run of capitals is one word, as
+    /// the flag's name has it); a property wrapper's storage is `_weightDecay`.
     static func optionName(ofProperty label: String) -> String {
+        let characters = Array(label.drop(while: { $0 == "_" }))
         var name = ""
-        for character in label.drop(while: { $0 == "_" }) {
-            if character.isUppercase { name += "_" + character.lowercased() } else { name.append(character) }
+        for (index, character) in characters.enumerated() {
+            let previous = index > 0 ? characters[index - 1] : nil
+            let next = index + 1 < characters.count ? characters[index + 1] : nil
+            if character.isUppercase, let previous,
+               previous.isLowercase || (previous.isUppercase && next?.isLowercase == true) {
+                name += "_"
+            }
+            name += character.lowercased()
         }
         return name
     }
@@ -130,6 +148,7 @@ struct OptimizerFlags: ParsableArguments {
     private static func text(of value: Any) -> String? {
         switch value {
         case let option as Option<Double?>: option.wrappedValue.map { String($0) }
+        case let option as Option<Int?>: option.wrappedValue.map { String($0) }
         case let option as Option<String?>: option.wrappedValue
         case let option as Option<WeightDecayConvention?>: option.wrappedValue?.rawValue
         case let option as Option<StateStorage?>: option.wrappedValue?.rawValue

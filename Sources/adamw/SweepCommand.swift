@@ -75,7 +75,7 @@ struct SweepCommand: ParsableCommand {
         var kinds: [OptimizerKind] = []
         for name in optimizer.split(separator: ",", omittingEmptySubsequences: false) {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard let kind = OptimizerKind(rawValue: trimmed), kind != .sgd else {
+            guard let kind = OptimizerKind(rawValue: trimmed), [.adam, .adamw].contains(kind) else {
                 throw ValidationError("--optimizer must be adam, adamw or adam,adamw, got '\(optimizer)'")
             }
             if !kinds.contains(kind) { kinds.append(kind) }

@@ -60,9 +60,6 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Lowest learning rate of cosine, warmup-cosine and plateau (default 0).")
     var minLR: Double?
 
-    @Option(parsing: .unconditional, help: "Warm-up steps of warmup-cosine (default: 5% of the schedule).")
-    var warmupSteps: Int?
-
     @Option(parsing: .unconditional, help: "Fraction of onecycle spent warming up (default 0.3).")
     var pctStart: Double?
 
@@ -139,7 +136,18 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("\(flag) applies only to \(scope.name) \(listed(scope.owners))")
             }
         }
-        options.optimizerOptions = try optimizerFlags.settings(for: options.optimizer)
+        // --warmup-steps is the optimizer's own with Schedule-Free, warmup-cosine's otherwise.
+        var flags = optimizerFlags
+        var scheduleWarmup: Int?
+        if options.optimizer.option(named: "warmup_steps") == nil, let steps = flags.warmupSteps {
+            guard options.scheduler == .warmupCosine else {
+                let owners = OptimizerKind.allCases.filter { $0.option(named: "warmup_steps") != nil }.map(\.rawValue)
+                throw ValidationError("--warmup-steps applies only to --scheduler warmup-cosine or --optimizer \(listed(owners))")
+            }
+            scheduleWarmup = steps
+            flags.warmupSteps = nil
+        }
+        options.optimizerOptions = try flags.settings(for: options.optimizer)
         if options.model == .mlp { options.hidden = try parseHidden(hidden ?? "128") }
         options.noDecayBiasNorm = noDecayBiasNorm
         options.batchSize = batchSize ?? options.batchSize
@@ -150,7 +158,7 @@ struct TrainCommand: ParsableCommand {
         // (two straight, or one and a resume) save the same options.
         if options.scheduler.spansEpochs { options.scheduleEpochs = scheduleEpochs ?? epochs ?? Self.defaultEpochs }
         options.minLR = minLR ?? 0
-        options.warmupSteps = warmupSteps
+        options.warmupSteps = scheduleWarmup
         options.pctStart = pctStart ?? options.pctStart
         options.plateauFactor = plateauFactor ?? options.plateauFactor
         options.plateauPatience = plateauPatience ?? options.plateauPatience
@@ -191,6 +199,13 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--clip-norm must be a positive number, got \(clipNorm)")
         }
         try checkScheduleRanges(options)
+        do {
+            try options.checkScheduleFitsOptimizer()
+        } catch .invalidArgument(let name, let value, let reason) {
+            throw ValidationError("\(name) \(value) \(reason)")
+        } catch {
+            throw ValidationError("\(error)")
+        }
         do {
             try options.optimizer.validate(settings: options.optimizerOptions)
         } catch {

@@ -58,6 +58,7 @@ struct OptionDeclarationTests {
             settings[option.name] = option.isFlag ? "true"
                 : option.expected.contains("two") ? "0.8125,0.96875"
                 : option.expected.contains(" or ") ? option.defaultText
+                : option.expected == "a whole number" ? "3"
                 : option.name == "lr" ? "0.1" : "0.0625"
         }
         if kind == .sgd { settings["dampening"] = "0" }  // Nesterov needs it

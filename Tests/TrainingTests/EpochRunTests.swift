@@ -46,4 +46,26 @@ struct EpochRunTests {
         #expect(run.model.parameters().map(\.values) == before)
         #expect(run.epoch == 1 && run.steps == 5)
     }
+
+    /// Schedule-Free replaces the schedule: a run (from options a study or a checkpoint made) refuses both, and
+    /// without one it trains, evaluating at the averaged weights and stepping at the others.
+    @Test func aScheduleFreeRunHasNoScheduleAndEvaluatesAtItsAverage() throws {
+        let (train, test) = try MNIST.load()
+        var options = TrainingOptions()
+        options.optimizer = .adamwScheduleFree
+        options.trainSamples = 1000
+        options.batchSize = 100
+        options.scheduler = .cosine
+        #expect(throws: ExperimentError.invalidArgument(
+            name: "--scheduler", value: "cosine",
+            reason: "cannot be used with --optimizer adamw-schedulefree: it replaces the schedule by averaging its iterates")) {
+            try TrainingRun(options: options, train: train, test: test)
+        }
+        options.scheduler = .none
+        let run = try TrainingRun(options: options, train: train, test: test)
+        let first = try run.runEpoch()
+        #expect(run.trainer.optimizer.mode == .eval, "evaluated at the average")
+        try run.runEpoch()
+        #expect(run.trainer.optimizer.mode == .eval && first.testAccuracy > 0.5)
+    }
 }

@@ -25,6 +25,8 @@ struct CheckpointCommandTests {
         ["--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9"],
         ["--optimizer", "rmsprop", "--lr", "0.001", "--momentum", "0.5", "--centered"],
         ["--optimizer", "adagrad", "--lr", "0.05", "--lr-decay", "0.01", "--initial-accumulator-value", "0.1"],
+        ["--optimizer", "adamw-schedulefree", "--lr", "0.005", "--warmup-steps", "20", "--r", "0.5",
+         "--weight-lr-power", "1"],
     ])
     func twoEpochsStraightAndOnePlusAResumeGiveTheSameBytes(_ schedule: [String]) throws {
         let folder = try Self.directory()
@@ -46,8 +48,11 @@ struct CheckpointCommandTests {
         #expect(state.tensors["model.layers.1.weight"]?.shape == [16, 784])
         let (type, buffer) = schedule.contains("sgd") ? ("SGD", "momentum_buffer")
             : schedule.contains("rmsprop") ? ("RMSprop", "grad_avg")
-            : schedule.contains("adagrad") ? ("Adagrad", "sum") : ("AdamW", "exp_avg")
+            : schedule.contains("adagrad") ? ("Adagrad", "sum")
+            : schedule.contains("adamw-schedulefree") ? ("AdamWScheduleFree", "z") : ("AdamW", "exp_avg")
         #expect(state.metadata["optimizer.type"] == type)
+        // Schedule-Free's run saves its model at the eval values (the average), as it evaluated it.
+        #expect(state.metadata["optimizer.mode"] == (type == "AdamWScheduleFree" ? "eval" : nil))
         #expect(state.tensors["optimizer.state.layers.1.weight.\(buffer)"]?.shape == [16, 784])
     }
 

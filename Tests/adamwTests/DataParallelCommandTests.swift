@@ -53,13 +53,15 @@ struct DataParallelCommandTests {
     func ranksAreBitwiseOneProcessWithAccumulate(ranks: Int) throws {
         guard MPI.required() else { return }
         let folder = try MPI.folder()
-        for states in ["fp32", "int8"] {
+        // Schedule-Free's evaluations move every rank's parameters to the average and back.
+        for (states, extra) in [("fp32", ["--states", "fp32"]), ("int8", ["--states", "int8"]),
+                                ("schedule-free", ["--optimizer", "adamw-schedulefree"])] {
             let one = folder.appendingPathComponent("one-\(states).safetensors").path
             let many = folder.appendingPathComponent("many-\(states).safetensors").path
             // The single process on two threads, the ranks on one each: the thread count changes nothing either.
-            let single = try CLI.run(Self.gpt + ["--states", states, "--accumulate", "\(ranks)", "--threads", "2", "--save", one])
+            let single = try CLI.run(Self.gpt + extra + ["--accumulate", "\(ranks)", "--threads", "2", "--save", one])
             #expect(single.status == 0, "\(single.error)")
-            let parallel = try CLI.run(Self.gpt + ["--states", states, "--threads", "1", "--save", many],
+            let parallel = try CLI.run(Self.gpt + extra + ["--threads", "1", "--save", many],
                                        launcher: MPI.launcher(ranks))
             #expect(parallel.status == 0, "\(parallel.error)")
             #expect(MPI.comparable(parallel) == MPI.comparable(single), "\(parallel.output)\n---\n\(single.output)")

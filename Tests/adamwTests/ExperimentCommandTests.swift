@@ -111,6 +111,7 @@ struct ExperimentCommandTests {
         (["compare", "--scheduler", "step"], "The value 'step' is invalid for '--scheduler"),
         (["compare", "--epochs", "1", "--validation-samples", "60000"], "invalid --validation-samples (at most 59999 of the training set's 60000): 60000"),
         (["sweep", "--optimizer", "sgd"], "--optimizer must be adam, adamw or adam,adamw"),
+        (["sweep", "--optimizer", "adam,adamw-schedulefree"], "--optimizer must be adam, adamw or adam,adamw"),
         (["sweep", "--optimizer", "adam", "--decay-convention", "schedule"], "--decay-convention applies only to adamw"),
         (["sweep", "--decay-convention", "paper"], "The value 'paper' is invalid for '--decay-convention"),
         (["sweep", "--grid", "6by6"], "--grid must be two positive counts such as 6x6"),

@@ -159,14 +159,18 @@ struct TrainCommandTests {
         (["--optimizer", "adagrad", "--lr-decay", "-1"], "invalid lr_decay value: -1.0 (must be finite and >= 0)"),
         (["--optimizer", "adagrad", "--initial-accumulator-value", "nan"], "invalid initial_accumulator_value value: nan"),
         (["--optimizer", "sgd", "--nesterov"], "nesterov momentum requires a momentum > 0"),
-        (["--optimizer", "sgd", "--betas", "0.9,0.99"], "--betas applies only to --optimizer adamw or adam"),
-        (["--optimizer", "sgd", "--eps", "1e-6"], "--eps applies only to --optimizer adamw, adam, rmsprop or adagrad"),
+        (["--optimizer", "sgd", "--betas", "0.9,0.99"], "--betas applies only to --optimizer adamw, adam or adamw-schedulefree"),
+        (["--optimizer", "sgd", "--eps", "1e-6"], "--eps applies only to --optimizer adamw, adam, rmsprop, adagrad or adamw-schedulefree"),
         (["--optimizer", "sgd", "--amsgrad"], "--amsgrad applies only to --optimizer adamw or adam"),
         (["--optimizer", "adam", "--decay-convention", "schedule"], "--decay-convention applies only to --optimizer adamw (or with --decoupled-weight-decay)"),
         (["--decay-convention", "paper"], "The value 'paper' is invalid for '--decay-convention"),
         (["--schedule-epochs", "3"], "--schedule-epochs applies only to --scheduler cosine, warmup-cosine or onecycle"),
         (["--min-lr", "0.001"], "--min-lr applies only to --scheduler plateau, cosine or warmup-cosine"),
         (["--scheduler", "cosine", "--warmup-steps", "10"], "--warmup-steps applies only to --scheduler warmup-cosine"),
+        (["--optimizer", "adamw-schedulefree", "--scheduler", "cosine"],
+         "--scheduler cosine cannot be used with --optimizer adamw-schedulefree: it replaces the schedule"),
+        (["--optimizer", "adamw-schedulefree", "--warmup-steps", "-1"], "--warmup-steps: invalid warmup_steps value: -1.0"),
+        (["--optimizer", "adamw", "--r", "0.5"], "--r applies only to --optimizer adamw-schedulefree"),
         (["--pct-start", "0.2"], "--pct-start applies only to --scheduler onecycle"),
         (["--scheduler", "cosine", "--plateau-factor", "0.5"], "--plateau-factor applies only to --scheduler plateau"),
         (["--plateau-patience", "3"], "--plateau-patience applies only to --scheduler plateau"),
@@ -227,10 +231,10 @@ struct BenchCommandTests {
                                   "--non-finite", "skip"])
         #expect(result.status == 0, "\(result.error)")
         let summaries = result.lines.filter { $0.hasPrefix("summary optimizer=") }
-        #expect(summaries.count == 3)
-        #expect(Array(result.lines.suffix(3)) == summaries, "the summary lines end the output")
+        #expect(summaries.count == 4)
+        #expect(Array(result.lines.suffix(4)) == summaries, "the summary lines end the output")
         for line in summaries {
-            #expect(line.range(of: #"^summary optimizer=(adamw|adam|sgd) parameters=4096 threads=1 gparams_per_s=\d+\.\d{3} ceiling_gparams_per_s=\d+\.\d{3} cpu=(avx512|avx2|sse2|neon|generic)$"#,
+            #expect(line.range(of: #"^summary optimizer=(adamw|adam|sgd|adamw-schedulefree) parameters=4096 threads=1 gparams_per_s=\d+\.\d{3} ceiling_gparams_per_s=\d+\.\d{3} cpu=(avx512|avx2|sse2|neon|generic)$"#,
                                options: .regularExpression) != nil, "\(line)")
         }
     }
@@ -243,7 +247,7 @@ struct BenchCommandTests {
                                  launcher: ["/usr/bin/taskset", "-c", "0"])
         #expect(result.status == 0, "\(result.error)")
         let summaries = result.lines.filter { $0.hasPrefix("summary optimizer=") }
-        #expect(summaries.count == 3 && summaries.allSatisfy { $0.contains(" threads=1 ") }, "\(summaries)")
+        #expect(summaries.count == 4 && summaries.allSatisfy { $0.contains(" threads=1 ") }, "\(summaries)")
     }
 }
 
