@@ -71,7 +71,7 @@ let package = Package(
             exclude: ["Command", "DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "experiment-parallelism.sh",
                       "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
                       "gpt_checkpoint_in_torch.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
-                      "torchao_lowbit_step.py"]),
+                      "schedule-free-vs-cosine.sh", "torchao_lowbit_step.py"]),
         .executableTarget(
             name: "adamw-bench", dependencies: ["Benchmarks", "CommandSupport", "Kernels", "Optim", "NN"],
             path: "Benchmarks/Command"),
