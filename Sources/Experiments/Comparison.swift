@@ -65,8 +65,8 @@ public enum Comparison {
             throw ExperimentError.invalidArgument(name: "weight decay grid of \(empty.name)", value: "[]",
                                                   reason: "needs at least one value")
         }
-        @Sendable func settings(_ contender: Contender<Task.Settings>, weightDecay: Double, seed: UInt64) -> Task.Settings {
-            task.settings(contender.settings, with: .weightDecay(weightDecay), .seed(seed))
+        @Sendable func settings(_ contender: Contender<Task.Settings>, weightDecay: Double, seed: UInt64) throws -> Task.Settings {
+            try task.settings(contender.settings, with: .weightDecay(weightDecay), .seed(seed))
         }
         let candidates = contenders.flatMap { contender in contender.weightDecays.map { (contender, $0) } }
         let selections = try runner.map(candidates.count) { index in

@@ -9,7 +9,8 @@ public protocol ExperimentTask: Sendable {
     associatedtype Settings: Sendable
 
     /// `settings` with one value a study varies changed (and whatever the task ties to it).
-    func settings(_ settings: Settings, with change: SettingChange) -> Settings
+    /// - Throws: the optimizer's ``Optim/OptimError`` for a value it refuses.
+    func settings(_ settings: Settings, with change: SettingChange) throws -> Settings
 
     /// Trains `settings` to the end as the run called `name` (in progress reports). A `selecting` run is one whose
     /// result chooses a value (a λ): it is evaluated on data the reported figure never sees. `inspect` sees the
@@ -33,14 +34,14 @@ public enum SettingChange: Sendable {
     /// Weight decay λ.
     case weightDecay(Double)
     case seed(UInt64)
-    /// Another optimizer, its options kept.
+    /// Another optimizer, with the options given that it has too (``Optim/OptimizerChoice/switched(to:)``).
     case optimizer(OptimizerKind)
 }
 
 extension ExperimentTask {
     /// `settings` with `changes` made in order.
-    public func settings(_ settings: Settings, with changes: SettingChange...) -> Settings {
-        changes.reduce(settings) { self.settings($0, with: $1) }
+    public func settings(_ settings: Settings, with changes: SettingChange...) throws -> Settings {
+        try changes.reduce(settings) { try self.settings($0, with: $1) }
     }
 }
 

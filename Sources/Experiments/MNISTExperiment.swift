@@ -23,13 +23,14 @@ public struct MNISTExperiment: ExperimentTask {
         self.progress = progress
     }
 
-    public func settings(_ settings: TrainingOptions, with change: SettingChange) -> TrainingOptions {
+    public func settings(_ settings: TrainingOptions, with change: SettingChange) throws -> TrainingOptions {
         var options = settings
         switch change {
-        case .lr(let lr): options.lr = lr
-        case .weightDecay(let weightDecay): options.weightDecay = weightDecay
+        case .lr(let lr): options.optimizer = try options.optimizer.setting("lr", to: String(lr))
+        case .weightDecay(let weightDecay):
+            options.optimizer = try options.optimizer.setting("weight_decay", to: String(weightDecay))
         case .seed(let seed): options.seed = seed
-        case .optimizer(let kind): options.optimizer = kind
+        case .optimizer(let kind): options.optimizer = try options.optimizer.switched(to: kind)
         }
         return options
     }

@@ -61,7 +61,7 @@ public enum Sweep {
         }
         return try runner.map(jobs.count) { index in
             let (name, base, lr, weightDecay) = jobs[index]
-            let settings = task.settings(base, with: .lr(lr), .weightDecay(weightDecay))
+            let settings = try task.settings(base, with: .lr(lr), .weightDecay(weightDecay))
             let record = try task.train(settings, name: "\(name) lr=\(lr) λ=\(weightDecay)", selecting: false,
                                         inspect: nil)
             return Cell(optimizer: name, lr: lr, weightDecay: weightDecay, reported: record.reported,

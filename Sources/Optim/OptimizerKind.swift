@@ -51,23 +51,17 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
 
     /// Builds the optimizer over `parameters`, with the options in `settings` (by PyTorch's name, as text)
     /// replacing its defaults; with `rule`, the parameters it excludes get no weight decay (a second group).
-    /// - Throws: ``OptimError/unknownOption(name:optimizer:)`` for a name the kind does not have,
-    ///   ``OptimError/unreadableOption(name:text:expected:)`` for text that does not parse, or the optimizer's
-    ///   error for an invalid value.
+    /// Code that keeps the choice (a run's options) holds an ``OptimizerChoice`` instead, checked once.
+    /// - Throws: as ``OptimizerChoice/init(_:settings:)``, or the optimizer's error for its parameters.
     public func makeOptimizer(
         _ parameters: [Parameter], settings: [String: String] = [:], excludingFromDecay rule: WeightDecayRule? = nil
     ) throws(OptimError) -> any Optimizer {
-        try Self.make(self.rule, parameters, settings, rule)
-    }
-
-    /// Checks `settings` as ``makeOptimizer(_:settings:excludingFromDecay:)`` would, without building one.
-    public func validate(settings: [String: String]) throws(OptimError) {
-        try Self.check(rule, settings)
+        try OptimizerChoice(self, settings: settings).makeOptimizer(parameters, excludingFromDecay: rule)
     }
 
     /// The defaults of `Rule` with `settings` applied and validated.
-    /// - Throws: as ``makeOptimizer(_:settings:excludingFromDecay:)``.
-    public static func options<Rule: UpdateRule>(
+    /// - Throws: as ``OptimizerChoice/init(_:settings:)``.
+    static func options<Rule: UpdateRule>(
         of rule: Rule.Type, settings: [String: String]
     ) throws(OptimError) -> Rule.Options {
         var options = Rule.defaults
@@ -83,19 +77,6 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
         try options.validate(initialLR: options.lr)
         try options.checkFloatRange()
         return options
-    }
-
-    private static func check<Rule: UpdateRule>(_ rule: Rule.Type, _ settings: [String: String]) throws(OptimError) {
-        _ = try options(of: rule, settings: settings)
-    }
-
-    private static func make<Rule: UpdateRule>(
-        _ rule: Rule.Type, _ parameters: [Parameter], _ settings: [String: String], _ decayRule: WeightDecayRule?
-    ) throws(OptimError) -> any Optimizer {
-        let defaults = try options(of: rule, settings: settings)
-        let groups: [ParamGroup<Rule.Options>] = decayRule.map { $0.groups(parameters) }
-            ?? [ParamGroup(params: parameters)]
-        return try RuleOptimizer<Rule>(groups: groups, defaults: defaults)
     }
 
     private static func options<Rule: UpdateRule>(of rule: Rule.Type) -> [Option] {

@@ -14,9 +14,23 @@ public enum StateJSON {
 
     /// The value in `text`, or nil when it is not JSON of that type.
     public static func decode<T: Decodable>(_ type: T.Type = T.self, from text: String) -> T? {
+        try? decoder.decode(type, from: Data(text.utf8))
+    }
+
+    /// The value in `text`, or nil when it is not JSON of that type; an error the type's own decoding throws for a
+    /// value it refuses (an optimizer option out of range) is thrown, so that the caller can say which.
+    public static func decodeChecked<T: Decodable>(_ type: T.Type = T.self, from text: String) throws -> T? {
+        do {
+            return try decoder.decode(type, from: Data(text.utf8))
+        } catch is DecodingError {
+            return nil
+        }
+    }
+
+    private static var decoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try? decoder.decode(type, from: Data(text.utf8))
+        return decoder
     }
 }

@@ -74,9 +74,7 @@ public final class EpochRun<Task: EpochTask> {
         self.options = options
         let random = RandomStream(seed: options.seed)
         let model = try withRandomGenerator(random) { try task.makeModel() }
-        let optimizer = try options.optimizer.makeOptimizer(
-            model.parameters(), settings: options.optimizerOptions,
-            excludingFromDecay: options.excludedFromDecay)
+        let optimizer = try options.optimizer.makeOptimizer(model.parameters(), excludingFromDecay: options.excludedFromDecay)
         optimizer.nonFiniteGradients = options.nonFinite
         if let communicator, communicator.size > 1 {
             try communicator.requireAgreement(on: task.dataFingerprint(), of: "training data") { values in
@@ -113,7 +111,7 @@ public final class EpochRun<Task: EpochTask> {
                           try CosineAnnealingLR(optimizer, tMax: max(1, total - warmup), etaMin: options.minLR)]
             scheduler = try SequentialLR(optimizer, schedulers: phases, milestones: [warmup])
         case .onecycle:
-            scheduler = try OneCycleLR(optimizer, maxLR: options.lr, totalSteps: total, pctStart: options.pctStart)
+            scheduler = try OneCycleLR(optimizer, maxLR: options.optimizer.lr, totalSteps: total, pctStart: options.pctStart)
         }
     }
 

@@ -8,7 +8,7 @@ import Optim
 /// How long a run trains is not part of it (as `max_iters` is not part of a checkpoint's identity): the schedule
 /// spans ``decayIterations`` (nanoGPT's `lr_decay_iters`), so 1000 iterations and a resume to 2000 are the same
 /// run as 2000 straight.
-public struct GPTRecipe: Codable, Equatable, Sendable {
+public struct GPTRecipe: Equatable, Sendable {
     // The model (nanoGPT's n_layer, n_head, n_embd, block_size, dropout, bias; tied wte/lm_head).
     public var layers = 4
     public var heads = 4
@@ -23,10 +23,9 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
     public var batchSize = 12
     /// Micro-batches per optimizer step (nanoGPT's gradient_accumulation_steps).
     public var accumulate = 1
-    public var optimizer: OptimizerKind = .adamw
-    /// The optimizer's options by PyTorch's name, as text: the recipe's (lr 1e-3, betas (0.9, 0.99), weight
-    /// decay 0.1) unless replaced.
-    public var optimizerOptions: [String: String] = [:]
+    /// The optimizer and its options: the recipe's (lr 1e-3, betas (0.9, 0.99), weight decay 0.1) unless replaced
+    /// (``init(optimizer:given:)``).
+    public var optimizer = OptimizerChoice(.adamw)
     /// Decay every parameter, not only those of 2 or more dimensions (for comparison with the recipe).
     public var decayAll = false
     /// The learning rate at the end of the cosine (nanoGPT's min_lr).
@@ -45,26 +44,27 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
     public init() {}
 
     /// The recipe with `optimizer` and its options: the recipe's defaults that `optimizer` has, replaced by `given`.
-    public init(optimizer: OptimizerKind, given: [String: String] = [:]) {
-        self.optimizer = optimizer
-        optimizerOptions = Self.recipeOptimizerOptions.filter { optimizer.option(named: $0.key) != nil }
-            .merging(given) { _, new in new }
+    /// - Throws: as ``Optim/OptimizerChoice/init(_:settings:)``.
+    public init(optimizer: OptimizerKind, given: [String: String] = [:]) throws(OptimError) {
+        let recipe = Self.recipeOptimizerOptions.filter { optimizer.option(named: $0.key) != nil }
+        self.optimizer = try OptimizerChoice(optimizer, settings: recipe.merging(given) { _, new in new })
     }
 
     /// The parameters the run does not decay: biases and LayerNorm weights, as nanoGPT's two groups; nil with
     /// ``decayAll``.
     public var excludedFromDecay: WeightDecayRule? { decayAll ? nil : .biasesAndNorms }
 
-    /// The options the optimizer is built with: ``optimizerOptions``, and for an optimizer that replaces the
-    /// schedule (Schedule-Free) the recipe's ``warmup`` as its own `warmup_steps` unless that is given.
-    public var optimizerSettings: [String: String] {
-        guard optimizer.replacesSchedule, optimizerOptions["warmup_steps"] == nil,
-              optimizer.option(named: "warmup_steps") != nil else { return optimizerOptions }
-        return optimizerOptions.merging(["warmup_steps": String(warmup)]) { given, _ in given }
+    /// The optimizer the run builds: ``optimizer``, and for one that replaces the schedule (Schedule-Free) the
+    /// recipe's ``warmup`` as its own `warmup_steps` unless that is given.
+    /// - Throws: the optimizer's refusal of that warm-up.
+    public func optimizerToBuild() throws(OptimError) -> OptimizerChoice {
+        guard optimizer.kind.replacesSchedule, optimizer.given["warmup_steps"] == nil,
+              optimizer.kind.option(named: "warmup_steps") != nil else { return optimizer }
+        return try optimizer.setting("warmup_steps", to: String(warmup))
     }
 
     /// The peak learning rate: the optimizer's lr.
-    public var lr: Double { (optimizerOptions["lr"] ?? optimizer.option(named: "lr")?.defaultText).flatMap(Double.init) ?? 1e-3 }
+    public var lr: Double { optimizer.lr }
 
     /// The model's configuration over a vocabulary of `vocabularySize` tokens.
     public func configuration(vocabularySize: Int) -> GPT.Configuration {
@@ -74,9 +74,9 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
 
     /// nanoGPT's `get_lr`: linear warm-up to lr over ``warmup`` iterations (lr·(it+1)/(warmup+1)), then cosine to
     /// ``minLR`` at ``decayIterations``, and ``minLR`` after. An optimizer that replaces the schedule keeps lr (and
-    /// warms up on its own: ``optimizerSettings``).
+    /// warms up on its own: ``optimizerToBuild()``).
     public func learningRate(at iteration: Int) -> Double {
-        if optimizer.replacesSchedule { return lr }
+        if optimizer.kind.replacesSchedule { return lr }
         if iteration < warmup { return lr * Double(iteration + 1) / Double(warmup + 1) }
         guard decayIterations > warmup, iteration <= decayIterations else { return minLR }
         let ratio = Double(iteration - warmup) / Double(decayIterations - warmup)
@@ -111,19 +111,72 @@ public struct GPTRecipe: Codable, Equatable, Sendable {
             throw .invalidArgument(name: "--min-lr", value: "\(minLR)", reason: "must be a finite number >= 0 within Float's range")
         }
         // The cosine runs from lr down to min-lr: a min-lr above lr would make it rise.
-        if let text = optimizerOptions["lr"] ?? optimizer.option(named: "lr")?.defaultText, let lr = Double(text), minLR > lr {
+        if minLR > lr {
             throw .invalidArgument(name: "--min-lr", value: "\(minLR)", reason: "must be at most --lr (\(lr)): the cosine decays from lr to min-lr")
         }
         if let clipNorm, !(clipNorm.isFinite && clipNorm > 0 && Float(clipNorm).isFinite) {
             throw .invalidArgument(name: "--clip-norm", value: "\(clipNorm)", reason: "must be a positive number (0: no clipping)")
         }
         do {
-            try optimizer.validate(settings: optimizerSettings)
-        } catch .unreadableOption(let name, let text, let expected) {
-            throw .invalidArgument(name: "--" + name.replacingOccurrences(of: "_", with: "-"), value: text,
-                                   reason: "must be \(expected)")
+            _ = try optimizerToBuild()
         } catch {
-            throw .invalidArgument(name: "--optimizer", value: optimizer.rawValue, reason: "\(error)")
+            throw .invalidArgument(name: "--warmup", value: "\(warmup)", reason: "\(error)")
         }
+    }
+}
+
+extension GPTRecipe: Codable {
+    // The keys and layout a synthesized conformance had, so that saved recipes keep their bytes; the optimizer is
+    // two entries, its kind and the options given.
+    enum CodingKeys: String, CodingKey {
+        case layers, heads, embedding, context, dropout, bias, tiedEmbedding, gelu, batchSize, accumulate
+        case optimizer, optimizerOptions, decayAll, minLR, warmup, decayIterations, clipNorm, seed
+    }
+
+    /// - Throws: a `DecodingError` for JSON that is not a recipe, or the ``Optim/OptimError`` of an optimizer
+    ///   option the file holds that the optimizer refuses (as the flag would be).
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        layers = try values.decode(Int.self, forKey: .layers)
+        heads = try values.decode(Int.self, forKey: .heads)
+        embedding = try values.decode(Int.self, forKey: .embedding)
+        context = try values.decode(Int.self, forKey: .context)
+        dropout = try values.decode(Double.self, forKey: .dropout)
+        bias = try values.decode(Bool.self, forKey: .bias)
+        tiedEmbedding = try values.decode(Bool.self, forKey: .tiedEmbedding)
+        gelu = try values.decode(GELUApproximation.self, forKey: .gelu)
+        batchSize = try values.decode(Int.self, forKey: .batchSize)
+        accumulate = try values.decode(Int.self, forKey: .accumulate)
+        let kind = try values.decode(OptimizerKind.self, forKey: .optimizer)
+        let settings = try values.decode([String: String].self, forKey: .optimizerOptions)
+        decayAll = try values.decode(Bool.self, forKey: .decayAll)
+        minLR = try values.decode(Double.self, forKey: .minLR)
+        warmup = try values.decode(Int.self, forKey: .warmup)
+        decayIterations = try values.decode(Int.self, forKey: .decayIterations)
+        clipNorm = try values.decodeIfPresent(Double.self, forKey: .clipNorm)
+        seed = try values.decode(UInt64.self, forKey: .seed)
+        optimizer = try OptimizerChoice(kind, settings: settings)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var values = encoder.container(keyedBy: CodingKeys.self)
+        try values.encode(layers, forKey: .layers)
+        try values.encode(heads, forKey: .heads)
+        try values.encode(embedding, forKey: .embedding)
+        try values.encode(context, forKey: .context)
+        try values.encode(dropout, forKey: .dropout)
+        try values.encode(bias, forKey: .bias)
+        try values.encode(tiedEmbedding, forKey: .tiedEmbedding)
+        try values.encode(gelu, forKey: .gelu)
+        try values.encode(batchSize, forKey: .batchSize)
+        try values.encode(accumulate, forKey: .accumulate)
+        try values.encode(optimizer.kind, forKey: .optimizer)
+        try values.encode(optimizer.given, forKey: .optimizerOptions)
+        try values.encode(decayAll, forKey: .decayAll)
+        try values.encode(minLR, forKey: .minLR)
+        try values.encode(warmup, forKey: .warmup)
+        try values.encode(decayIterations, forKey: .decayIterations)
+        try values.encodeIfPresent(clipNorm, forKey: .clipNorm)
+        try values.encode(seed, forKey: .seed)
     }
 }

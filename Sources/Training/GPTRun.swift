@@ -54,9 +54,8 @@ public final class GPTRun {
         self.task = task
         let random = RandomStream(seed: recipe.seed)
         let model = withRandomGenerator(random) { task.makeModel() }
-        let optimizer = try recipe.optimizer.makeOptimizer(
-            model.parameters(), settings: recipe.optimizerSettings,
-            excludingFromDecay: recipe.excludedFromDecay)
+        let optimizer = try recipe.optimizerToBuild().makeOptimizer(
+            model.parameters(), excludingFromDecay: recipe.excludedFromDecay)
         if let communicator, communicator.size > 1 {
             // Before the first exchange whose size depends on the text (the vocabulary sizes the model).
             try communicator.requireAgreement(on: task.dataFingerprint(), of: "text") { values in
@@ -176,7 +175,7 @@ public final class GPTRun {
     /// number); nil when there is none or it cannot be read.
     public static func recipe(in state: StateDict) throws -> GPTRecipe? {
         guard state.metadata["job"] == "gpt", let text = state.metadata["recipe"],
-              let recipe = StateJSON.decode(GPTRecipe.self, from: text) else { return nil }
+              let recipe = try StateJSON.decodeChecked(GPTRecipe.self, from: text) else { return nil }
         try recipe.check()
         return recipe
     }
@@ -190,8 +189,8 @@ public final class GPTRun {
         }
         // How the optimizer stores its state is not part of the recipe's identity: a resume may convert it.
         if var saved = try? Self.recipe(in: state) {
-            if let storage = recipe.optimizer.storageOption {
-                saved.optimizerOptions[storage.name] = recipe.optimizerOptions[storage.name]
+            if let storage = recipe.optimizer.kind.storageOption, saved.optimizer.kind == recipe.optimizer.kind {
+                saved.optimizer = try saved.optimizer.setting(storage.name, to: recipe.optimizer.given[storage.name])
             }
             if saved != recipe { problems.append("its recipe differs from the run's") }
         }

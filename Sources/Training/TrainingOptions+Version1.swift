@@ -29,7 +29,7 @@ extension TrainingOptions {
         var trainSamples: Int?
         var validationSamples: Int?
 
-        var converted: TrainingOptions {
+        func converted() throws(OptimError) -> TrainingOptions {
             var options = TrainingOptions()
             options.model = model
             options.hidden = hidden
@@ -50,24 +50,34 @@ extension TrainingOptions {
             options.validationSamples = validationSamples
             var settings = ["lr": String(lr)]
             if let weightDecay { settings["weight_decay"] = String(weightDecay) }
+            let kind: OptimizerKind
             switch optimizer {
             case .adamw, .adam:
-                options.optimizer = optimizer == .adamw ? .adamw : .adam
+                kind = optimizer == .adamw ? .adamw : .adam
                 settings["betas"] = "\(beta1),\(beta2)"
                 settings["eps"] = String(eps)
                 settings["amsgrad"] = String(amsgrad)
                 if optimizer == .adamw, let decayConvention { settings["decay_convention"] = decayConvention }
             case .sgd:
-                options.optimizer = .sgd
+                kind = .sgd
                 settings["momentum"] = String(momentum)
             }
-            options.optimizerOptions = settings
+            options.optimizer = try OptimizerChoice(kind, settings: settings)
             return options
         }
     }
 
-    /// The options saved in a checkpoint's `options` entry, in the current format or format 1.
-    public static func decodeSaved(_ text: String) -> TrainingOptions? {
-        StateJSON.decode(TrainingOptions.self, from: text) ?? StateJSON.decode(Version1.self, from: text)?.converted
+    /// The options saved in a checkpoint's `options` entry, in the current format or format 1; nil when they are
+    /// in neither.
+    /// - Throws: the ``OptimError`` of an optimizer option the optimizer refuses.
+    public static func decodeSaved(_ text: String) throws(OptimError) -> TrainingOptions? {
+        do {
+            return try StateJSON.decodeChecked(TrainingOptions.self, from: text)
+                ?? StateJSON.decode(Version1.self, from: text)?.converted()
+        } catch let error as OptimError {
+            throw error
+        } catch {
+            return nil
+        }
     }
 }

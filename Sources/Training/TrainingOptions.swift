@@ -2,9 +2,10 @@ import Optim
 
 /// Everything that defines a training run: saved in each checkpoint, so that `--resume` continues the same run.
 ///
-/// The optimizer's options are kept as its declaration spells them (``optimizerOptions``: PyTorch's names, the
-/// values as text), so that reading a checkpoint back parses and validates them exactly as the flags were.
-public struct TrainingOptions: Codable, Equatable, Sendable {
+/// The optimizer is an ``OptimizerChoice``: typed, checked once where it is made. It is saved as the options
+/// given, by PyTorch's name (`optimizerOptions`), and reading a checkpoint back parses and validates them exactly
+/// as the flags were.
+public struct TrainingOptions: Equatable, Sendable {
     public enum Model: String, Codable, CaseIterable, Sendable {
         case linear, mlp
 
@@ -31,9 +32,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public var model: Model = .linear
     public var hidden: [Int] = []
-    public var optimizer: OptimizerKind = .adamw
-    /// The optimizer's options that differ from its defaults, by PyTorch's name, as text: `["lr": "0.01"]`.
-    public var optimizerOptions: [String: String] = [:]
+    public var optimizer = OptimizerChoice(.adamw)
     public var noDecayBiasNorm = false
     public var batchSize = 64
     /// Micro-batches per optimizer step.
@@ -63,29 +62,70 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// seeds' example decays every parameter). The GPT's recipe says the same with the opposite default.
     public var excludedFromDecay: WeightDecayRule? { noDecayBiasNorm ? .biasesAndNorms : nil }
 
-    /// The learning rate: the one set in ``optimizerOptions``, else the optimizer's default.
-    public var lr: Double {
-        get { number("lr") ?? 1e-3 }
-        set { optimizerOptions["lr"] = String(newValue) }
-    }
-
-    /// λ: the one set in ``optimizerOptions``, else nil (the optimizer's default).
-    public var weightDecay: Double? {
-        get { number("weight_decay") }
-        set { optimizerOptions["weight_decay"] = newValue.map { String($0) } }
-    }
-
     /// Throws when the optimizer replaces the schedule (Schedule-Free) and a schedule is chosen too.
     public func checkScheduleFitsOptimizer() throws(ExperimentError) {
-        guard optimizer.replacesSchedule, scheduler != .none else { return }
+        guard optimizer.kind.replacesSchedule, scheduler != .none else { return }
         throw .invalidArgument(name: "--scheduler", value: scheduler.rawValue,
-                               reason: "cannot be used with --optimizer \(optimizer.rawValue): it replaces the schedule "
+                               reason: "cannot be used with --optimizer \(optimizer.kind.rawValue): it replaces the schedule "
                                    + "by averaging its iterates")
-    }
-
-    /// The option `name` as a number: the one set, else the optimizer's default.
-    public func number(_ name: String) -> Double? {
-        (optimizerOptions[name] ?? optimizer.option(named: name)?.defaultText).flatMap(Double.init)
     }
 }
 
+extension TrainingOptions: Codable {
+    // The keys and layout a synthesized conformance had, so that saved options keep their bytes; the
+    // optimizer is two entries, its kind and the options given.
+    enum CodingKeys: String, CodingKey {
+        case model, hidden, optimizer, optimizerOptions, noDecayBiasNorm, batchSize, accumulate, seed, scheduler
+        case scheduleEpochs, minLR, warmupSteps, pctStart, plateauFactor, plateauPatience, nonFinite, clipNorm
+        case trainSamples, validationSamples
+    }
+
+    /// - Throws: a `DecodingError` for JSON that is not a run's options, or the ``OptimError`` of an optimizer
+    ///   option the file holds that the optimizer refuses (as the flag would be).
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        model = try values.decode(Model.self, forKey: .model)
+        hidden = try values.decode([Int].self, forKey: .hidden)
+        let kind = try values.decode(OptimizerKind.self, forKey: .optimizer)
+        let settings = try values.decode([String: String].self, forKey: .optimizerOptions)
+        noDecayBiasNorm = try values.decode(Bool.self, forKey: .noDecayBiasNorm)
+        batchSize = try values.decode(Int.self, forKey: .batchSize)
+        accumulate = try values.decode(Int.self, forKey: .accumulate)
+        seed = try values.decode(UInt64.self, forKey: .seed)
+        scheduler = try values.decode(Schedule.self, forKey: .scheduler)
+        scheduleEpochs = try values.decode(Int.self, forKey: .scheduleEpochs)
+        minLR = try values.decode(Double.self, forKey: .minLR)
+        warmupSteps = try values.decodeIfPresent(Int.self, forKey: .warmupSteps)
+        pctStart = try values.decode(Double.self, forKey: .pctStart)
+        plateauFactor = try values.decode(Double.self, forKey: .plateauFactor)
+        plateauPatience = try values.decode(Int.self, forKey: .plateauPatience)
+        nonFinite = try values.decode(NonFiniteGradientPolicy.self, forKey: .nonFinite)
+        clipNorm = try values.decodeIfPresent(Double.self, forKey: .clipNorm)
+        trainSamples = try values.decodeIfPresent(Int.self, forKey: .trainSamples)
+        validationSamples = try values.decodeIfPresent(Int.self, forKey: .validationSamples)
+        optimizer = try OptimizerChoice(kind, settings: settings)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var values = encoder.container(keyedBy: CodingKeys.self)
+        try values.encode(model, forKey: .model)
+        try values.encode(hidden, forKey: .hidden)
+        try values.encode(optimizer.kind, forKey: .optimizer)
+        try values.encode(optimizer.given, forKey: .optimizerOptions)
+        try values.encode(noDecayBiasNorm, forKey: .noDecayBiasNorm)
+        try values.encode(batchSize, forKey: .batchSize)
+        try values.encode(accumulate, forKey: .accumulate)
+        try values.encode(seed, forKey: .seed)
+        try values.encode(scheduler, forKey: .scheduler)
+        try values.encode(scheduleEpochs, forKey: .scheduleEpochs)
+        try values.encode(minLR, forKey: .minLR)
+        try values.encodeIfPresent(warmupSteps, forKey: .warmupSteps)
+        try values.encode(pctStart, forKey: .pctStart)
+        try values.encode(plateauFactor, forKey: .plateauFactor)
+        try values.encode(plateauPatience, forKey: .plateauPatience)
+        try values.encode(nonFinite, forKey: .nonFinite)
+        try values.encodeIfPresent(clipNorm, forKey: .clipNorm)
+        try values.encodeIfPresent(trainSamples, forKey: .trainSamples)
+        try values.encodeIfPresent(validationSamples, forKey: .validationSamples)
+    }
+}

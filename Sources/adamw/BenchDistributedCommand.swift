@@ -54,7 +54,7 @@ struct BenchDistributedCommand: ParsableCommand {
     }
 
     private func recipe(ranks: Int) throws -> GPTRecipe {
-        var recipe = GPTRecipe(optimizer: .adamw, given: ["states": states.rawValue])
+        var recipe = try GPTRecipe(optimizer: .adamw, given: ["states": states.rawValue])
         recipe.layers = layers ?? recipe.layers
         recipe.embedding = embedding ?? recipe.embedding
         recipe.accumulate = ranks

@@ -114,10 +114,11 @@ struct CompareCommand: ParsableCommand {
         base.scheduleEpochs = common.epochs ?? Self.defaultEpochs
         base.trainSamples = trainSamples
         var adam = base, adamw = base, sgd = base
-        (adam.optimizer, adam.lr) = (.adam, adamLR)
-        (adamw.optimizer, adamw.lr) = (.adamw, adamLR)
-        (sgd.optimizer, sgd.lr) = (.sgd, sgdLR)
-        sgd.optimizerOptions["momentum"] = String(momentum)
+        try OptimizerFlags.naming {
+            adam.optimizer = try OptimizerChoice(.adam, settings: ["lr": String(adamLR)])
+            adamw.optimizer = try OptimizerChoice(.adamw, settings: ["lr": String(adamLR)])
+            sgd.optimizer = try OptimizerChoice(.sgd, settings: ["lr": String(sgdLR), "momentum": String(momentum)])
+        }
         let grids = try self.grids.map { option, text in
                 let values = try parseNumbers(text, option: option)
                 if let negative = values.first(where: { $0 < 0 }) {
@@ -161,16 +162,18 @@ struct CompareCommand: ParsableCommand {
             let output = try common.outputDirectory(default: "results/compare-gpt", files: Self.files, task: task)
             let data = try task.data()
             let grids = try self.grids.map { option, text in try parseNumbers(text, option: option) }
-            func recipe(_ kind: OptimizerKind, lr: Double, extra: [String: String] = [:]) -> GPTRecipe {
-                var recipe = GPTRecipe(optimizer: kind, given: ["lr": String(lr)].merging(extra) { $1 })
+            func recipe(_ kind: OptimizerKind, lr: Double, extra: [String: String] = [:]) throws -> GPTRecipe {
+                var recipe = try OptimizerFlags.naming {
+                    try GPTRecipe(optimizer: kind, given: ["lr": String(lr)].merging(extra) { $1 })
+                }
                 recipe.minLR = lr / 10
                 recipe.seed = common.seed
                 return recipe
             }
             let contenders = [
-                Comparison.Contender(name: "Adam+L2", settings: recipe(.adam, lr: adamLR), weightDecays: grids[0]),
-                Comparison.Contender(name: "AdamW", settings: recipe(.adamw, lr: adamLR), weightDecays: grids[1]),
-                Comparison.Contender(name: "SGD", settings: recipe(.sgd, lr: sgdLR, extra: ["momentum": String(momentum)]),
+                Comparison.Contender(name: "Adam+L2", settings: try recipe(.adam, lr: adamLR), weightDecays: grids[0]),
+                Comparison.Contender(name: "AdamW", settings: try recipe(.adamw, lr: adamLR), weightDecays: grids[1]),
+                Comparison.Contender(name: "SGD", settings: try recipe(.sgd, lr: sgdLR, extra: ["momentum": String(momentum)]),
                                      weightDecays: grids[2]),
             ]
             let runCount = contenders.reduce(0) { $0 + $1.weightDecays.count } + contenders.count * seeds

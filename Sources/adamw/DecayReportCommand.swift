@@ -4,6 +4,7 @@ import CommandSupport
 import Experiments
 import Foundation
 import Kernels
+import Optim
 import Training
 
 struct DecayReportCommand: ParsableCommand {
@@ -88,7 +89,9 @@ struct DecayReportCommand: ParsableCommand {
             let iterations = task.iterations(default: 500), interval = task.interval(default: 500)
             let output = try common.outputDirectory(default: "results/decay-report-gpt", files: Self.files, task: task)
             let data = try task.data()
-            var recipe = GPTRecipe(optimizer: .adamw, given: ["lr": String(lr), "weight_decay": String(lambda)])
+            var recipe = try OptimizerFlags.naming {
+                try GPTRecipe(optimizer: .adamw, given: ["lr": String(lr), "weight_decay": String(lambda)])
+            }
             recipe.decayAll = decayAll
             recipe.seed = common.seed
             let experiment = GPTExperiment(data: data, iterations: iterations, evalInterval: interval,
@@ -115,8 +118,9 @@ struct DecayReportCommand: ParsableCommand {
         let output = try common.outputDirectory(default: "results/decay-report", files: Self.files, task: task)
         let data = try common.data()
         var options = try common.mlpOptions(hidden: hidden, batchSize: batchSize)
-        options.lr = lr
-        options.weightDecay = lambda
+        options.optimizer = try OptimizerFlags.naming {
+            try OptimizerChoice(.adamw, settings: ["lr": String(lr), "weight_decay": String(lambda)])
+        }
         let progress = RunsProgress(label: "decay-report", runs: 2, epochsPerRun: epochs, enabled: !common.noProgress)
         let experiment = MNISTExperiment(train: data.train, test: data.test, epochs: epochs, progress: progress.callback)
         func accuracy(_ record: RunRecord?) -> String { format((record?.accuracy ?? .nan) * 100, 2) }

@@ -116,7 +116,8 @@ struct GPTTrainCommand: ParsableCommand {
     /// The recipe the flags make.
     func recipe() throws -> GPTRecipe {
         let kind = optimizer ?? .adamw
-        var recipe = GPTRecipe(optimizer: kind, given: try optimizerFlags.settings(for: kind))
+        var recipe = GPTRecipe()
+        recipe.optimizer = try optimizerFlags.choice(for: kind, over: GPTRecipe.recipeOptimizerOptions)
         recipe.layers = layers ?? recipe.layers
         recipe.heads = heads ?? recipe.heads
         recipe.embedding = embedding ?? recipe.embedding
@@ -143,11 +144,6 @@ struct GPTTrainCommand: ParsableCommand {
     /// The recipe's values, from the flags or a checkpoint, each named by its flag with its range, and the memory
     /// its model takes with a vocabulary of `vocabularySize` characters (before the text is read, a byte's 256).
     static func check(_ recipe: GPTRecipe, maximumContext: Int? = nil, vocabularySize: Int = 256) throws {
-        do {
-            try recipe.optimizer.validate(settings: recipe.optimizerSettings)
-        } catch {
-            throw OptimizerFlags.validationError(error)
-        }
         do {
             try recipe.check(maximumContext: maximumContext)
         } catch .invalidArgument(let name, let value, let reason) {
@@ -206,7 +202,7 @@ struct GPTTrainCommand: ParsableCommand {
                 throw Refusal("--resume \(resume): the saved recipe is invalid: \(error)")
             }
             var resumed = saved
-            try RunFlags.resumedStates(optimizerFlags.states, into: &resumed.optimizerOptions, of: saved.optimizer)
+            try RunFlags.resumedStates(optimizerFlags.states, into: &resumed.optimizer)
             recipe = resumed
         } else {
             recipe = try self.recipe()

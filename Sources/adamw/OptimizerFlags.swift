@@ -83,9 +83,10 @@ struct OptimizerFlags: ParsableArguments {
     /// The flag of an option: `weight_decay` → `--weight-decay`.
     static func flag(_ name: String) -> String { "--" + name.replacingOccurrences(of: "_", with: "-") }
 
-    /// The options given for `kind`, each checked: one it does not have, text that does not parse, or a value
-    /// it refuses is a one-line error naming the flag.
-    func settings(for kind: OptimizerKind) throws -> [String: String] {
+    /// `kind` with the options given, over `defaults` (a recipe's own, those `kind` has), each checked: one it
+    /// does not have, text that does not parse, or a value it refuses is a one-line error naming the flag. The
+    /// one place the flags' text becomes typed options.
+    func choice(for kind: OptimizerKind, over defaults: [String: String] = [:]) throws -> OptimizerChoice {
         let given = given
         for name in given.keys.sorted() {
             guard let option = kind.option(named: name) else {
@@ -100,11 +101,21 @@ struct OptimizerFlags: ParsableArguments {
             }
         }
         do {
-            try kind.validate(settings: given)
+            let own = defaults.filter { kind.option(named: $0.key) != nil }
+            return try OptimizerChoice(kind, settings: own.merging(given) { _, flag in flag })
         } catch {
             throw Self.validationError(error)
         }
-        return given
+    }
+
+    /// `body`'s value, for options a command sets from its own flags (a study's --lr): the optimizer's refusal
+    /// is one line naming the flag, as ``choice(for:over:)``'s.
+    static func naming<Value>(_ body: () throws -> Value) throws -> Value {
+        do {
+            return try body()
+        } catch let error as OptimError {
+            throw validationError(error)
+        }
     }
 
     /// An optimizer's refusal of a value, as one line that starts with the flag at fault.

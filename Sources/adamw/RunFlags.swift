@@ -42,13 +42,17 @@ enum RunFlags {
 
     /// A resume's `--states`: how the optimizer stores its state is not part of the run, so it may change (the
     /// state is converted on loading). Refused for an optimizer without the option.
-    static func resumedStates(_ states: StateStorage?, into options: inout [String: String], of optimizer: OptimizerKind) throws {
+    static func resumedStates(_ states: StateStorage?, into optimizer: inout OptimizerChoice) throws {
         guard let states else { return }
-        guard let option = optimizer.storageOption else {
+        guard let option = optimizer.kind.storageOption else {
             let having = OptimizerKind.allCases.filter { $0.storageOption != nil }.map(\.rawValue)
-            throw Refusal("--states applies only to --optimizer \(having.joined(separator: " or ")); the checkpoint's is \(optimizer.rawValue)")
+            throw Refusal("--states applies only to --optimizer \(having.joined(separator: " or ")); the checkpoint's is \(optimizer.kind.rawValue)")
         }
-        options[option.name] = states.rawValue
+        do {
+            optimizer = try optimizer.setting(option.name, to: states.rawValue)
+        } catch {
+            throw OptimizerFlags.validationError(error)
+        }
     }
 
     /// Checks the files a run writes before it starts: the checkpoint (`--save`, or the resumed file) and the

@@ -166,9 +166,8 @@ struct SweepCommand: ParsableCommand {
             let output = try common.outputDirectory(default: "results/sweep-gpt", files: Self.files, task: task)
             let data = try task.data()
             let optimizers = try optimizers().map { kind in
-                var recipe = GPTRecipe(optimizer: kind)
+                var recipe = try GPTRecipe(optimizer: kind, given: kind == .adamw ? ["decay_convention": convention.rawValue] : [:])
                 recipe.seed = common.seed
-                if kind == .adamw { recipe.optimizerOptions["decay_convention"] = convention.rawValue }
                 return (name: name(kind), settings: recipe, weightDecays: try weightDecays(kind))
             }
             let cells = try learningRates().count * optimizers.reduce(0) { $0 + $1.weightDecays.count }
@@ -190,8 +189,7 @@ struct SweepCommand: ParsableCommand {
         base.trainSamples = trainSamples
         let optimizers = try optimizers().map { kind in
             var options = base
-            options.optimizer = kind
-            if kind == .adamw { options.optimizerOptions["decay_convention"] = convention.rawValue }
+            options.optimizer = try OptimizerChoice(kind, settings: kind == .adamw ? ["decay_convention": convention.rawValue] : [:])
             return (name: name(kind), settings: options, weightDecays: try weightDecays(kind))
         }
         let cells = try learningRates().count * optimizers.reduce(0) { $0 + $1.weightDecays.count }

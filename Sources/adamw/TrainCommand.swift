@@ -122,7 +122,7 @@ struct TrainCommand: ParsableCommand {
     func trainingOptions() throws -> TrainingOptions {
         var options = TrainingOptions()
         options.model = model ?? .linear
-        options.optimizer = optimizer ?? .adamw
+        let kind = optimizer ?? .adamw
         options.scheduler = scheduler ?? .none
         // Which model and schedule read which option is stated once, by each choice (`reads`).
         for (flag, property) in givenTrainingOptions {
@@ -139,7 +139,7 @@ struct TrainCommand: ParsableCommand {
         // --warmup-steps is the optimizer's own with Schedule-Free, warmup-cosine's otherwise.
         var flags = optimizerFlags
         var scheduleWarmup: Int?
-        if options.optimizer.option(named: "warmup_steps") == nil, let steps = flags.warmupSteps {
+        if kind.option(named: "warmup_steps") == nil, let steps = flags.warmupSteps {
             guard options.scheduler == .warmupCosine else {
                 let owners = OptimizerKind.allCases.filter { $0.option(named: "warmup_steps") != nil }.map(\.rawValue)
                 throw ValidationError("--warmup-steps applies only to --scheduler warmup-cosine or --optimizer \(listed(owners))")
@@ -147,7 +147,7 @@ struct TrainCommand: ParsableCommand {
             scheduleWarmup = steps
             flags.warmupSteps = nil
         }
-        options.optimizerOptions = try flags.settings(for: options.optimizer)
+        options.optimizer = try flags.choice(for: kind)
         if options.model == .mlp { options.hidden = try parseHidden(hidden ?? "128") }
         options.noDecayBiasNorm = noDecayBiasNorm
         options.batchSize = batchSize ?? options.batchSize
@@ -206,11 +206,6 @@ struct TrainCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        do {
-            try options.optimizer.validate(settings: options.optimizerOptions)
-        } catch {
-            throw OptimizerFlags.validationError(error)
-        }
     }
 
     static let defaultEpochs = 5
@@ -218,7 +213,7 @@ struct TrainCommand: ParsableCommand {
     /// The schedule's numbers, each named by its flag with its range (checked again on --resume, on the options
     /// the checkpoint holds).
     static func checkScheduleRanges(_ options: TrainingOptions) throws {
-        let lr = Double(options.optimizerOptions["lr"] ?? options.optimizer.option(named: "lr")?.defaultText ?? "") ?? .infinity
+        let lr = options.optimizer.lr
         let checks: [(String, Double, Bool, String)] = [
             ("--pct-start", options.pctStart, (0..<1).contains(options.pctStart), "in [0, 1) (1 leaves no steps to anneal)"),
             ("--plateau-factor", options.plateauFactor, (0..<1).contains(options.plateauFactor), "in [0, 1)"),
@@ -253,9 +248,13 @@ struct TrainCommand: ParsableCommand {
         var options: TrainingOptions
         if let resume = control.resume {
             checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume")
-            guard let text = checkpoint?.metadata["options"], let saved = TrainingOptions.decodeSaved(text) else {
-                throw Refusal("--resume \(resume): the checkpoint has no readable training options")
+            let saved: TrainingOptions?
+            do {
+                saved = try checkpoint?.metadata["options"].flatMap(TrainingOptions.decodeSaved)
+            } catch {
+                throw Refusal("--resume \(resume): the saved options are invalid: \(OptimizerFlags.validationError(error))")
             }
+            guard let saved else { throw Refusal("--resume \(resume): the checkpoint has no readable training options") }
             // A file's values pass the checks the flags pass (a crafted checkpoint with a valid checksum can hold
             // any number).
             do {
@@ -264,7 +263,7 @@ struct TrainCommand: ParsableCommand {
                 throw Refusal("--resume \(resume): the saved options are invalid: \(error)")
             }
             options = saved
-            try RunFlags.resumedStates(optimizerFlags.states, into: &options.optimizerOptions, of: options.optimizer)
+            try RunFlags.resumedStates(optimizerFlags.states, into: &options.optimizer)
         } else {
             options = try trainingOptions()
         }

@@ -148,7 +148,7 @@ struct TuneCommand: ParsableCommand {
             // Each trial's held-out loss is kept, so the chosen one is reported without training it again.
             let heldOut = Locked([String: Double]())
             let objective: @Sendable (Double, Double) throws -> Double = { lr, weightDecay in
-                var recipe = GPTRecipe(optimizer: kind, given: ["lr": String(lr), "weight_decay": String(weightDecay)])
+                var recipe = try GPTRecipe(optimizer: kind, given: ["lr": String(lr), "weight_decay": String(weightDecay)])
                 recipe.minLR = lr / 10
                 recipe.seed = seed
                 let record = try experiment.train(recipe, name: "", selecting: true, inspect: nil)
@@ -164,23 +164,21 @@ struct TuneCommand: ParsableCommand {
         let epochs = common.epochs ?? Self.defaultEpochs
         let data = try common.data()
         var options = try common.mlpOptions(hidden: hidden, batchSize: 64)
-        options.optimizer = optimizer
+        options.optimizer = OptimizerChoice(optimizer)
         options.scheduler = .cosine
         options.scheduleEpochs = epochs
         let base = options
         let validation = validationSamples
         let objective: @Sendable (Double, Double) throws -> Double = { lr, weightDecay in
             var options = base
-            options.lr = lr
-            options.weightDecay = weightDecay
+            options.optimizer = try OptimizerChoice(base.optimizer.kind, settings: ["lr": String(lr), "weight_decay": String(weightDecay)])
             options.validationSamples = validation
             return try TrainingRun(options: options, train: data.train, test: data.test)
                 .runEpochs(epochs, reportingAs: "", to: nil).testLoss
         }
         let report: (Double, Double) throws -> (loss: Double, text: String) = { lr, weightDecay in
             var options = base
-            options.lr = lr
-            options.weightDecay = weightDecay
+            options.optimizer = try OptimizerChoice(base.optimizer.kind, settings: ["lr": String(lr), "weight_decay": String(weightDecay)])
             let last = try TrainingRun(options: options, train: data.train, test: data.test)
                 .runEpochs(epochs, reportingAs: "", to: nil)
             return (last.testLoss, "trained on the whole training set: test loss \(format(last.testLoss, 4)), "

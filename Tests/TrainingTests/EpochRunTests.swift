@@ -37,7 +37,7 @@ struct EpochRunTests {
         options.batchSize = 100
         let run = try TrainingRun(options: options, train: train, test: test)
         try run.runEpoch()
-        options.optimizer = .sgd
+        options.optimizer = OptimizerChoice(.sgd)
         let other = try TrainingRun(options: options, train: train, test: test)
         try other.runEpoch()
         try other.runEpoch()
@@ -52,7 +52,7 @@ struct EpochRunTests {
     @Test func aScheduleFreeRunHasNoScheduleAndEvaluatesAtItsAverage() throws {
         let (train, test) = try MNIST.load()
         var options = TrainingOptions()
-        options.optimizer = .adamwScheduleFree
+        options.optimizer = OptimizerChoice(.adamwScheduleFree)
         options.trainSamples = 1000
         options.batchSize = 100
         options.scheduler = .cosine

@@ -67,7 +67,7 @@ struct GPTRunTests {
         var recipe = GPTRecipe()
         (recipe.layers, recipe.heads, recipe.embedding, recipe.context, recipe.batchSize) = (1, 2, 16, 8, 8)
         (recipe.warmup, recipe.decayIterations) = (5, 60)
-        recipe.optimizerOptions["lr"] = "0.01"
+        recipe.optimizer = try recipe.optimizer.setting("lr", to: "0.01")
         let run = try GPTRun(recipe: recipe, corpus: corpus)
         let initial = try run.validationLoss()
         while run.iteration < 60 { try run.step() }
