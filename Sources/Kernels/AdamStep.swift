@@ -15,6 +15,9 @@ import Darwin
 ///     g ← −g                                  if maximize
 ///     θ ← θ · decayFactor                     decoupled decay (AdamW), decayFactor = 1 − lr·λ
 ///     g ← g + λ·θ                             coupled L2 (Adam)
+///
+/// (Toward a reference θ_ref, `Streams.decayReference`: θ ← (θ − θ_ref)·decayFactor + θ_ref, or g ← g + λ·(θ − θ_ref),
+/// in a pass before the step's, `decay_reference.c`.)
 ///     m ← lerp(m, g, 1 − β1)                  PyTorch's lerp: m + w(g − m) for w < ½, else g − (1 − w)(g − m)
 ///     v ← β2·v + (1 − β2)·g²
 ///     v̂max ← max(v̂max, v)                    amsgrad (NaN propagates, as torch.maximum)
@@ -24,6 +27,8 @@ import Darwin
 public struct AdamStep: Sendable {
     /// Multiplies θ before the moments (decoupled weight decay); 1 when there is none.
     public var decayFactor: Float
+    /// Whether the step decays θ directly (AdamW), even by a factor that rounds to 1.
+    public var decouplesDecay: Bool
     /// Added as `l2 · θ` to the gradient (coupled L2); 0 when there is none.
     public var l2: Float
     /// The lerp weight 1 − β1.
@@ -56,6 +61,7 @@ public struct AdamStep: Sendable {
         let biasCorrection1 = 1 - power(beta1, Double(step))
         let biasCorrection2 = 1 - power(beta2, Double(step))
         decayFactor = Float(decoupledDecay ?? 1)
+        decouplesDecay = decoupledDecay != nil
         self.l2 = Float(l2)
         beta1Weight = Float(1 - beta1)
         self.beta2 = Float(beta2)
@@ -78,10 +84,11 @@ public struct AdamStep: Sendable {
     public func apply(
         param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
         expAvg: UnsafeMutablePointer<Float>, expAvgSq: UnsafeMutablePointer<Float>,
-        maxExpAvgSq: UnsafeMutablePointer<Float>?, count: Int
+        maxExpAvgSq: UnsafeMutablePointer<Float>?, count: Int, decayReference: UnsafePointer<Float>? = nil
     ) {
         precondition(!amsgrad || maxExpAvgSq != nil, "amsgrad needs its max buffer")
-        apply(Streams(param: param, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: maxExpAvgSq),
+        apply(Streams(param: param, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: maxExpAvgSq,
+                      decayReference: decayReference),
               count: count)
     }
 
@@ -98,13 +105,17 @@ public struct AdamStep: Sendable {
         public var expAvgScales: UnsafeMutablePointer<Float>?
         public var expAvgSqScales: UnsafeMutablePointer<Float>?
         public var maxExpAvgSqScales: UnsafeMutablePointer<Float>?
+        /// θ_ref, the point the decay pulls toward (float32); nil: zero.
+        public var decayReference: UnsafePointer<Float>?
 
         public init(
             param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, expAvg: UnsafeMutablePointer<Float>,
             expAvgSq: UnsafeMutablePointer<Float>, maxExpAvgSq: UnsafeMutablePointer<Float>? = nil,
             storage: StateStorage = .float32, expAvgScales: UnsafeMutablePointer<Float>? = nil,
-            expAvgSqScales: UnsafeMutablePointer<Float>? = nil, maxExpAvgSqScales: UnsafeMutablePointer<Float>? = nil
+            expAvgSqScales: UnsafeMutablePointer<Float>? = nil, maxExpAvgSqScales: UnsafeMutablePointer<Float>? = nil,
+            decayReference: UnsafePointer<Float>? = nil
         ) {
+            self.decayReference = decayReference
             self.param = param
             self.grad = grad
             self.expAvg = expAvg
@@ -125,6 +136,7 @@ public struct AdamStep: Sendable {
     public func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath) {
         precondition(!amsgrad || streams.maxExpAvgSq != nil, "amsgrad needs its max buffer")
         guard !range.isEmpty else { return }
+        if let reference = streams.decayReference { return run(streams, range, path: path, toward: reference) }
         switch streams.storage {
         case .float32, .bfloat16:
             var scalars = adamw_adam_scalars(
@@ -134,6 +146,41 @@ public struct AdamStep: Sendable {
             adamw_adam_step(path.code, &scalars, streams.param, streams.grad, streams.expAvg, streams.expAvgSq,
                             streams.maxExpAvgSq, range.lowerBound, range.upperBound, streams.storage == .bfloat16 ? 1 : 0)
         case .int8, .int4: QuantizedAdamStep(self).run(streams, range, storage: streams.storage, path: path)
+        }
+    }
+
+    /// Elements a coupled step toward a reference takes at a time: its gradient with the decay is built in a
+    /// buffer of this many floats on the stack (a whole number of 8- and 4-bit blocks).
+    static let referenceBlock = 4096
+
+    /// The step with its decay toward `reference`: the decay is a pass of its own before the step, which then
+    /// runs without any (so every storage's kernel takes it unchanged). Decoupled, the pass moves θ; coupled, it
+    /// writes the gradient with λ·(θ − θ_ref) added into a stack buffer, a block at a time, so the caller's
+    /// gradient is not written.
+    private func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath, toward reference: UnsafePointer<Float>) {
+        var step = self, streams = streams
+        streams.decayReference = nil
+        if decouplesDecay {
+            adamw_decay_toward(path.code, streams.param, reference, decayFactor, range.lowerBound, range.upperBound)
+            (step.decayFactor, step.decouplesDecay, step.blockDecay) = (1, false, 0)
+            step.run(streams, range, path: path)
+        } else if l2 != 0 {
+            (step.l2, step.maximize) = (0, false)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.referenceBlock) { scratch in
+                guard let base = scratch.baseAddress else { return }
+                var begin = range.lowerBound
+                while begin < range.upperBound {
+                    let end = min(begin + Self.referenceBlock, range.upperBound)
+                    adamw_l2_toward(path.code, base, streams.grad, streams.param, reference, l2, maximize ? 1 : 0,
+                                    begin, end)
+                    var block = streams
+                    block.grad = UnsafePointer(base - begin)  // indexed from `begin`, as the caller's gradient
+                    step.run(block, begin..<end, path: path)
+                    begin = end
+                }
+            }
+        } else {
+            step.run(streams, range, path: path)  // λ = 0: no decay to move toward anything
         }
     }
 }
@@ -146,15 +193,22 @@ extension AdamStep {
     public func applyReference(
         param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
         expAvg: UnsafeMutablePointer<Float>, expAvgSq: UnsafeMutablePointer<Float>,
-        maxExpAvgSq: UnsafeMutablePointer<Float>?, count: Int, fused: Bool = true
+        maxExpAvgSq: UnsafeMutablePointer<Float>?, count: Int, fused: Bool = true,
+        decayReference: UnsafePointer<Float>? = nil
     ) {
         // a·b + c
         func madd(_ a: Float, _ b: Float, _ c: Float) -> Float { fused ? c.addingProduct(a, b) : c + a * b }
         for i in 0..<count {
             var g = grad[i], theta = param[i], m = expAvg[i], v = expAvgSq[i]
             if maximize { g = -g }
-            theta *= decayFactor
-            if l2 != 0 { g = madd(theta, l2, g) }
+            if let decayReference {
+                let reference = decayReference[i]
+                if decouplesDecay { theta = (theta - reference) * decayFactor + reference }
+                if l2 != 0 { g = madd(theta - reference, l2, g) }
+            } else {
+                theta *= decayFactor
+                if l2 != 0 { g = madd(theta, l2, g) }
+            }
             let delta = g - m
             m = beta1Weight < 0.5 ? madd(beta1Weight, delta, m) : madd(beta1Weight - 1, delta, g)
             v = madd(g * oneMinusBeta2, g, v * beta2)

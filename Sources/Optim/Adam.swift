@@ -7,6 +7,7 @@
 /// Per step t, for each parameter θ with gradient g (see `AdamStep` for the fused kernel):
 ///
 ///     g ← −g (maximize);  θ ← θ(1 − lr·λ) (decoupled) or g ← g + λθ (coupled)
+///     (toward a reference θ_ref, `decayTo`: θ ← θ_ref + (θ − θ_ref)(1 − lr·λ), or g ← g + λ(θ − θ_ref))
 ///     m ← β1·m + (1 − β1)·g;   v ← β2·v + (1 − β2)·g²;   v̂ ← max(v̂, v) with amsgrad
 ///     θ ← θ − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
 public typealias Adam = RuleOptimizer<AdamRule>
@@ -28,6 +29,9 @@ public struct AdamOptions: OptimizerOptions {
     public var decoupledWeightDecay = false
     /// How decoupled decay scales with the learning rate; see ``WeightDecayConvention``.
     public var decayConvention = WeightDecayConvention.learningRateScaled
+    /// What the decay pulls the weights toward: zero, or a reference point kept as state (``WeightDecayTarget``).
+    /// Not a PyTorch option.
+    public var decayTo = WeightDecayTarget.zero
     /// How m and v (and v̂max) are stored: float32 (PyTorch's), bfloat16, or torchao's 8-bit or 4-bit block-wise
     /// quantized states (`StateStorage`, in Kernels). Not a PyTorch option.
     public var states = StateStorage.float32
@@ -51,6 +55,9 @@ public struct AdamOptions: OptimizerOptions {
         .choice("decay_convention", \.decayConvention,
                 help: "Decoupled decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
             .requiring("decoupled_weight_decay"),
+        .choice("decay_to", \.decayTo,
+                help: "What weight decay pulls toward: zero, or initial (each weight's value when the optimizer is built).")
+            .omittedAtDefault(),
         .choice("states", \.states,
                 help: "How m and v are stored: fp32, bf16, int8 or int4 (torchao's AdamW8bit and AdamW4bit).")
             .describingStorage(),
@@ -72,15 +79,22 @@ public struct AdamOptions: OptimizerOptions {
 public enum AdamRule: UpdateRule {
     public static let name = "Adam"
     public static var defaults: AdamOptions { AdamOptions() }
-    public static let buffers: [StateBufferDeclaration] = [.signed(.expAvg), .nonNegative(.expAvgSq), .nonNegative(.maxExpAvgSq)]
+    public static let buffers: [StateBufferDeclaration] = [
+        .signed(.expAvg), .nonNegative(.expAvgSq), .nonNegative(.maxExpAvgSq), .weightsCopy(.decayReference),
+    ]
 
     public static func uses(buffer index: Int, options: AdamOptions) -> Bool {
-        index < 2 || options.amsgrad
+        switch index {
+        case 0, 1: true
+        case 2: options.amsgrad
+        default: options.decayTo != .zero
+        }
     }
 
-    /// Both moments exist once a parameter has stepped (v̂max only with amsgrad, which a group may turn on later).
+    /// Both moments exist once a parameter has stepped (v̂max only with amsgrad, which a group may turn on later);
+    /// the decay reference from the start, when the group decays toward one.
     public static func requiredBuffers(step: Int, options: AdamOptions) -> [Int] {
-        step > 0 ? [0, 1] : []
+        (step > 0 ? [0, 1] : []) + (options.decayTo != .zero ? [3] : [])
     }
 
     public static func storage(_ options: AdamOptions) -> StateStorage { options.states }
@@ -105,7 +119,8 @@ public enum AdamRule: UpdateRule {
         // Both moments are always in use; the optimizer has created them before it asks.
         AdamStep.Streams(param: param, grad: grad, expAvg: state[0] ?? param, expAvgSq: state[1] ?? param,
                          maxExpAvgSq: state[2], storage: state.storage, expAvgScales: state.scales(0),
-                         expAvgSqScales: state.scales(1), maxExpAvgSqScales: state.scales(2))
+                         expAvgSqScales: state.scales(1), maxExpAvgSqScales: state.scales(2),
+                         decayReference: state[3].map { UnsafePointer($0) })
     }
 }
 
@@ -115,11 +130,12 @@ extension RuleOptimizer where Rule == AdamRule {
     public convenience init(
         _ groups: [ParamGroup<AdamOptions>], lr: Double? = nil, betas: (Double, Double)? = nil,
         eps: Double? = nil, weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
-        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil, states: StateStorage? = nil
+        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil, decayTo: WeightDecayTarget? = nil,
+        states: StateStorage? = nil
     ) throws(OptimError) {
         let defaults = AdamRule.defaults.replacing(
             lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
-            decoupledWeightDecay: decoupledWeightDecay, decayConvention: decayConvention, states: states)
+            decoupledWeightDecay: decoupledWeightDecay, decayConvention: decayConvention, decayTo: decayTo, states: states)
         try self.init(groups: groups, defaults: defaults)
     }
 
@@ -127,12 +143,13 @@ extension RuleOptimizer where Rule == AdamRule {
     public convenience init(
         _ params: [Parameter], lr: Double? = nil, betas: (Double, Double)? = nil, eps: Double? = nil,
         weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
-        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil, states: StateStorage? = nil
+        decoupledWeightDecay: Bool? = nil, decayConvention: WeightDecayConvention? = nil, decayTo: WeightDecayTarget? = nil,
+        states: StateStorage? = nil
     ) throws(OptimError) {
         try self.init(
             [ParamGroup(params: params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
             amsgrad: amsgrad, maximize: maximize, decoupledWeightDecay: decoupledWeightDecay,
-            decayConvention: decayConvention, states: states)
+            decayConvention: decayConvention, decayTo: decayTo, states: states)
     }
 }
 
@@ -140,7 +157,8 @@ extension AdamOptions {
     /// These options with each value given replacing the one here (the convenience initializers' defaults).
     func replacing(
         lr: Double?, betas: (Double, Double)?, eps: Double?, weightDecay: Double?, amsgrad: Bool?, maximize: Bool?,
-        decoupledWeightDecay: Bool?, decayConvention: WeightDecayConvention?, states: StateStorage? = nil
+        decoupledWeightDecay: Bool?, decayConvention: WeightDecayConvention?, decayTo: WeightDecayTarget? = nil,
+        states: StateStorage? = nil
     ) -> AdamOptions {
         var options = self
         options.lr = lr ?? options.lr
@@ -151,6 +169,7 @@ extension AdamOptions {
         options.maximize = maximize ?? options.maximize
         options.decoupledWeightDecay = decoupledWeightDecay ?? options.decoupledWeightDecay
         options.decayConvention = decayConvention ?? options.decayConvention
+        options.decayTo = decayTo ?? options.decayTo
         options.states = states ?? options.states
         return options
     }

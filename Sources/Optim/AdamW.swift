@@ -29,11 +29,12 @@ extension RuleOptimizer where Rule == AdamWRule {
     public convenience init(
         _ groups: [ParamGroup<AdamOptions>], lr: Double? = nil, betas: (Double, Double)? = nil,
         eps: Double? = nil, weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
-        decayConvention: WeightDecayConvention? = nil, states: StateStorage? = nil
+        decayConvention: WeightDecayConvention? = nil, decayTo: WeightDecayTarget? = nil,
+        states: StateStorage? = nil
     ) throws(OptimError) {
         let defaults = AdamWRule.defaults.replacing(
             lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, maximize: maximize,
-            decoupledWeightDecay: nil, decayConvention: decayConvention, states: states)
+            decoupledWeightDecay: nil, decayConvention: decayConvention, decayTo: decayTo, states: states)
         try self.init(groups: groups, defaults: defaults)
     }
 
@@ -41,10 +42,11 @@ extension RuleOptimizer where Rule == AdamWRule {
     public convenience init(
         _ params: [Parameter], lr: Double? = nil, betas: (Double, Double)? = nil, eps: Double? = nil,
         weightDecay: Double? = nil, amsgrad: Bool? = nil, maximize: Bool? = nil,
-        decayConvention: WeightDecayConvention? = nil, states: StateStorage? = nil
+        decayConvention: WeightDecayConvention? = nil, decayTo: WeightDecayTarget? = nil,
+        states: StateStorage? = nil
     ) throws(OptimError) {
         try self.init(
             [ParamGroup(params: params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
-            amsgrad: amsgrad, maximize: maximize, decayConvention: decayConvention, states: states)
+            amsgrad: amsgrad, maximize: maximize, decayConvention: decayConvention, decayTo: decayTo, states: states)
     }
 }

@@ -29,6 +29,10 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
     case nonFiniteGradient(name: String)
     /// A step of an optimizer with modes (Schedule-Free) while its parameters hold their eval values.
     case stepInEvalMode(optimizer: String)
+    /// A decay reference given for a parameter with another number of values.
+    case decayReferenceMismatch(name: String, shape: [Int], count: Int)
+    /// A decay reference given for a parameter that the optimizer does not hold, or whose group decays toward zero.
+    case noDecayReference(name: String, reason: String)
 
     /// The option at fault, by PyTorch's name, when the error is about one option's value.
     public var optionName: String? {
@@ -93,6 +97,11 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
         case .stepInEvalMode(let optimizer):
             return "\(optimizer) was not in train mode when step was called: call train() before stepping and "
                 + "eval() before evaluating"
+        case .decayReferenceMismatch(let name, let shape, let count):
+            return "the decay reference of parameter '\(name)' has \(count) values; the parameter has shape \(shape) "
+                + "(\(shape.reduce(1, *)) values)"
+        case .noDecayReference(let name, let reason):
+            return "parameter '\(name)' takes no decay reference: \(reason)"
         case .nonFiniteTotalNorm(let value):
             return "the total norm of order of the gradients is non-finite (\(value)), so it cannot be clipped; "
                 + "pass errorIfNonfinite: false to clip anyway"

@@ -36,9 +36,14 @@ extension OptimizerOptions {
         fields.first { $0.name == name }
     }
 
-    /// Every option as text, by name: what a state dict stores.
+    /// Every option as text, by name: what a state dict stores (an option ``OptionField/omittedAtDefault()`` only
+    /// when it is not at its default).
     public var textByName: [String: String] {
-        Dictionary(uniqueKeysWithValues: Self.fields.map { ($0.name, $0.text(of: self)) })
+        let defaults = Self()
+        return Dictionary(uniqueKeysWithValues: Self.fields.compactMap { field in
+            let text = field.text(of: self)
+            return field.isOmittedAtDefault && text == field.text(of: defaults) ? nil : (field.name, text)
+        })
     }
 
     /// Throws unless every number among the options is within Float's range: the kernels compute in Float, and
@@ -88,6 +93,9 @@ public struct OptionField<Options>: @unchecked Sendable {
     /// it is not part of a run, so a resume may change it and a loaded state is converted to it. Set with
     /// ``describingStorage()``.
     public private(set) var isStorage = false
+    /// Whether a state dict leaves the option out at its default (an option of this package's, added after
+    /// format 3, so that the states of runs that do not use it keep their bytes). Set with ``omittedAtDefault()``.
+    public private(set) var isOmittedAtDefault = false
     /// The property this field reads and writes.
     public let keyPath: PartialKeyPath<Options>
     private let read: (Options) -> String
@@ -112,6 +120,13 @@ public struct OptionField<Options>: @unchecked Sendable {
     public func describingStorage() -> OptionField {
         var field = self
         field.isStorage = true
+        return field
+    }
+
+    /// This field, left out of state dicts at its default (see ``isOmittedAtDefault``).
+    public func omittedAtDefault() -> OptionField {
+        var field = self
+        field.isOmittedAtDefault = true
         return field
     }
 

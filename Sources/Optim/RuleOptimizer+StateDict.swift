@@ -288,7 +288,7 @@ extension RuleOptimizer {
         for field in Options.fields {
             guard let text = record.options[field.name] else {
                 // Options declared after format 2 (Adam's `states`) keep their defaults in older states.
-                if optionsAfterFormat2.contains(field.name) { continue }
+                if optionsAfterFormat2.contains(field.name) || field.isOmittedAtDefault { continue }
                 problems.append("group \(index) has no option '\(field.name)'")
                 fine = false
                 continue

@@ -70,6 +70,19 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
         groupCounters.append(Rule.Counters())
     }
 
+    /// Makes `buffer` buffer `slot` of `parameter`'s state, creating the state if it has none.
+    func install(_ buffer: StateBuffer, at slot: Int, for parameter: Parameter) {
+        if let state = states[ObjectIdentifier(parameter)] {
+            state.setBuffer(buffer, at: slot)
+            return
+        }
+        let state = ParameterState(buffers: Rule.buffers)
+        state.setBuffer(buffer, at: slot)
+        states[ObjectIdentifier(parameter)] = state
+        // A state created outside a step is not in the step's order yet: the next step rebuilds that order.
+        checkedMembership = []
+    }
+
     public var parameters: [Parameter] { paramGroups.flatMap(\.params) }
 
     public func state(for parameter: Parameter) -> ParameterState? {
@@ -195,8 +208,11 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
             } | UInt16(StateStorage.allCases.firstIndex(of: Rule.storage(group.options)) ?? 0) << 8
         }
         if masks == completeStateMasks { return [] }
-        var wanted: [(position: Int, slot: Int, count: Int, storage: StateStorage)] = []
+        var wanted: [(position: Int, slot: Int, count: Int, storage: StateStorage, parameter: Parameter)] = []
         var stateless: [Int] = []
+        // A state made before its parameter's first step (a decay reference given) lacks the other buffers until
+        // the parameter has a gradient: the state is not complete until then.
+        var partial = false
         // States whose group now asks for another storage: their buffers are re-encoded before the step.
         var restored: [(position: Int, storage: StateStorage)] = []
         // One pass finds what is missing (usually nothing: every object is touched once per step).
@@ -206,12 +222,15 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
             let groupStorage = Rule.storage(group.options)
             for parameter in group.params {
                 defer { position += 1 }
-                guard parameter.hasGradient else { continue }
+                guard parameter.hasGradient else {
+                    if let state = orderedStates[position], used.contains(where: { state.slots[$0] == nil }) { partial = true }
+                    continue
+                }
                 let storage = groupStorage.storage(forCount: parameter.count)
                 guard let state = orderedStates[position] else {
                     stateless.append(position)
                     for slot in used {
-                        wanted.append((position, slot, parameter.count, Rule.buffers[slot].storage(in: storage)))
+                        wanted.append((position, slot, parameter.count, Rule.buffers[slot].storage(in: storage), parameter))
                     }
                     continue
                 }
@@ -219,7 +238,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
                     restored.append((position, storage))
                 }
                 for slot in used where state.slots[slot] == nil {
-                    wanted.append((position, slot, parameter.count, Rule.buffers[slot].storage(in: storage)))
+                    wanted.append((position, slot, parameter.count, Rule.buffers[slot].storage(in: storage), parameter))
                 }
             }
         }
@@ -229,7 +248,7 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
         wanted.sort { ($0.slot, $0.position) < ($1.slot, $1.position) }
         let initial = wanted.map { $0.storage == .float32 ? Rule.initialValue(ofBuffer: $0.slot, options: defaults) : 0 }
         // Complete after this step when every parameter, with a gradient now or not, has its buffers.
-        let complete = orderedStates.indices.allSatisfy { position in
+        let complete = !partial && orderedStates.indices.allSatisfy { position in
             orderedStates[position] != nil || stateless.contains(position)
         } && orderedStates.count == checkedMembership.count
         guard !wanted.isEmpty || !stateless.isEmpty || !restored.isEmpty else {
@@ -244,7 +263,12 @@ public final class RuleOptimizer<Rule: UpdateRule>: Optimizer {
         let memory: [FloatBuffer]
         do {
             memory = try FloatArena.buffers(counts: counts) { index, memory in
-                if index < initial.count, initial[index] != 0 { memory.update(repeating: initial[index]) }
+                if index < wanted.count, Rule.buffers[wanted[index].slot].startsAsWeights {
+                    // A decay reference: the parameter's value before its first step.
+                    wanted[index].parameter.values.withUnsafeBufferPointer { values in _ = memory.initialize(from: values) }
+                } else if index < initial.count, initial[index] != 0 {
+                    memory.update(repeating: initial[index])
+                }
             }
         } catch {
             throw .outOfMemory(elements: counts.reduce(0) { $0 &+ $1 })

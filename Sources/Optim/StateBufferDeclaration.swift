@@ -23,6 +23,9 @@ public struct StateBufferName: RawRepresentable, Hashable, Sendable, Expressible
     public static let sum: StateBufferName = "sum"
     /// Schedule-Free's z: the base sequence, a copy of the weights at the first step.
     public static let z: StateBufferName = "z"
+    /// Adam's and AdamW's reference point of weight decay (`decay_to` other than zero): θ_ref in
+    /// θ ← θ_ref + (θ − θ_ref)·(1 − lr·λ).
+    public static let decayReference: StateBufferName = "decay_reference"
 }
 
 /// A state buffer as a rule declares it: its name, what its values can be, which decides the 8-/4-bit map that
@@ -35,6 +38,9 @@ public struct StateBufferDeclaration: Sendable, Equatable {
     /// Whether the buffer is stored as its group asks (bfloat16, 8- or 4-bit), or always in float32: a buffer
     /// that is a copy of the weights (Schedule-Free's z) would lose the weights' precision.
     public let followsStorage: Bool
+    /// Whether the buffer starts as a copy of the parameter's values (a reference point of decay), taken when the
+    /// buffer is created: before the parameter's first step.
+    public var startsAsWeights = false
 
     /// A buffer whose values may have either sign.
     public static func signed(_ name: StateBufferName) -> Self { Self(name: name, isSigned: true, followsStorage: true) }
@@ -45,6 +51,10 @@ public struct StateBufferDeclaration: Sendable, Equatable {
     /// A buffer kept in float32 whatever storage its group asks for.
     public static func float32(_ name: StateBufferName) -> Self {
         Self(name: name, isSigned: true, followsStorage: false)
+    }
+    /// A float32 buffer that starts as a copy of the parameter's values (see ``startsAsWeights``).
+    public static func weightsCopy(_ name: StateBufferName) -> Self {
+        Self(name: name, isSigned: true, followsStorage: false, startsAsWeights: true)
     }
 
     /// How this buffer is stored in a group whose storage is `storage`.

@@ -10,7 +10,13 @@ struct AdamStepTests {
 
     struct Variant: CustomTestStringConvertible, Sendable {
         var amsgrad: Bool, coupled: Bool, maximize: Bool, beta1: Double
-        var testDescription: String { "amsgrad \(amsgrad), coupled \(coupled), maximize \(maximize), β1 \(beta1)" }
+        /// Decay toward a reference point instead of zero (its pass before the step, and the coupled gradient
+        /// built a block at a time).
+        var towardReference = false
+        var testDescription: String {
+            "amsgrad \(amsgrad), coupled \(coupled), maximize \(maximize), β1 \(beta1)"
+                + (towardReference ? ", toward a reference" : "")
+        }
     }
 
     static let variants: [Variant] = [
@@ -19,6 +25,9 @@ struct AdamStepTests {
         Variant(amsgrad: true, coupled: false, maximize: true, beta1: 0.9),
         Variant(amsgrad: true, coupled: true, maximize: false, beta1: 0.0),
         Variant(amsgrad: false, coupled: false, maximize: true, beta1: 0.3),
+        Variant(amsgrad: false, coupled: false, maximize: false, beta1: 0.9, towardReference: true),
+        Variant(amsgrad: false, coupled: true, maximize: true, beta1: 0.9, towardReference: true),
+        Variant(amsgrad: true, coupled: true, maximize: false, beta1: 0.9, towardReference: true),
     ]
 
     /// θ, g, m, v, v̂max after three steps with the given kernel function.
@@ -28,6 +37,7 @@ struct AdamStepTests {
         var random = TestRandom(seed: UInt64(count) &+ 17)
         var theta = FloatBuffer(random.floats(count)), m = FloatBuffer(count: count)
         var v = FloatBuffer(count: count), vMax = FloatBuffer(count: count)
+        let decayReference = FloatBuffer(variant.towardReference ? random.floats(count, scale: 3) : [])
         let pool = try ThreadPool(threadCount: threads)
         for step in 1...3 {
             var grads = random.floats(count, scale: 2)
@@ -43,16 +53,20 @@ struct AdamStepTests {
                         m.withUnsafeMutableBufferPointer { m in
                             v.withUnsafeMutableBufferPointer { v in
                                 vMax.withUnsafeMutableBufferPointer { vMax in
+                                decayReference.withUnsafeBufferPointer { r in
                                     let maxPointer = variant.amsgrad ? vMax.baseAddress : nil
+                                    let toward = variant.towardReference ? r.baseAddress : nil
                                     if reference {
                                         kernel.applyReference(param: p.baseAddress!, grad: g.baseAddress!,
                                                               expAvg: m.baseAddress!, expAvgSq: v.baseAddress!,
-                                                              maxExpAvgSq: maxPointer, count: count)
+                                                              maxExpAvgSq: maxPointer, count: count,
+                                                              decayReference: toward)
                                     } else {
                                         kernel.apply(param: p.baseAddress!, grad: g.baseAddress!,
                                                      expAvg: m.baseAddress!, expAvgSq: v.baseAddress!,
-                                                     maxExpAvgSq: maxPointer, count: count)
+                                                     maxExpAvgSq: maxPointer, count: count, decayReference: toward)
                                     }
+                                }
                                 }
                             }
                         }
@@ -79,6 +93,7 @@ struct AdamStepTests {
     static func textbook(_ variant: Variant, count: Int) -> [[Double]] {
         var random = TestRandom(seed: UInt64(count) &+ 17)
         var theta = random.floats(count).map(Double.init)
+        let reference = variant.towardReference ? random.floats(count, scale: 3).map(Double.init) : theta.map { _ in 0 }
         var m = [Double](repeating: 0, count: count), v = m, vMax = m
         let lr = 1e-2, beta1 = variant.beta1, beta2 = 0.99, eps = 1e-8, lambda = 0.1
         for step in 1...3 {
@@ -87,7 +102,9 @@ struct AdamStepTests {
             for i in 0..<count {
                 var g = Double(grads[i])
                 if variant.maximize { g = -g }
-                if variant.coupled { g += lambda * theta[i] } else { theta[i] *= 1 - lr * lambda }
+                // Toward a reference: the decay (L2-SP when coupled) pulls θ toward it instead of toward zero.
+                let offset = theta[i] - reference[i]
+                if variant.coupled { g += lambda * offset } else { theta[i] = reference[i] + offset * (1 - lr * lambda) }
                 m[i] = beta1 * m[i] + (1 - beta1) * g
                 v[i] = beta2 * v[i] + (1 - beta2) * g * g
                 vMax[i] = max(vMax[i], v[i])

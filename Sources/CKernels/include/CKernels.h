@@ -94,6 +94,13 @@ void adamw_schedule_free_step(int path, const adamw_schedule_free_scalars *s, fl
 /// values ← lerp(values, end, weight) over [begin, end_index), as PyTorch's `lerp_` with a scalar weight.
 void adamw_lerp(int path, float *values, const float *end, float weight, size_t begin, size_t end_index);
 
+// Weight decay toward a reference point (decay_reference.c), before Adam's step.
+/// param ← (param − reference)·factor + reference over [begin, end): decoupled decay toward the reference.
+void adamw_decay_toward(int path, float *param, const float *reference, float factor, size_t begin, size_t end);
+/// out[i − begin] ← (maximize ? −grad : grad) + l2·(param − reference) over [begin, end): coupled decay toward it.
+void adamw_l2_toward(int path, float *out, const float *grad, const float *param, const float *reference, float l2,
+                     int maximize, size_t begin, size_t end);
+
 /// The scalars of one block-quantized Adam/AdamW step, in float32 as torchao computes them (see Kernels'
 /// QuantizedAdamStep).
 typedef struct {
