@@ -32,13 +32,20 @@ public struct CharacterCorpus: Sendable {
     /// - Throws: ``DatasetError/invalidArgument(name:value:)`` for a text too short to hold one context window in
     ///   each split (fewer than 20 characters).
     public init(text: String) throws(DatasetError) {
+        try self.init(text: text, characters: CharacterVocabulary(of: text))
+    }
+
+    /// The corpus of `text` in the vocabulary `characters` (a pretrained model's, which may hold characters the
+    /// text does not): for fine-tuning a model on a new text.
+    /// - Throws: ``DatasetError/unknownCharacter(_:)`` for the first character of `text` outside `characters`, and
+    ///   the errors of ``init(text:)``.
+    public init(text: String, characters: CharacterVocabulary) throws(DatasetError) {
         let scalars = Array(text.unicodeScalars)
         guard scalars.count >= 20 else {
             throw .invalidArgument(name: "text length (at least 20 characters)", value: scalars.count)
         }
-        let characters = CharacterVocabulary(of: text)
         self.characters = characters
-        tokens = scalars.map { characters.token(of: $0) ?? 0 }
+        tokens = try characters.encode(text)
         validationStart = Int(Double(scalars.count) * 0.9)
     }
 
@@ -68,6 +75,19 @@ public struct CharacterCorpus: Sendable {
     /// - Throws: ``DatasetError/unreadable(path:reason:)`` for a path that cannot be opened (in the system's
     ///   words), a folder, a text above ``maximumBytes`` or one that is not UTF-8, and the errors of ``init(text:)``.
     public init(contentsOf path: String) throws(DatasetError) {
+        let text = try Self.text(contentsOf: path)
+        try self.init(text: text)
+    }
+
+    /// The corpus of the UTF-8 text at `path` in the vocabulary `characters` (see ``init(text:characters:)``).
+    /// - Throws: as ``init(contentsOf:)`` and ``init(text:characters:)``.
+    public init(contentsOf path: String, characters: CharacterVocabulary) throws(DatasetError) {
+        let text = try Self.text(contentsOf: path)
+        try self.init(text: text, characters: characters)
+    }
+
+    /// The UTF-8 text at `path`, read as ``init(contentsOf:)`` describes.
+    static func text(contentsOf path: String) throws(DatasetError) -> String {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
@@ -95,7 +115,7 @@ public struct CharacterCorpus: Sendable {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .unreadable(path: path, reason: "it is not UTF-8 text")
         }
-        try self.init(text: text)
+        return text
     }
 
     /// The copy of Tiny Shakespeare in the repository's `Data/tinyshakespeare` (or `$ADAMW_DATA_DIR`'s

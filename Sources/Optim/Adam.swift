@@ -38,6 +38,10 @@ public struct AdamOptions: OptimizerOptions {
 
     public init() {}
 
+    /// Whether a reference point is kept: ``decayTo`` is not zero and there is decay to pull toward it (a group
+    /// without weight decay, such as the Transformer recipe's biases, keeps none).
+    public var decaysTowardReference: Bool { decayTo != .zero && weightDecay != 0 }
+
     public var cycledMomentum: Double? {
         get { betas.0 }
         set { if let newValue { betas.0 = newValue } }
@@ -56,7 +60,7 @@ public struct AdamOptions: OptimizerOptions {
                 help: "Decoupled decay: lr (PyTorch, θ·(1 − lr·λ)) or schedule (θ·(1 − lr/initial lr·λ)).")
             .requiring("decoupled_weight_decay"),
         .choice("decay_to", \.decayTo,
-                help: "What weight decay pulls toward: zero, or initial (each weight's value when the optimizer is built).")
+                help: "What weight decay pulls toward: zero, or initial (each weight's value before its first step; with --init-from, the pretrained weights).")
             .omittedAtDefault(),
         .choice("states", \.states,
                 help: "How m and v are stored: fp32, bf16, int8 or int4 (torchao's AdamW8bit and AdamW4bit).")
@@ -87,14 +91,14 @@ public enum AdamRule: UpdateRule {
         switch index {
         case 0, 1: true
         case 2: options.amsgrad
-        default: options.decayTo != .zero
+        default: options.decaysTowardReference
         }
     }
 
     /// Both moments exist once a parameter has stepped (v̂max only with amsgrad, which a group may turn on later);
     /// the decay reference from the start, when the group decays toward one.
     public static func requiredBuffers(step: Int, options: AdamOptions) -> [Int] {
-        (step > 0 ? [0, 1] : []) + (options.decayTo != .zero ? [3] : [])
+        (step > 0 ? [0, 1] : []) + (options.decaysTowardReference ? [3] : [])
     }
 
     public static func storage(_ options: AdamOptions) -> StateStorage { options.states }

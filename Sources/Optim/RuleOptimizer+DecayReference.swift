@@ -1,6 +1,7 @@
 extension RuleOptimizer where Options == AdamOptions {
     /// Makes `values` the point `parameter` decays toward (a pretrained model's tensor, say), instead of its value
-    /// when the optimizer was built: for a parameter whose group has ``AdamOptions/decayTo`` `.initial`. Takes
+    /// when the optimizer was built: for a parameter whose group has ``AdamOptions/decayTo`` `.initial` and a
+    /// weight decay. Takes
     /// effect at the next step; the reference is state, saved and restored with the moments.
     /// - Throws: ``OptimError/noDecayReference(name:reason:)`` for a parameter the optimizer does not hold or
     ///   whose group decays toward zero, ``OptimError/decayReferenceMismatch(name:shape:count:)`` for another
@@ -11,6 +12,9 @@ extension RuleOptimizer where Options == AdamOptions {
         }
         guard group.options.decayTo != .zero else {
             throw .noDecayReference(name: parameter.name, reason: "its group decays toward zero (decay_to zero)")
+        }
+        guard group.options.weightDecay != 0 else {
+            throw .noDecayReference(name: parameter.name, reason: "its group has no weight decay (weight_decay 0)")
         }
         guard values.count == parameter.count else {
             throw .decayReferenceMismatch(name: parameter.name, shape: parameter.shape, count: values.count)

@@ -47,13 +47,20 @@ public final class GPTRun {
 
     /// Builds the run, on its own or, given `communicator`, as its rank of a data-parallel run. Errors name the
     /// value at fault.
-    public init(recipe: GPTRecipe, corpus: CharacterCorpus, communicator: (any Communicator)? = nil) throws {
+    ///
+    /// With `initialWeights` (a GPT checkpoint of the recipe's model), the model starts from those weights instead
+    /// of its initialization: fine-tuning, in a new run with a new optimizer.
+    public init(recipe: GPTRecipe, corpus: CharacterCorpus, communicator: (any Communicator)? = nil,
+                initialWeights: StateDict? = nil) throws {
         try recipe.check(maximumContext: corpus.maximumContext)
         try ExperimentError.checkAccumulate(recipe.accumulate, ranks: communicator?.size ?? 1)
         let task = CharacterLMTask(recipe: recipe, corpus: corpus)
         self.task = task
         let random = RandomStream(seed: recipe.seed)
         let model = withRandomGenerator(random) { task.makeModel() }
+        // The initialization still draws from the run's generator, so a fine-tuning run's dropout and batches are
+        // those of a run from scratch with the same seed.
+        if let initialWeights { try GPTCheckpoint.load(initialWeights, into: model) }
         let optimizer = try recipe.optimizerToBuild().makeOptimizer(
             model.parameters(), excludingFromDecay: recipe.excludedFromDecay)
         if let communicator, communicator.size > 1 {

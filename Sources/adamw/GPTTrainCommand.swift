@@ -87,10 +87,15 @@ struct GPTTrainCommand: ParsableCommand {
     @Option(help: "A UTF-8 text to train on instead of Tiny Shakespeare (its characters become the vocabulary).")
     var data: String?
 
+    @Option(help: "Start from the model of this checkpoint (adamw gpt --save) and fine-tune it: a new run, with a new optimizer and schedule, on --data in the checkpoint's vocabulary; the model's shape is the checkpoint's.")
+    var initFrom: String?
+
     @OptionGroup var control: RunControlOptions<EvaluationUnit>
 
     /// The flags that are not part of the recipe: how long, where it reads and writes, how it shows progress.
-    private static let runControls: Set<String> = ["iters", "evalInterval", "data"]
+    private static let runControls: Set<String> = ["iters", "evalInterval", "data", "initFrom"]
+    /// The recipe's flags that shape the model: with --init-from the model is the checkpoint's.
+    private static let modelFlags: Set<String> = ["layers", "heads", "embedding", "context", "bias", "noTie"]
     static let defaultIterations = 2000
     static let sampleCharacters = 300
 
@@ -108,13 +113,24 @@ struct GPTTrainCommand: ParsableCommand {
             if let first = givenRecipeFlags.first {
                 throw ValidationError("\(first) cannot be given with --resume: the run continues with the recipe saved in the checkpoint")
             }
+            if initFrom != nil {
+                throw ValidationError("--init-from cannot be given with --resume: the resumed checkpoint holds the model")
+            }
+            return
+        }
+        if initFrom != nil {
+            let given = RunFlags.given(in: self, runControls: Self.runControls, resuming: false)
+            if let model = given.first(where: { Self.modelFlags.contains($0.property) }) {
+                throw ValidationError("\(model.flag) cannot be given with --init-from: the model's shape is the checkpoint's")
+            }
+            _ = try recipe()  // the model's checks wait for the checkpoint's shape
             return
         }
         try Self.check(try recipe())
     }
 
-    /// The recipe the flags make.
-    func recipe() throws -> GPTRecipe {
+    /// The recipe the flags make; with `pretrained`, the model's shape is that configuration's.
+    func recipe(pretrained: GPT.Configuration? = nil) throws -> GPTRecipe {
         let kind = optimizer ?? .adamw
         var recipe = GPTRecipe()
         recipe.optimizer = try optimizerFlags.choice(for: kind, over: GPTRecipe.recipeOptimizerOptions)
@@ -138,6 +154,11 @@ struct GPTTrainCommand: ParsableCommand {
             recipe.clipNorm = clipNorm == 0 ? nil : clipNorm
         }
         recipe.seed = seed ?? recipe.seed
+        if let pretrained {
+            (recipe.layers, recipe.heads, recipe.embedding) = (pretrained.layers, pretrained.heads, pretrained.embedding)
+            (recipe.context, recipe.bias, recipe.tiedEmbedding) = (pretrained.blockSize, pretrained.bias, pretrained.tiedEmbedding)
+            recipe.gelu = pretrained.gelu
+        }
         return recipe
     }
 
@@ -176,19 +197,43 @@ struct GPTTrainCommand: ParsableCommand {
         let writes = (communicator?.rank ?? 0) == 0
         let textPath = data ?? CharacterCorpus.tinyShakespeare
         // Before any work: what the run writes is neither what it reads nor unwritable.
+        let textInput = (data != nil ? "--data" : "the text (Tiny Shakespeare)", textPath)
         let savePath = try RunFlags.checkOutputs(save: control.save, resume: control.resume, metricsOut: control.metricsOut,
-                                                 inputs: [(data != nil ? "--data" : "the text (Tiny Shakespeare)", textPath)],
+                                                 inputs: [textInput] + (initFrom.map { [("--init-from", $0)] } ?? []),
                                                  writes: writes)
+        var checkpoint: StateDict?
+        if let resume = control.resume { checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume") }
+        // A model to fine-tune: its shape and vocabulary, which the text is read in.
+        var pretrained: (state: StateDict, configuration: GPT.Configuration, vocabulary: CharacterVocabulary)?
+        if let initFrom {
+            let state = try RunFlags.readCheckpoint(initFrom, flag: "--init-from")
+            do {
+                let (configuration, vocabulary) = try GPTCheckpoint.configuration(in: state)
+                pretrained = (state, configuration, vocabulary)
+            } catch {
+                throw Refusal("--init-from \(initFrom): \(error)")
+            }
+        }
         let corpus: CharacterCorpus
         do {
-            corpus = try CharacterCorpus(contentsOf: textPath)
+            if let pretrained {
+                corpus = try CharacterCorpus(contentsOf: textPath, characters: pretrained.vocabulary)
+            } else if let saved = checkpoint.flatMap({ try? GPTCheckpoint.configuration(in: $0).1 }),
+                      let inSaved = try? CharacterCorpus(contentsOf: textPath, characters: saved) {
+                // A resumed fine-tuning run reads its text in the vocabulary it was saved with (its pretrained
+                // model's); any other run's is its text's own, so this changes nothing for it.
+                corpus = inSaved
+            } else {
+                corpus = try CharacterCorpus(contentsOf: textPath)
+            }
         } catch {
-            throw Refusal(data != nil ? "--data \(error)" : "\(error)")
+            let source = data != nil ? "--data \(textPath): " : ""
+            throw Refusal(pretrained != nil && initFrom != nil
+                ? "\(source)\(error) of the --init-from checkpoint \(initFrom ?? ""): the text must use the model's characters"
+                : data != nil ? "--data \(error)" : "\(error)")
         }
-        var checkpoint: StateDict?
         let recipe: GPTRecipe
         if let resume = control.resume {
-            checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume")
             let saved: GPTRecipe?
             do {
                 saved = try checkpoint.flatMap(GPTRun.recipe(in:))
@@ -205,7 +250,7 @@ struct GPTTrainCommand: ParsableCommand {
             try RunFlags.resumedStates(optimizerFlags.states, into: &resumed.optimizer)
             recipe = resumed
         } else {
-            recipe = try self.recipe()
+            recipe = try self.recipe(pretrained: pretrained?.configuration)
             guard recipe.context <= corpus.maximumContext else {
                 throw Refusal("the text is too short for a context of \(recipe.context): each split needs "
                               + "\(recipe.context + 1) characters (--context at most \(corpus.maximumContext))")
@@ -216,9 +261,11 @@ struct GPTTrainCommand: ParsableCommand {
         let iterations = iters ?? (control.resume != nil ? recipe.decayIterations : Self.defaultIterations)
         let run: GPTRun
         do {
-            run = try GPTRun(recipe: recipe, corpus: corpus, communicator: communicator)
+            run = try GPTRun(recipe: recipe, corpus: corpus, communicator: communicator, initialWeights: pretrained?.state)
         } catch let error as ExperimentError {
             throw Refusal("\(error)")
+        } catch let error as StateMismatch {
+            throw Refusal("--init-from \(initFrom ?? ""): \(error)")
         }
         if let checkpoint, let resume = control.resume {
             do {

@@ -53,6 +53,9 @@ struct OptimizerFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: Self.help("initial_accumulator_value"))
     var initialAccumulatorValue: Double?
 
+    @Option(help: Self.help("decay_to"))
+    var decayTo: WeightDecayTarget?
+
     @Option(help: Self.help("states", extra: "allowed with --resume: the state is converted"))
     var states: StateStorage?
 
@@ -100,12 +103,19 @@ struct OptimizerFlags: ParsableArguments {
                                       + "(or with \(Self.flag(required)))")
             }
         }
+        let choice: OptimizerChoice
         do {
             let own = defaults.filter { kind.option(named: $0.key) != nil }
-            return try OptimizerChoice(kind, settings: own.merging(given) { _, flag in flag })
+            choice = try OptimizerChoice(kind, settings: own.merging(given) { _, flag in flag })
         } catch {
             throw Self.validationError(error)
         }
+        // A reference point with nothing pulling toward it is a mistake, not a choice.
+        if let target = given["decay_to"], target != WeightDecayTarget.zero.rawValue, choice.weightDecay == 0 {
+            throw ValidationError("--decay-to \(target) needs weight decay: the weight decay of --optimizer "
+                                  + "\(kind.rawValue) is 0 here (give --weight-decay)")
+        }
+        return choice
     }
 
     /// `body`'s value, for options a command sets from its own flags (a study's --lr): the optimizer's refusal
@@ -163,6 +173,7 @@ struct OptimizerFlags: ParsableArguments {
         case let option as Option<String?>: option.wrappedValue
         case let option as Option<WeightDecayConvention?>: option.wrappedValue?.rawValue
         case let option as Option<StateStorage?>: option.wrappedValue?.rawValue
+        case let option as Option<WeightDecayTarget?>: option.wrappedValue?.rawValue
         case let flag as Flag<Bool>: flag.wrappedValue ? "true" : nil
         default: nil
         }
@@ -177,4 +188,5 @@ func listed(_ items: [String]) -> String {
 
 extension WeightDecayConvention: ExpressibleByArgument {}
 extension StateStorage: ExpressibleByArgument {}
+extension WeightDecayTarget: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}

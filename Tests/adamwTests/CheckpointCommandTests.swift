@@ -27,6 +27,7 @@ struct CheckpointCommandTests {
         ["--optimizer", "adagrad", "--lr", "0.05", "--lr-decay", "0.01", "--initial-accumulator-value", "0.1"],
         ["--optimizer", "adamw-schedulefree", "--lr", "0.005", "--warmup-steps", "20", "--r", "0.5",
          "--weight-lr-power", "1"],
+        ["--decay-to", "initial", "--weight-decay", "0.5", "--states", "int8"],
     ])
     func twoEpochsStraightAndOnePlusAResumeGiveTheSameBytes(_ schedule: [String]) throws {
         let folder = try Self.directory()
@@ -53,7 +54,11 @@ struct CheckpointCommandTests {
         #expect(state.metadata["optimizer.type"] == type)
         // Schedule-Free's run saves its model at the eval values (the average), as it evaluated it.
         #expect(state.metadata["optimizer.mode"] == (type == "AdamWScheduleFree" ? "eval" : nil))
-        #expect(state.tensors["optimizer.state.layers.1.weight.\(buffer)"]?.shape == [16, 784])
+        #expect(state.tensors["optimizer.state.layers.1.weight.\(buffer)"]?.shape
+                == (schedule.contains("int8") ? [16 * 784] : [16, 784]), "8-bit codes are stored flat")
+        // Decay toward the initial weights keeps them as float32 state, whatever the moments' storage.
+        #expect((state.tensors["optimizer.state.layers.1.weight.decay_reference"]?.shape == [16, 784])
+                == schedule.contains("--decay-to"))
     }
 
     /// A resumed run with a schedule that spans epochs continues to the schedule's end when --epochs is not given.

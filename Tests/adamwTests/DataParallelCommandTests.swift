@@ -55,7 +55,8 @@ struct DataParallelCommandTests {
         let folder = try MPI.folder()
         // Schedule-Free's evaluations move every rank's parameters to the average and back.
         for (states, extra) in [("fp32", ["--states", "fp32"]), ("int8", ["--states", "int8"]),
-                                ("schedule-free", ["--optimizer", "adamw-schedulefree"])] {
+                                ("schedule-free", ["--optimizer", "adamw-schedulefree"]),
+                                ("decay-to", ["--decay-to", "initial", "--weight-decay", "1"])] {
             let one = folder.appendingPathComponent("one-\(states).safetensors").path
             let many = folder.appendingPathComponent("many-\(states).safetensors").path
             // The single process on two threads, the ranks on one each: the thread count changes nothing either.

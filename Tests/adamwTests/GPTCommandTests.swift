@@ -56,7 +56,8 @@ struct GPTCommandTests {
     @Test(arguments: [["--accumulate", "2", "--dropout", "0.2", "--bias", "--no-tie"],
                       ["--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.05"],
                       ["--optimizer", "adam", "--decay-all", "--clip-norm", "0"],
-                      ["--optimizer", "adamw-schedulefree", "--warmup", "3", "--dropout", "0.1"]])
+                      ["--optimizer", "adamw-schedulefree", "--warmup", "3", "--dropout", "0.1"],
+                      ["--decay-to", "initial", "--weight-decay", "1", "--bias"]])
     func aResumeIsTheSameBytesAsAStraightRun(_ extra: [String]) throws {
         let folder = try Self.folder()
         let straight = folder.appendingPathComponent("straight.safetensors").path
