@@ -68,7 +68,7 @@ let package = Package(
         // The benchmarks, outside the CLI: `adamw bench optimizer|gemm` runs the adamw-bench program in its place.
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
-            exclude: ["Command", "DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "experiment-parallelism.sh",
+            exclude: ["Command", "DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "decay-toward-pretrained.sh", "experiment-parallelism.sh",
                       "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
                       "gpt_checkpoint_in_torch.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
                       "schedule-free-vs-cosine.sh", "torchao_lowbit_step.py"]),

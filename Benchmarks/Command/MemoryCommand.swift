@@ -24,10 +24,27 @@ struct MemoryCommand: ParsableCommand {
     @Option(help: "Storages, comma-separated (default fp32,bf16,int8,int4).")
     var states = "fp32,bf16,int8,int4"
 
+    @Option(help: "The optimizer: adamw (m and v in the storage) or adamw-schedulefree (z and v, float32) (default adamw).")
+    var optimizer: MemoryAccount.Optimizer = .adamw
+
+    @Option(help: "What AdamW's decay pulls toward: zero, or initial (a float32 reference of every weight, kept as state) (default zero).")
+    var decayTo: WeightDecayTarget = .zero
+
     @Flag(help: "Skip the resident-memory measurement.")
     var noMeasure = false
 
-    func validate() throws { _ = try storages() }
+    func validate() throws {
+        let storages = try storages()
+        if optimizer == .adamwScheduleFree {
+            if let other = storages.first(where: { $0 != .float32 }) {
+                throw ValidationError("--states \(other.rawValue) applies only to --optimizer adamw: Schedule-Free AdamW "
+                                      + "keeps its states in float32 (use --states fp32)")
+            }
+            if decayTo != .zero {
+                throw ValidationError("--decay-to \(decayTo.rawValue) applies only to --optimizer adamw")
+            }
+        }
+    }
 
     private func storages() throws -> [StateStorage] {
         // Empty names are kept, so that "" and "fp32,,int8" are refused rather than read as fewer storages.
@@ -41,22 +58,26 @@ struct MemoryCommand: ParsableCommand {
 
     func run() throws {
         let tensors = model.tensors
-        let accounts = try storages().map { MemoryAccount($0, tensors: tensors) }
+        let decayReference = decayTo != .zero
+        let accounts = try storages().map {
+            MemoryAccount($0, tensors: tensors, optimizer: optimizer, decayReference: decayReference)
+        }
         let parameters = accounts.first?.parameters ?? 0
         print("\(model.rawValue): \(tensors.count) tensors, \(parameters) parameters")
-        // m and v cost the same in every storage (one signed map, one unsigned, of one size): half the state each.
-        let widths = [6, 9, 9, 9, 9, 9, 9, 8, 8]
-        print(tableRow(["states", "weights", "grads", "m", "v", "scales", "total", "B/param", "state B/p"], widths: widths))
+        let names = accounts.first?.buffers.map(\.name) ?? []
+        let widths = [6, 9, 9] + names.map { _ in 9 } + [9, 9, 8, 8]
+        print(tableRow(["states", "weights", "grads"] + names + ["scales", "total", "B/param", "state B/p"], widths: widths))
         for account in accounts {
-            print(tableRow([account.storage.rawValue, megabytes(account.weightBytes), megabytes(account.gradientBytes),
-                            megabytes(account.stateBytes / 2), megabytes(account.stateBytes / 2),
-                            megabytes(account.scaleBytes), megabytes(account.totalBytes),
-                            format(account.bytesPerParameter, 2), format(account.stateBytesPerParameter, 2)], widths: widths))
+            print(tableRow([account.storage.rawValue, megabytes(account.weightBytes), megabytes(account.gradientBytes)]
+                            + account.buffers.map { megabytes($0.bytes) }
+                            + [megabytes(account.scaleBytes), megabytes(account.totalBytes),
+                               format(account.bytesPerParameter, 2), format(account.stateBytesPerParameter, 2)], widths: widths))
         }
         print("the seeds' count: \(format(MemoryAccount.seedsBytesPerParameter, 0)) B/param "
               + "(\(megabytes(parameters * 16)) for this model); sizes in MB (10^6 bytes)")
         var lines = accounts.map { account in
-            "summary job=memory model=\(model.rawValue) states=\(account.storage.rawValue) parameters=\(parameters) "
+            "summary job=memory model=\(model.rawValue) optimizer=\(optimizer.rawValue) decay_to=\(decayTo.rawValue) "
+                + "states=\(account.storage.rawValue) parameters=\(parameters) "
                 + "bytes_per_param=\(format(account.bytesPerParameter, 3)) state_bytes_per_param=\(format(account.stateBytesPerParameter, 3)) "
                 + "total_mb=\(format(Double(account.totalBytes) / 1e6, 1))"
         }
@@ -64,7 +85,8 @@ struct MemoryCommand: ParsableCommand {
             print("")
             print(tableRow(["states", "counted", "resident", "ratio"], widths: [6, 10, 10, 6]))
             for (index, account) in accounts.enumerated() {
-                guard let measured = try MemoryAccount.measure(account.storage, tensors: tensors) else {
+                guard let measured = try MemoryAccount.measure(account.storage, tensors: tensors, optimizer: optimizer,
+                                                               decayReference: decayReference) else {
                     print("resident memory: /proc/self/status is not available here")
                     break
                 }
@@ -102,3 +124,6 @@ enum MemoryModel: String, CaseIterable, ExpressibleByArgument {
         }
     }
 }
+
+extension MemoryAccount.Optimizer: ExpressibleByArgument {}
+extension WeightDecayTarget: ExpressibleByArgument {}

@@ -90,6 +90,31 @@ struct StatesCommandTests {
         #expect(try CLI.run(["memory", "--states", "fp16"]).status == 64)
     }
 
+    /// Schedule-Free's z and v, and decay toward a reference's float32 copy of the weights, counted and measured.
+    @Test(arguments: [(["--optimizer", "adamw-schedulefree", "--states", "fp32"], ["fp32": 16.0]),
+                      (["--decay-to", "initial", "--states", "fp32,int8"], ["fp32": 20.0, "int8": 14.037])])
+    func memoryCountsScheduleFreeAndADecayReference(_ flags: [String], _ expected: [String: Double]) throws {
+        let result = try CLI.run(["memory", "--model", "gpt2-small"] + flags)
+        #expect(result.status == 0, "\(result.error)")
+        var seen = 0
+        for line in result.lines where line.hasPrefix("summary job=memory") {
+            let fields = Dictionary(uniqueKeysWithValues: line.split(separator: " ").dropFirst().compactMap { pair in
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                return parts.count == 2 ? (parts[0], parts[1]) : nil
+            })
+            let states = try #require(fields["states"]), parameters = Double(fields["parameters"] ?? "") ?? 0
+            let perParameter = try #require(Double(fields["bytes_per_param"] ?? ""))
+            #expect(abs(perParameter - (expected[states] ?? 0)) < 0.05, "\(states): \(perParameter)")
+            let counted = (Double(fields["state_bytes_per_param"] ?? "") ?? 0) * parameters / 1e6
+            let measured = Double(fields["state_resident_mb"] ?? "") ?? 0
+            #expect(abs(measured - counted) < 0.05 * counted, "\(states): resident \(measured) MB, counted \(counted) MB")
+            seen += 1
+        }
+        #expect(seen == expected.count, "\(result.output)")
+        let refused = try CLI.run(["memory", "--optimizer", "adamw-schedulefree", "--states", "int8"])
+        #expect(refused.status == 64 && refused.error.contains("--states int8 applies only to --optimizer adamw"))
+    }
+
     @Test func theOptimizerBenchmarkComparesStoragesInOneRun() throws {
         let result = try CLI.run(["bench", "optimizer", "--states", "bf16,int8,int4", "--parameters", "65536",
                                   "--samples", "1", "--threads", "2"])
