@@ -25,7 +25,7 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var task: TaskOptions
 
-    @Option(help: "Optimizers to sweep: adam (coupled L2), adamw, or both as adam,adamw.")
+    @Option(help: "Optimizers to sweep, comma-separated: adam (coupled L2), adamw, adamw-schedulefree (default adam,adamw).")
     var optimizer = "adam,adamw"
 
     @Option(help: "AdamW's decay: lr (PyTorch, θ·(1 − lr·λ), the default) or schedule (θ·(1 − lr/initial lr·λ)).")
@@ -75,8 +75,8 @@ struct SweepCommand: ParsableCommand {
         var kinds: [OptimizerKind] = []
         for name in optimizer.split(separator: ",", omittingEmptySubsequences: false) {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard let kind = OptimizerKind(rawValue: trimmed), [.adam, .adamw].contains(kind) else {
-                throw ValidationError("--optimizer must be adam, adamw or adam,adamw, got '\(optimizer)'")
+            guard let kind = OptimizerKind(rawValue: trimmed), [.adam, .adamw, .adamwScheduleFree].contains(kind) else {
+                throw ValidationError("--optimizer must list adam, adamw or adamw-schedulefree, comma-separated, got '\(optimizer)'")
             }
             if !kinds.contains(kind) { kinds.append(kind) }
         }
@@ -104,6 +104,9 @@ struct SweepCommand: ParsableCommand {
         case (.adamw, .scheduleScaled, false): return (1e-7, 1e-2)
         case (.adamw, .learningRateScaled, true): return (1e-2, 10)
         case (.adamw, .scheduleScaled, true): return (1e-5, 3e-2)
+        // Schedule-Free's λ multiplies lr as AdamW's does (ĝ + λ·y, stepped by lr).
+        case (.adamwScheduleFree, _, false): return (1e-4, 10)
+        case (.adamwScheduleFree, _, true): return (1e-2, 10)
         case (_, _, true): return (1e-5, 1e-1)
         default: return (1e-6, 1e-1)
         }
@@ -136,14 +139,30 @@ struct SweepCommand: ParsableCommand {
         if decayConvention != nil && !kinds.contains(.adamw) {
             throw ValidationError("--decay-convention applies only to adamw")
         }
+        // Schedule-Free replaces the schedule: an MNIST sweep that has it runs every cell without one.
+        if !task.isGPT, kinds.contains(.adamwScheduleFree), schedulerGiven.map({ $0 != .none }) == true {
+            throw ValidationError("--scheduler \(scheduler.rawValue) cannot be used with --optimizer adamw-schedulefree: "
+                                  + "it replaces the schedule by averaging its iterates")
+        }
         _ = try parseHidden(hidden)
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let trainSamples, trainSamples < 1 { throw ValidationError("--train-samples must be at least 1, got \(trainSamples)") }
     }
 
-    /// A display name: Adam+L2, AdamW, or AdamW (schedule) for the schedule convention.
+    /// How `kind` decays, for the CSV and summaries: l2 (Adam's, in the gradient), AdamW's convention, or
+    /// schedulefree (λ·y added to the normalized gradient).
+    func decayConvention(of kind: OptimizerKind) -> String {
+        switch kind {
+        case .adamw: convention.rawValue
+        case .adamwScheduleFree: "schedulefree"
+        default: "l2"
+        }
+    }
+
+    /// A display name: Adam+L2, AdamW, or AdamW (schedule) for the schedule convention, Schedule-Free AdamW.
     func name(_ kind: OptimizerKind) -> String {
-        kind == .adam ? "Adam+L2" : convention == .scheduleScaled ? "AdamW (schedule)" : "AdamW"
+        kind == .adam ? "Adam+L2" : kind == .adamwScheduleFree ? "Schedule-Free AdamW"
+            : convention == .scheduleScaled ? "AdamW (schedule)" : "AdamW"
     }
 
     /// How a task's sweep is printed: what its cells hold and how its lines say it.
@@ -190,6 +209,7 @@ struct SweepCommand: ParsableCommand {
         let optimizers = try optimizers().map { kind in
             var options = base
             options.optimizer = try OptimizerChoice(kind, settings: kind == .adamw ? ["decay_convention": convention.rawValue] : [:])
+            if kind.replacesSchedule { options.scheduler = .none }
             return (name: name(kind), settings: options, weightDecays: try weightDecays(kind))
         }
         let cells = try learningRates().count * optimizers.reduce(0) { $0 + $1.weightDecays.count }
@@ -225,7 +245,7 @@ struct SweepCommand: ParsableCommand {
             let (best, trend) = Self.printGrid(own, title: view.gridTitle(optimizer.name), learningRates: learningRates,
                                                weightDecays: optimizer.weightDecays, digits: view.gridDigits)
             let key = kind.rawValue
-            summaries.append("summary job=sweep\(view.taskField) optimizer=\(key) decay_convention=\(key == "adamw" ? convention.rawValue : "l2") "
+            summaries.append("summary job=sweep\(view.taskField) optimizer=\(key) decay_convention=\(decayConvention(of: kind)) "
                              + "cells=\(own.count)\(view.lengthField) best_lr=\(best?.lr ?? .nan) best_wd=\(best?.weightDecay ?? .nan) "
                              + "\(view.bestKey)=\(format(best?.reported ?? .nan, view.bestDigits)) "
                              + "best_wd_slope=\(trend.map { format($0.slope, 2) } ?? "nan")")
@@ -245,7 +265,8 @@ struct SweepCommand: ParsableCommand {
     func csvTable(_ cells: [Sweep.Cell], lossColumns: [String]) -> CSVTable {
         var table = CSVTable(header: ["optimizer", "decay_convention", "lr", "weight_decay"] + lossColumns)
         for cell in cells {
-            let cellConvention = cell.optimizer.hasPrefix("AdamW") ? convention.rawValue : "l2"
+            let kind = (try? optimizers())?.first { name($0) == cell.optimizer }
+            let cellConvention = kind.map(decayConvention(of:)) ?? "l2"
             table.append([cell.optimizer, cellConvention, "\(cell.lr)", "\(cell.weightDecay)", "\(cell.reported)",
                           "\(cell.evaluationLoss)", "\(cell.trainLoss)"])
         }

@@ -28,7 +28,7 @@ struct TuneCommand: ParsableCommand {
 
     @OptionGroup var task: TaskOptions
 
-    @Option(help: "adam (Adam with L2) or adamw.")
+    @Option(help: "adam (Adam with L2), adamw or adamw-schedulefree.")
     var optimizer: OptimizerKind = .adamw
 
     @Option(parsing: .unconditional, help: "Trials of each strategy.")
@@ -65,8 +65,8 @@ struct TuneCommand: ParsableCommand {
             return values[0]...values[1]
         }
         let wd: (Double, Double) = switch (optimizer, task.isGPT) {
-        case (.adamw, false): (1e-4, 10)
-        case (.adamw, true): (1e-3, 10)
+        case (.adamw, false), (.adamwScheduleFree, false): (1e-4, 10)
+        case (.adamw, true), (.adamwScheduleFree, true): (1e-3, 10)
         case (_, false): (1e-7, 1e-1)
         case (_, true): (1e-6, 1e-1)
         }
@@ -76,8 +76,8 @@ struct TuneCommand: ParsableCommand {
 
     func validate() throws {
         try task.check(common, mnistOnly: [("--hidden", hiddenGiven != nil), ("--validation-samples", validationSamplesGiven != nil)])
-        guard optimizer == .adam || optimizer == .adamw else {
-            throw ValidationError("--optimizer must be adam or adamw, got \(optimizer.rawValue)")
+        guard [.adam, .adamw, .adamwScheduleFree].contains(optimizer) else {
+            throw ValidationError("--optimizer must be adam, adamw or adamw-schedulefree, got \(optimizer.rawValue)")
         }
         guard (1...1000).contains(trials) else { throw ValidationError("--trials must be between 1 and 1000, got \(trials)") }
         guard (1...64).contains(batch) else { throw ValidationError("--batch must be between 1 and 64, got \(batch)") }
@@ -131,7 +131,8 @@ struct TuneCommand: ParsableCommand {
             LineChart.Series(name: strategy == .bayesian ? "Bayesian optimisation (GP, EI)" : "random search",
                              points: trialList.map { (Double($0.index), $0.bestSoFar) })
         }
-        let title = "Best validation loss so far: \(optimizer == .adam ? "Adam+L2" : "AdamW") on \(task.isGPT ? "the GPT" : "MNIST")"
+        let name = optimizer == .adam ? "Adam+L2" : optimizer == .adamwScheduleFree ? "Schedule-Free AdamW" : "AdamW"
+        let title = "Best validation loss so far: \(name) on \(task.isGPT ? "the GPT" : "MNIST")"
         let svg = try output.write(LineChart(title: title, xLabel: "trial", yLabel: "validation loss", series: series).svg(),
                                    to: "tune.svg")
         print("Wrote \(csv) and \(svg) (\(2 * trials) trials in \(format(seconds, 1)) s, \(runner.jobs) at a time)")
@@ -165,7 +166,8 @@ struct TuneCommand: ParsableCommand {
         let data = try common.data()
         var options = try common.mlpOptions(hidden: hidden, batchSize: 64)
         options.optimizer = OptimizerChoice(optimizer)
-        options.scheduler = .cosine
+        // Schedule-Free replaces the schedule; the others anneal with a cosine over the run.
+        options.scheduler = optimizer.replacesSchedule ? .none : .cosine
         options.scheduleEpochs = epochs
         let base = options
         let validation = validationSamples

@@ -88,6 +88,21 @@ struct ExperimentCommandTests {
         #expect(result.lines.contains { $0.hasPrefix("best λ per lr: ") })
     }
 
+    /// Schedule-Free AdamW in a sweep: its cells run without a schedule (it replaces it), under its own name.
+    @Test func sweepTakesScheduleFree() throws {
+        let out = try Self.folder()
+        let result = try CLI.run(["sweep", "--optimizer", "adamw,adamw-schedulefree", "--grid", "2x2", "--epochs", "1",
+                                  "--hidden", "16", "--train-samples", "2000", "--batch-size", "100", "--out", out.path,
+                                  "--no-progress"])
+        #expect(result.status == 0, "\(result.error)")
+        let summary = try #require(result.lines.first { $0.hasPrefix("summary job=sweep optimizer=adamw-schedulefree") })
+        #expect(summary.contains("decay_convention=schedulefree cells=4"), "\(summary)")
+        let rows = try Self.csv(out.appendingPathComponent("sweep.csv"))
+        #expect(rows.filter { $0.first == "Schedule-Free AdamW" }.count == 4)
+        // Each cell learns: far below the 90% error of chance at its best lr.
+        #expect(rows.filter { $0.first == "Schedule-Free AdamW" }.compactMap { Double($0[4]) }.min() ?? 100 < 30)
+    }
+
     static let invalid: [([String], String)] = [
         (["decay-report", "--epochs", "0"], "--epochs must be at least 1"),
         (["decay-report", "--jobs", "0"], "--jobs must be between 1 and 256"),
@@ -110,8 +125,11 @@ struct ExperimentCommandTests {
         (["compare", "--scheduler", "onecycle", "--momentum", "0"], "--scheduler onecycle cycles SGD's momentum"),
         (["compare", "--scheduler", "step"], "The value 'step' is invalid for '--scheduler"),
         (["compare", "--epochs", "1", "--validation-samples", "60000"], "invalid --validation-samples (at most 59999 of the training set's 60000): 60000"),
-        (["sweep", "--optimizer", "sgd"], "--optimizer must be adam, adamw or adam,adamw"),
-        (["sweep", "--optimizer", "adam,adamw-schedulefree"], "--optimizer must be adam, adamw or adam,adamw"),
+        (["sweep", "--optimizer", "sgd"], "--optimizer must list adam, adamw or adamw-schedulefree, comma-separated"),
+        (["sweep", "--optimizer", "adam,rmsprop"], "--optimizer must list adam, adamw or adamw-schedulefree"),
+        (["sweep", "--optimizer", "adamw-schedulefree", "--scheduler", "cosine"],
+         "--scheduler cosine cannot be used with --optimizer adamw-schedulefree"),
+        (["tune", "--optimizer", "sgd"], "--optimizer must be adam, adamw or adamw-schedulefree, got sgd"),
         (["sweep", "--optimizer", "adam", "--decay-convention", "schedule"], "--decay-convention applies only to adamw"),
         (["sweep", "--decay-convention", "paper"], "The value 'paper' is invalid for '--decay-convention"),
         (["sweep", "--grid", "6by6"], "--grid must be two positive counts such as 6x6"),

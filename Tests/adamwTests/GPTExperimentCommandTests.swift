@@ -109,7 +109,7 @@ struct GPTExperimentCommandTests {
             (["tune", "--train-chars", "5000"], "--train-chars applies only to --task gpt"),
             (["sweep", "--task", "gpt", "--epochs", "2"], "--epochs applies to --task mnist"),
             (["decay-report", "--decay-all"], "--decay-all applies only to --task gpt"),
-            (["tune", "--optimizer", "sgd"], "--optimizer must be adam or adamw"),
+            (["tune", "--optimizer", "sgd"], "--optimizer must be adam, adamw or adamw-schedulefree"),
             (["tune", "--wd-range", "1,0.1"], "--wd-range must be two numbers 0 < low < high"),
             (["compare", "--task", "gpt", "--train-chars", "10"], "--train-chars must be at least 1000"),
         ]
