@@ -13,7 +13,7 @@ public struct MemoryAccount: Sendable {
     public enum Optimizer: String, Sendable, CaseIterable {
         /// AdamW (and Adam): m and v in the storage.
         case adamw
-        /// Schedule-Free AdamW: z (a copy of the weights, float32) and v (float32: it has no other storage yet).
+        /// Schedule-Free AdamW: z (a copy of the weights, float32) and v in the storage.
         case adamwScheduleFree = "adamw-schedulefree"
     }
 
@@ -51,7 +51,7 @@ public struct MemoryAccount: Sendable {
         // Each buffer, and whether it is stored as the storage says or always in float32.
         let declared: [(String, Bool)] = switch optimizer {
         case .adamw: [("m", true), ("v", true)] + (amsgrad ? [("v̂max", true)] : []) + (decayReference ? [("ref", false)] : [])
-        case .adamwScheduleFree: [("z", false), ("v", false)]
+        case .adamwScheduleFree: [("z", false), ("v", true)]
         }
         var buffers: [(name: String, bytes: Int)] = [], scales = 0, kept = 0
         for (name, follows) in declared {
@@ -100,7 +100,7 @@ public struct MemoryAccount: Sendable {
         case .adamw:
             optimizer = try AdamW(params, lr: 1e-3, decayTo: decayReference ? .initial : .zero, states: storage)
         case .adamwScheduleFree:
-            optimizer = try AdamWScheduleFree(params)
+            optimizer = try AdamWScheduleFree(params, states: storage)
             try optimizer.train()
         }
         guard let before = resident() else { return nil }

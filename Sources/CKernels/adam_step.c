@@ -2,25 +2,6 @@
 // over 16-lane vectors and compiled for each instruction set (kernel.h).
 #include "kernel.h"
 
-// bfloat16: the upper half of a float32. Stored rounded to nearest even; a NaN keeps its bits with the quiet bit
-// set (its rounding could carry into the exponent). The stored value is handed back as float32.
-INLINE vf load_h(const uint16_t *p) {
-    vh halves;
-    memcpy(&halves, p, sizeof halves);
-    return (vf)(__builtin_convertvector(halves, vu) << 16);
-}
-
-INLINE vf store_h(uint16_t *p, vf values) {
-    vu bits = (vu)values;
-    vu rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);
-    vi magnitude = (vi)(bits & 0x7FFFFFFFu);
-    vu is_nan = (vu)(((vi)0x7F800000 - magnitude) >> 31);  // all ones for a NaN only
-    rounded = ((rounded & ~is_nan) | ((bits | 0x00400000u) & is_nan)) & 0xFFFF0000u;
-    vh halves = __builtin_convertvector(rounded >> 16, vh);
-    memcpy(p, &halves, sizeof halves);
-    return (vf)rounded;
-}
-
 INLINE vf load_m(const void *base, size_t i, int bf16) {
     return bf16 ? load_h((const uint16_t *)base + i) : load_f((const float *)base + i);
 }

@@ -74,6 +74,25 @@ INLINE vf load_n(const float *p, size_t lanes) { return lanes == WIDTH ? load_f(
 INLINE void store_n(float *p, vf v, size_t lanes) { if (lanes == WIDTH) store_f(p, v); else store_part(p, v, lanes); }
 INLINE vf splat(float x) { return (vf)x; }
 
+// bfloat16: the upper half of a float32. Stored rounded to nearest even; a NaN keeps its bits with the quiet bit
+// set (its rounding could carry into the exponent). The stored value is handed back as float32.
+INLINE vf load_h(const uint16_t *p) {
+    vh halves;
+    memcpy(&halves, p, sizeof halves);
+    return (vf)(__builtin_convertvector(halves, vu) << 16);
+}
+
+INLINE vf store_h(uint16_t *p, vf values) {
+    vu bits = (vu)values;
+    vu rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);
+    vi magnitude = (vi)(bits & 0x7FFFFFFFu);
+    vu is_nan = (vu)(((vi)0x7F800000 - magnitude) >> 31);  // all ones for a NaN only
+    rounded = ((rounded & ~is_nan) | ((bits | 0x00400000u) & is_nan)) & 0xFFFF0000u;
+    vh halves = __builtin_convertvector(rounded >> 16, vh);
+    memcpy(p, &halves, sizeof halves);
+    return (vf)rounded;
+}
+
 /// a·b + c, rounded once on the FMA paths, twice on the others.
 INLINE vf madd(const int fused, vf a, vf b, vf c) { return fused ? __builtin_elementwise_fma(a, b, c) : a * b + c; }
 INLINE float madd1(const int fused, float a, float b, float c) { return fused ? __builtin_fmaf(a, b, c) : a * b + c; }

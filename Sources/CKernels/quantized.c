@@ -5,6 +5,10 @@
 #include "quantized_shared.h"
 
 #if defined(__x86_64__)
+void adamw_quantized_decode_avx512(const uint8_t *codes, const float *scales, const adamw_code_map *map, int linear,
+                                   size_t first_block, size_t end_block, float *out);
+void adamw_quantized_encode_avx512(const float *values, uint8_t *codes, float *scales, const adamw_code_map *map,
+                                   int linear, size_t first_block, size_t end_block);
 void adamw_quantized_adam_step_avx512(const adamw_quantized_scalars *s, const adamw_quantized_buffers *p,
                                       const adamw_code_map *signed_map, const adamw_code_map *unsigned_map,
                                       size_t first_block, size_t end_block);
@@ -40,6 +44,24 @@ void adamw_quantized_adam_step(int path, const adamw_quantized_scalars *s, const
     default: quantized_adam_step_sse2(s, p, signed_map, unsigned_map, first_block, end_block); return;
     }
 }
+
+void adamw_quantized_decode(int path, const uint8_t *codes, const float *scales, const adamw_code_map *map, int linear,
+                            size_t first_block, size_t end_block, float *out) {
+    switch (path) {
+    case ADAMW_CPU_AVX512: adamw_quantized_decode_avx512(codes, scales, map, linear, first_block, end_block, out); return;
+    case ADAMW_CPU_AVX2: quantized_decode_avx2(codes, scales, map, linear, first_block, end_block, out); return;
+    default: quantized_decode_sse2(codes, scales, map, linear, first_block, end_block, out); return;
+    }
+}
+
+void adamw_quantized_encode(int path, const float *values, uint8_t *codes, float *scales, const adamw_code_map *map,
+                            int linear, size_t first_block, size_t end_block) {
+    switch (path) {
+    case ADAMW_CPU_AVX512: adamw_quantized_encode_avx512(values, codes, scales, map, linear, first_block, end_block); return;
+    case ADAMW_CPU_AVX2: quantized_encode_avx2(values, codes, scales, map, linear, first_block, end_block); return;
+    default: quantized_encode_sse2(values, codes, scales, map, linear, first_block, end_block); return;
+    }
+}
 #else
 #define ENTRY
 #define LANES 4
@@ -62,5 +84,23 @@ void adamw_quantized_adam_step(int path, const adamw_quantized_scalars *s, const
 #endif
     (void)path;
     quantized_adam_step_generic(s, p, signed_map, unsigned_map, first_block, end_block);
+}
+
+void adamw_quantized_decode(int path, const uint8_t *codes, const float *scales, const adamw_code_map *map, int linear,
+                            size_t first_block, size_t end_block, float *out) {
+#if defined(__aarch64__)
+    if (path == ADAMW_CPU_NEON) { quantized_decode_neon(codes, scales, map, linear, first_block, end_block, out); return; }
+#endif
+    (void)path;
+    quantized_decode_generic(codes, scales, map, linear, first_block, end_block, out);
+}
+
+void adamw_quantized_encode(int path, const float *values, uint8_t *codes, float *scales, const adamw_code_map *map,
+                            int linear, size_t first_block, size_t end_block) {
+#if defined(__aarch64__)
+    if (path == ADAMW_CPU_NEON) { quantized_encode_neon(values, codes, scales, map, linear, first_block, end_block); return; }
+#endif
+    (void)path;
+    quantized_encode_generic(values, codes, scales, map, linear, first_block, end_block);
 }
 #endif

@@ -19,5 +19,14 @@ void adamw_quantized_adam_step_avx512(const adamw_quantized_scalars *s, const ad
                                       size_t first_block, size_t end_block) {
     quantized_adam_step_avx512(s, p, signed_map, unsigned_map, first_block, end_block);
 }
+void adamw_quantized_decode_avx512(const uint8_t *codes, const float *scales, const adamw_code_map *map, int linear,
+                                   size_t first_block, size_t end_block, float *out) {
+    quantized_decode_avx512(codes, scales, map, linear, first_block, end_block, out);
+}
+
+void adamw_quantized_encode_avx512(const float *values, uint8_t *codes, float *scales, const adamw_code_map *map,
+                                   int linear, size_t first_block, size_t end_block) {
+    quantized_encode_avx512(values, codes, scales, map, linear, first_block, end_block);
+}
 #pragma clang attribute pop
 #endif

@@ -212,6 +212,46 @@ INLINE void NAME(blocks)(const int fused, const adamw_quantized_scalars scalars,
     }
 }
 
+// Blocks [first_block, end_block) of one buffer decoded to float32 into `out` (out[0]: the first block's first
+// element): the values a float32 step reads (Schedule-Free's v).
+ENTRY static void NAME(quantized_decode)(const uint8_t *codes, const float *scales, const adamw_code_map *map_,
+                                         int linear, size_t first_block, size_t end_block, float *out) {
+    const adamw_code_map map = *map_;
+    const size_t block = map.bits == 8 ? 256 : 128;
+    for (size_t index = first_block; index < end_block; index++) {
+        size_t base = index * block;
+        float scale = scales[index];
+        float *target = out + (index - first_block) * block;
+        for (size_t i = 0; i < block; i += WIDTH)
+            store_f(target + i, NAME(decode)(codes, base + i, &map, map.bits, linear) * scale);
+    }
+}
+
+// `values` (out's layout above) encoded into blocks [first_block, end_block) as the Adam step encodes its moments:
+// each block's scale is its largest magnitude (at least 1e-12; NaN when it holds one), each code by the map.
+ENTRY static void NAME(quantized_encode)(const float *values, uint8_t *codes, float *scales, const adamw_code_map *map_,
+                                         int linear, size_t first_block, size_t end_block) {
+    const adamw_code_map map = *map_;
+    const size_t block = map.bits == 8 ? 256 : 128;
+    for (size_t index = first_block; index < end_block; index++) {
+        size_t base = index * block;
+        const float *x = values + (index - first_block) * block;
+        vi largest = (vi)0;
+        for (size_t i = 0; i < block; i += WIDTH) {
+            vi bits_ = (vi)load_f(x + i) & 0x7FFFFFFF;
+            largest = largest < bits_ ? bits_ : largest;
+        }
+        float scale = block_scale(largest), reciprocal = 1.0f / scale;
+        scales[index] = scale;
+        if (!__builtin_isnormal(reciprocal)) {
+            NAME(encode_dividing)(codes, base, x, scale, block, &map, map.bits, linear);
+            continue;
+        }
+        for (size_t i = 0; i < block; i += WIDTH)
+            NAME(encode)(codes, base + i, quotient(FUSED, load_f(x + i), scale, reciprocal), &map, map.bits, linear);
+    }
+}
+
 ENTRY static void NAME(quantized_adam_step)(const adamw_quantized_scalars *scalars, const adamw_quantized_buffers *p,
                                       const adamw_code_map *signed_map, const adamw_code_map *unsigned_map,
                                       size_t first_block, size_t end_block) {

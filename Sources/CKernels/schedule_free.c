@@ -74,3 +74,35 @@ INLINE void lerp_body(const int fused, const int lanes, float *values, const flo
 }
 PATHS(lerp, (float *values, const float *end, float weight, size_t begin, size_t end_index),
       (values, end, weight, begin, end_index))
+
+// bfloat16 ↔ float32 (kernel.h's load_h and store_h), for a float32 step over bfloat16 state (Schedule-Free's v):
+// whole vectors, then the tail through zero-padded scratch.
+INLINE void bf16_decode_body(const int fused, const int lanes, const uint16_t *halves, float *out, size_t begin,
+                             size_t end) {
+    (void)fused;
+    (void)lanes;
+    size_t i = begin;
+    for (; i + WIDTH <= end; i += WIDTH) store_f(out + (i - begin), load_h(halves + i));
+    if (i == end) return;
+    uint16_t h[WIDTH] = {0};
+    float f[WIDTH];
+    memcpy(h, halves + i, 2 * (end - i));
+    store_f(f, load_h(h));
+    memcpy(out + (i - begin), f, 4 * (end - i));
+}
+PATHS(bf16_decode, (const uint16_t *halves, float *out, size_t begin, size_t end), (halves, out, begin, end))
+
+INLINE void bf16_encode_body(const int fused, const int lanes, const float *values, uint16_t *halves, size_t begin,
+                             size_t end) {
+    (void)fused;
+    (void)lanes;
+    size_t i = begin;
+    for (; i + WIDTH <= end; i += WIDTH) store_h(halves + i, load_f(values + (i - begin)));
+    if (i == end) return;
+    float f[WIDTH] = {0};
+    uint16_t h[WIDTH];
+    memcpy(f, values + (i - begin), 4 * (end - i));
+    store_h(h, load_f(f));
+    memcpy(halves + i, h, 2 * (end - i));
+}
+PATHS(bf16_encode, (const float *values, uint16_t *halves, size_t begin, size_t end), (values, halves, begin, end))

@@ -16,6 +16,10 @@ import CKernels
 ///
 /// One step reads y, g, z, v and writes y, z, v: 28 bytes a parameter, as AdamW's. A NaN or infinite gradient
 /// propagates, as in PyTorch.
+///
+/// v may be stored in bfloat16, or in torchao's 8- or 4-bit block-quantized storage (z, a copy of the weights,
+/// stays float32): a few blocks at a time are decoded into float32 on the stack, stepped by the same kernel, and
+/// encoded again as the Adam step encodes its moments (each block's scale its largest magnitude).
 public struct ScheduleFreeStep: Sendable {
     /// The warmed-up learning rate of this step.
     public var lr: Float
@@ -55,16 +59,24 @@ public struct ScheduleFreeStep: Sendable {
         public var param: UnsafeMutablePointer<Float>
         public var grad: UnsafePointer<Float>
         public var z: UnsafeMutablePointer<Float>
+        /// v's memory: its values, or in another ``storage`` its bfloat16 values or codes.
         public var expAvgSq: UnsafeMutablePointer<Float>
+        /// How v is stored.
+        public var storage: StateStorage
+        /// v's block scales (quantized storage).
+        public var expAvgSqScales: UnsafeMutablePointer<Float>?
 
         public init(
             param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
-            expAvgSq: UnsafeMutablePointer<Float>
+            expAvgSq: UnsafeMutablePointer<Float>, storage: StateStorage = .float32,
+            expAvgSqScales: UnsafeMutablePointer<Float>? = nil
         ) {
             self.param = param
             self.grad = grad
             self.z = z
             self.expAvgSq = expAvgSq
+            self.storage = storage
+            self.expAvgSqScales = expAvgSqScales
         }
     }
 
@@ -76,8 +88,54 @@ public struct ScheduleFreeStep: Sendable {
         var scalars = adamw_schedule_free_scalars(
             lr: lr, y_lr: yLR, ckp1: ckp1, beta2: beta2, one_minus_beta2: oneMinusBeta2,
             bias_correction2: biasCorrection2, eps: eps, weight_decay: weightDecay, fresh: fresh ? 1 : 0)
-        adamw_schedule_free_step(path.code, &scalars, streams.param, streams.grad, streams.z, streams.expAvgSq,
-                                 range.lowerBound, range.upperBound)
+        switch streams.storage {
+        case .float32:
+            adamw_schedule_free_step(path.code, &scalars, streams.param, streams.grad, streams.z, streams.expAvgSq,
+                                     range.lowerBound, range.upperBound)
+        case .bfloat16:
+            let halves = UnsafeMutableRawPointer(streams.expAvgSq).assumingMemoryBound(to: UInt16.self)
+            Self.inFloat32(range, unit: 1) { begin, end, scratch in
+                adamw_bf16_decode(path.code, halves, scratch, begin, end)
+                adamw_schedule_free_step(path.code, &scalars, streams.param, streams.grad, streams.z, scratch - begin,
+                                         begin, end)
+                adamw_bf16_encode(path.code, scratch, halves, begin, end)
+            }
+        case .int8, .int4:
+            guard let map = streams.storage.unsignedMap, let scales = streams.expAvgSqScales else { return }
+            let codes = UnsafeMutableRawPointer(streams.expAvgSq).assumingMemoryBound(to: UInt8.self)
+            var codeMap = QuantizedAdamStep.codeMap(map)
+            let linear: Int32 = map.bits == 4 ? 1 : 0  // torchao's 4-bit v is the linear map
+            // A block belongs to the range that holds its first element (as QuantizedAdamStep's).
+            let block = map.blockSize
+            let first = (range.lowerBound + block - 1) / block * block, end = (range.upperBound + block - 1) / block * block
+            guard first < end else { return }
+            Self.inFloat32(first..<end, unit: block) { begin, end, scratch in
+                adamw_quantized_decode(path.code, codes, scales, &codeMap, linear, begin / block, end / block, scratch)
+                adamw_schedule_free_step(path.code, &scalars, streams.param, streams.grad, streams.z, scratch - begin,
+                                         begin, end)
+                adamw_quantized_encode(path.code, scratch, codes, scales, &codeMap, linear, begin / block, end / block)
+            }
+        }
+    }
+
+    /// Elements of v decoded at a time: 16 KB on the stack, a whole number of 8- and 4-bit blocks.
+    static let scratchCount = 4096
+
+    /// Calls `body` over `range` cut into pieces of at most ``scratchCount`` elements (whole `unit`s), each with
+    /// float32 scratch for the piece (scratch[0] is element `begin`).
+    private static func inFloat32(
+        _ range: Range<Int>, unit: Int, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
+            guard let base = scratch.baseAddress else { return }
+            let piece = scratchCount / unit * unit
+            var begin = range.lowerBound
+            while begin < range.upperBound {
+                let end = min(begin + piece, range.upperBound)
+                body(begin, end, base)
+                begin = end
+            }
+        }
     }
 
     /// values ← lerp(values, end, weight) over `count` elements, as PyTorch's `lerp_` with a scalar weight: how

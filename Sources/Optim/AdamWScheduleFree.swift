@@ -12,8 +12,8 @@ import Foundation
 ///     per parameter with a gradient: the update of `ScheduleFreeStep` (v, ĝ with decay at y, y, z)
 ///     eval():  x = lerp(y, z, 1 − 1/β1);   train():  y = lerp(x, z, 1 − β1)
 ///
-/// State: `z` (always float32: a copy of the weights) and `exp_avg_sq` per parameter; `k`, `lr_max` and
-/// `weight_sum` per group (saved with the group).
+/// State: `z` (always float32: a copy of the weights) and `exp_avg_sq` (in the group's `states` storage) per
+/// parameter; `k`, `lr_max` and `weight_sum` per group (saved with the group).
 public typealias AdamWScheduleFree = RuleOptimizer<AdamWScheduleFreeRule>
 
 /// The options of ``AdamWScheduleFree``, with `schedulefree`'s defaults.
@@ -31,6 +31,9 @@ public struct ScheduleFreeOptions: OptimizerOptions {
     public var r = 0.0
     /// The average weights each step by the largest learning rate so far to this power.
     public var weightLRPower = 2.0
+    /// How v is stored: float32 (the original's), bfloat16, or torchao's 8- or 4-bit block-quantized storage; z
+    /// stays float32. Not an option of the original.
+    public var states = StateStorage.float32
 
     public init() {}
 
@@ -43,6 +46,8 @@ public struct ScheduleFreeOptions: OptimizerOptions {
         .number("r", \.r, help: "Power of the step number in each step's weight in the average."),
         .number("weight_lr_power", \.weightLRPower,
                 help: "Power of the largest learning rate so far in each step's weight in the average."),
+        .choice("states", \.states, help: "How v is stored: fp32, bf16, int8 or int4 (z stays float32).")
+            .describingStorage().omittedAtDefault(),
     ]
 
     public func validate(initialLR: Double) throws(OptimError) {
@@ -111,6 +116,8 @@ public enum AdamWScheduleFreeRule: UpdateRule {
 
     public static func uses(buffer index: Int, options: ScheduleFreeOptions) -> Bool { true }
 
+    public static func storage(_ options: ScheduleFreeOptions) -> StateStorage { options.states }
+
     /// A parameter's state exists only once it has stepped, and then holds both buffers.
     public static func requiredBuffers(step: Int, options: ScheduleFreeOptions) -> [Int] { [0, 1] }
 
@@ -138,7 +145,8 @@ public enum AdamWScheduleFreeRule: UpdateRule {
     public static func streams(
         param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, state: StatePointers
     ) -> ScheduleFreeStep.Streams {
-        ScheduleFreeStep.Streams(param: param, grad: grad, z: state[0] ?? param, expAvgSq: state[1] ?? param)
+        ScheduleFreeStep.Streams(param: param, grad: grad, z: state[0] ?? param, expAvgSq: state[1] ?? param,
+                                 storage: state.storage, expAvgSqScales: state.scales(1))
     }
 
     public static func changeMode(
@@ -158,9 +166,10 @@ extension RuleOptimizer where Rule == AdamWScheduleFreeRule {
     public convenience init(
         _ groups: [ParamGroup<ScheduleFreeOptions>], lr: Double? = nil, betas: (Double, Double)? = nil,
         eps: Double? = nil, weightDecay: Double? = nil, warmupSteps: Int? = nil, r: Double? = nil,
-        weightLRPower: Double? = nil
+        weightLRPower: Double? = nil, states: StateStorage? = nil
     ) throws(OptimError) {
         var defaults = ScheduleFreeOptions()
+        defaults.states = states ?? defaults.states
         defaults.lr = lr ?? defaults.lr
         defaults.betas = betas ?? defaults.betas
         defaults.eps = eps ?? defaults.eps
@@ -174,9 +183,10 @@ extension RuleOptimizer where Rule == AdamWScheduleFreeRule {
     /// Creates Schedule-Free AdamW over one group holding `params`.
     public convenience init(
         _ params: [Parameter], lr: Double? = nil, betas: (Double, Double)? = nil, eps: Double? = nil,
-        weightDecay: Double? = nil, warmupSteps: Int? = nil, r: Double? = nil, weightLRPower: Double? = nil
+        weightDecay: Double? = nil, warmupSteps: Int? = nil, r: Double? = nil, weightLRPower: Double? = nil,
+        states: StateStorage? = nil
     ) throws(OptimError) {
         try self.init([ParamGroup(params: params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
-                      warmupSteps: warmupSteps, r: r, weightLRPower: weightLRPower)
+                      warmupSteps: warmupSteps, r: r, weightLRPower: weightLRPower, states: states)
     }
 }

@@ -159,13 +159,15 @@ struct ScheduleFreeTests {
         #expect(optimizer.state(for: params[0])?.buffer(.z)?.storage == .float32)
     }
 
-    /// Stopping after `split` steps, saving in `mode`, and resuming on new objects gives the straight run's bits.
-    @Test(arguments: [OptimizerMode.train, .eval])
-    func aResumedRunContinuesBitForBitInEitherMode(_ mode: OptimizerMode) throws {
-        let steps = 6, split = 3
+    /// Stopping after `split` steps, saving in `mode`, and resuming on new objects gives the straight run's bits,
+    /// with v in any storage (71,680 elements: whole 8- and 4-bit blocks).
+    @Test(arguments: [OptimizerMode.train, .eval], [StateStorage.float32, .bfloat16, .int8, .int4])
+    func aResumedRunContinuesBitForBitInEitherMode(_ mode: OptimizerMode, _ storage: StateStorage) throws {
+        let steps = 6, split = 3, count = 71_680
         func run(resumingAt resume: Int?) throws -> ([Float], StateDict) {
-            var params = try Self.parameters(count: 70_000)
-            var optimizer = try AdamWScheduleFree(params, lr: 0.02, weightDecay: 0.05, warmupSteps: 2, r: 0.5)
+            var params = try Self.parameters(count: count)
+            var optimizer = try AdamWScheduleFree(params, lr: 0.02, weightDecay: 0.05, warmupSteps: 2, r: 0.5,
+                                                  states: storage)
             optimizer.train()
             for step in 0..<steps {
                 if step == split {
@@ -173,9 +175,10 @@ struct ScheduleFreeTests {
                     if mode == .eval { optimizer.eval() }
                     if resume != nil {
                         let saved = optimizer.stateDict(), values = params.map(\.values)
-                        params = try Self.parameters(count: 70_000)
+                        params = try Self.parameters(count: count)
                         for (parameter, value) in zip(params, values) { parameter.values = value }
-                        optimizer = try AdamWScheduleFree(params)
+                        // Built with the same storage: a loaded state is converted to the optimizer's.
+                        optimizer = try AdamWScheduleFree(params, states: storage)
                         try optimizer.load(stateDict: saved)
                         #expect(optimizer.mode == mode)
                     }
@@ -191,13 +194,22 @@ struct ScheduleFreeTests {
         #expect(straight.0 == resumed.0)
         #expect(straight.1 == resumed.1)
         #expect(straight.1.metadata["mode"] == "eval")
+        // v as its storage keeps it, z always in float32.
+        let elementType: StateElementType = switch storage {
+        case .float32: .float32
+        case .bfloat16: .bfloat16
+        case .int8, .int4: .uint8
+        }
+        #expect(straight.1.tensors["state.w.exp_avg_sq"]?.elementType == elementType)
+        #expect(straight.1.tensors["state.w.z"]?.elementType == .float32)
     }
 
-    @Test func oneAndTwoThreadsGiveTheSameBits() throws {
+    @Test(arguments: [StateStorage.float32, .int8])
+    func oneAndTwoThreadsGiveTheSameBits(_ storage: StateStorage) throws {
         var results: [[Float]] = []
         for threads in [1, 2] {
-            let params = try Self.parameters(count: 200_000)
-            let optimizer = try AdamWScheduleFree(params, lr: 0.01, weightDecay: 0.1, warmupSteps: 2)
+            let params = try Self.parameters(count: 204_800)
+            let optimizer = try AdamWScheduleFree(params, lr: 0.01, weightDecay: 0.1, warmupSteps: 2, states: storage)
             try ThreadPool.$current.withValue(try ThreadPool(threadCount: threads)) {
                 optimizer.train()
                 for step in 0..<4 {

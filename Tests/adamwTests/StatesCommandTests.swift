@@ -48,9 +48,10 @@ struct StatesCommandTests {
         #expect((Double(CLI.summary(back)["accuracy"] ?? "") ?? 0) > 90)
     }
 
-    @Test func statesApplyToAdamAndAdamWOnly() throws {
+    @Test func statesApplyToAdamAdamWAndScheduleFreeOnly() throws {
         let sgd = try CLI.run(["train", "--optimizer", "sgd", "--states", "int8", "--epochs", "1"])
-        #expect(sgd.status == 64 && sgd.error.contains("--states applies only to --optimizer adamw or adam"), "\(sgd.error)")
+        #expect(sgd.status == 64 && sgd.error.contains("--states applies only to --optimizer adamw, adam or adamw-schedulefree"),
+                "\(sgd.error)")
         let bad = try CLI.run(["train", "--states", "int3", "--epochs", "1"])
         #expect(bad.status == 64 && bad.error.contains("int3"), "\(bad.error)")
     }
@@ -91,7 +92,7 @@ struct StatesCommandTests {
     }
 
     /// Schedule-Free's z and v, and decay toward a reference's float32 copy of the weights, counted and measured.
-    @Test(arguments: [(["--optimizer", "adamw-schedulefree", "--states", "fp32"], ["fp32": 16.0]),
+    @Test(arguments: [(["--optimizer", "adamw-schedulefree", "--states", "fp32,int8"], ["fp32": 16.0, "int8": 13.018]),
                       (["--decay-to", "initial", "--states", "fp32,int8"], ["fp32": 20.0, "int8": 14.037])])
     func memoryCountsScheduleFreeAndADecayReference(_ flags: [String], _ expected: [String: Double]) throws {
         let result = try CLI.run(["memory", "--model", "gpt2-small"] + flags)
@@ -111,8 +112,8 @@ struct StatesCommandTests {
             seen += 1
         }
         #expect(seen == expected.count, "\(result.output)")
-        let refused = try CLI.run(["memory", "--optimizer", "adamw-schedulefree", "--states", "int8"])
-        #expect(refused.status == 64 && refused.error.contains("--states int8 applies only to --optimizer adamw"))
+        let refused = try CLI.run(["memory", "--optimizer", "adamw-schedulefree", "--decay-to", "initial"])
+        #expect(refused.status == 64 && refused.error.contains("--decay-to initial applies only to --optimizer adamw"))
     }
 
     @Test func theOptimizerBenchmarkComparesStoragesInOneRun() throws {

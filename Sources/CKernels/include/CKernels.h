@@ -139,6 +139,20 @@ void adamw_quantized_adam_step(int path, const adamw_quantized_scalars *s, const
                                const adamw_code_map *signed_map, const adamw_code_map *unsigned_map,
                                size_t first_block, size_t end_block);
 
+/// Blocks [first_block, end_block) of one quantized buffer decoded to float32 into `out` (out[0]: the first block's
+/// first element); `linear`: the 4-bit linear map. For a float32 step over a quantized state (Schedule-Free's v).
+void adamw_quantized_decode(int path, const uint8_t *codes, const float *scales, const adamw_code_map *map, int linear,
+                            size_t first_block, size_t end_block, float *out);
+/// `values` (laid out as `out` above) encoded into blocks [first_block, end_block) as the Adam step encodes: each
+/// block's scale its largest magnitude (at least 1e-12, NaN when it holds one), each code by the map.
+void adamw_quantized_encode(int path, const float *values, uint8_t *codes, float *scales, const adamw_code_map *map,
+                            int linear, size_t first_block, size_t end_block);
+
+/// bfloat16 ↔ float32 over [begin, end): `out[i − begin]` the value of half i, and half i the nearest even
+/// bfloat16 of `values[i − begin]` (a NaN keeps its payload, quieted), as the Adam step stores bfloat16 moments.
+void adamw_bf16_decode(int path, const uint16_t *halves, float *out, size_t begin, size_t end);
+void adamw_bf16_encode(int path, const float *values, uint16_t *halves, size_t begin, size_t end);
+
 // MARK: GEMM (Kernels' GEMM blocks the product and spreads it over threads; these are its inner loops)
 
 /// Where the macro-kernel finds a block's strips of 6 rows of A: the first `in_place` strips in A itself (strip s
