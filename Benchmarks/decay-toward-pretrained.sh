@@ -8,7 +8,7 @@
 # toward the base's weights (`--decay-to initial`). Each line gives both texts' validation losses (the mean over the
 # whole validation split, `summary val_loss`): the new text's after fine-tuning, and the old text's, which measures
 # forgetting (evaluated by a run of one step at lr 0 on the old text, which leaves the weights as they are).
-# About 15 minutes on 2 cores.
+# About 20 minutes on 2 cores.
 # Usage: Benchmarks/decay-toward-pretrained.sh [λ ...]   (default: 0.1 1 10 30; λ = 0 is run once)
 # ADAMW=path runs that adamw instead of building this checkout's.
 set -euo pipefail
