@@ -35,7 +35,7 @@ public struct MemoryAccount: Sendable {
 
     public var totalBytes: Int { weightBytes + gradientBytes + stateBytes + scaleBytes }
     public var bytesPerParameter: Double { Double(totalBytes) / Double(max(parameters, 1)) }
-    /// The optimizer's state alone, per parameter (8 in float32).
+    /// The optimizer's state alone, per parameter (8 in float32; 12 with a decay reference).
     public var stateBytesPerParameter: Double { Double(stateBytes + scaleBytes) / Double(max(parameters, 1)) }
 
     /// The account for `tensors` with `storage` states; `amsgrad` adds v̂max, `decayReference` a float32 reference.

@@ -160,6 +160,15 @@ public struct AdamStep: Sendable {
     private func run(_ streams: Streams, _ range: Range<Int>, path: CPUPath, toward reference: UnsafePointer<Float>) {
         var step = self, streams = streams
         streams.decayReference = nil
+        // A quantized step takes the blocks whose first element is in `range`, up to their ends: the pass must
+        // cover exactly those elements (a thread's range may end inside a block that the next thread steps), and
+        // pieces of whole blocks keep the stack buffer inside each piece.
+        var range = range
+        if let block = streams.storage.blockSize {
+            let owned = (range.lowerBound + block - 1) / block * block..<(range.upperBound + block - 1) / block * block
+            guard !owned.isEmpty else { return }
+            range = owned
+        }
         if decouplesDecay {
             adamw_decay_toward(path.code, streams.param, reference, decayFactor, range.lowerBound, range.upperBound)
             (step.decayFactor, step.decouplesDecay, step.blockDecay) = (1, false, 0)

@@ -31,7 +31,8 @@ public enum OptimError: Error, Equatable, CustomStringConvertible {
     case stepInEvalMode(optimizer: String)
     /// A decay reference given for a parameter with another number of values.
     case decayReferenceMismatch(name: String, shape: [Int], count: Int)
-    /// A decay reference given for a parameter that the optimizer does not hold, or whose group decays toward zero.
+    /// A decay reference given for a parameter that the optimizer does not hold, or whose group decays toward zero
+    /// or has no weight decay.
     case noDecayReference(name: String, reason: String)
 
     /// The option at fault, by PyTorch's name, when the error is about one option's value.

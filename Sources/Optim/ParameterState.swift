@@ -1,6 +1,7 @@
 /// What an optimizer keeps for one parameter: a step count and the buffers its rule declares (see
 /// ``UpdateRule/stateBuffers``), under PyTorch's names. Buffers are created on the first step that needs them; a
-/// parameter that has never been stepped has no state.
+/// parameter that has never been stepped has no state, unless a decay reference was given for it
+/// (``RuleOptimizer/setDecayReference(_:for:)``: a state at step 0 holding only that).
 ///
 /// ```swift
 /// let m = optimizer.state(for: weight)?[.expAvg]

@@ -8,9 +8,10 @@
 public enum WeightDecayTarget: String, Sendable, Equatable, CaseIterable {
     /// Decay toward zero: today's AdamW, bit for bit (no reference is kept).
     case zero
-    /// Decay toward the values each parameter holds when its state is created, before its first step (the values
-    /// it had when the optimizer was built, unless changed since), unless a reference is given for it with
-    /// ``RuleOptimizer/setDecayReference(_:for:)``. Taken at the first step, a ZeRO-1 process keeps the references of
+    /// Decay toward the values each parameter holds when its reference is created: at its first step (the values
+    /// it had when the optimizer was built, unless changed since), or at the first step after its group turned
+    /// `decay_to` on or its weight decay from 0 (then the values of that moment); unless a reference is given for
+    /// it with ``RuleOptimizer/setDecayReference(_:for:)``. Taken at a step, a ZeRO-1 process keeps the references of
     /// the parameters it owns only, as it does their moments.
     case initial
 }

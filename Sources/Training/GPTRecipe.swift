@@ -23,8 +23,8 @@ public struct GPTRecipe: Equatable, Sendable {
     public var batchSize = 12
     /// Micro-batches per optimizer step (nanoGPT's gradient_accumulation_steps).
     public var accumulate = 1
-    /// The optimizer and its options: the recipe's (lr 1e-3, betas (0.9, 0.99), weight decay 0.1) unless replaced
-    /// (``init(optimizer:given:)``).
+    /// The optimizer and its options. `GPTRecipe()` holds AdamW with PyTorch's defaults; ``init(optimizer:given:)``
+    /// (and `adamw gpt`'s flags) give the recipe's (lr 1e-3, betas (0.9, 0.99), weight decay 0.1) unless replaced.
     public var optimizer = OptimizerChoice(.adamw)
     /// Decay every parameter, not only those of 2 or more dimensions (for comparison with the recipe).
     public var decayAll = false

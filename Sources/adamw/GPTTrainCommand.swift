@@ -172,10 +172,12 @@ struct GPTTrainCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        // Weights, gradients and up to three state buffers; per micro-batch the activations of every layer and
-        // the attention weights (with their dropout masks), and the logits with their softmax and gradient.
+        // Weights, gradients and up to three state buffers, and a decay reference; per micro-batch the activations
+        // of every layer and the attention weights (with their dropout masks), and the logits with their softmax
+        // and gradient.
+        let bytesPerWeight = recipe.optimizer.text(of: "decay_to").map { $0 != WeightDecayTarget.zero.rawValue } == true ? 24 : 20
         let weights = GPTCheckpoint.parameterCount(recipe.configuration(vocabularySize: vocabularySize))
-            .flatMap { MemoryLimit.product([$0, 20]) }
+            .flatMap { MemoryLimit.product([$0, bytesPerWeight]) }
         let perToken = MemoryLimit.product([recipe.embedding, 40]).flatMap { activations in
             MemoryLimit.product([recipe.heads, recipe.context, 3]).map { activations + $0 }
         }
@@ -227,10 +229,11 @@ struct GPTTrainCommand: ParsableCommand {
                 corpus = try CharacterCorpus(contentsOf: textPath)
             }
         } catch {
-            let source = data != nil ? "--data \(textPath): " : ""
-            throw Refusal(pretrained != nil && initFrom != nil
-                ? "\(source)\(error) of the --init-from checkpoint \(initFrom ?? ""): the text must use the model's characters"
-                : data != nil ? "--data \(error)" : "\(error)")
+            if case .unknownCharacter = error, let initFrom {
+                let source = data != nil ? "--data \(textPath): " : ""
+                throw Refusal("\(source)\(error) of the --init-from checkpoint \(initFrom): the text must use the model's characters")
+            }
+            throw Refusal(data != nil ? "--data \(error)" : "\(error)")
         }
         let recipe: GPTRecipe
         if let resume = control.resume {
@@ -252,8 +255,10 @@ struct GPTTrainCommand: ParsableCommand {
         } else {
             recipe = try self.recipe(pretrained: pretrained?.configuration)
             guard recipe.context <= corpus.maximumContext else {
+                let limit = initFrom.map { "the --init-from checkpoint \($0)'s block_size is \(recipe.context): give a longer text" }
+                    ?? "--context at most \(corpus.maximumContext)"
                 throw Refusal("the text is too short for a context of \(recipe.context): each split needs "
-                              + "\(recipe.context + 1) characters (--context at most \(corpus.maximumContext))")
+                              + "\(recipe.context + 1) characters (\(limit))")
             }
             // The model's size depends on the text's characters, known only now.
             try Self.check(recipe, vocabularySize: corpus.vocabulary.count)

@@ -122,7 +122,9 @@ struct WeightDecayTargetTests {
         _ options: AdamOptions, threads: Int, resumeAt: Int? = nil, steps: Int = 4
     ) throws -> (values: [[Float]], state: StateDict) {
         var random = TestRandom(seed: 29)
-        let shapes = [[300, 257], [4096], [33]]  // a tensor split between threads, one of whole 8-bit blocks, a small one
+        // A tensor not of whole blocks (float32 in any storage), one of whole 8-bit blocks, a small one, and one of
+        // whole blocks that two threads split inside a block (at its element 8,531 of 98,304).
+        let shapes = [[300, 257], [4096], [33], [96, 1024]]
         let initial = shapes.map { random.floats($0.reduce(1, *)) }
         func parameters() throws -> [Parameter] {
             try zip(shapes.indices, shapes).map { i, shape in try Parameter(name: "p\(i)", shape: shape, values: initial[i]) }
@@ -164,6 +166,7 @@ struct WeightDecayTargetTests {
         #expect(straight.values == twoThreads.values && straight.values == resumed.values)
         #expect(straight.state == resumed.state)
         #expect(straight.state.tensors["state.p0.decay_reference"]?.shape == [300, 257])
+        #expect(straight.state.tensors["state.p3.decay_reference"]?.shape == [96, 1024])
         #expect(straight.state.metadata["groups"]?.contains(#""decay_to":"initial""#) == true)
         // It decays toward the start: the same run decaying toward zero ends elsewhere.
         var towardZero = options
