@@ -272,6 +272,7 @@ struct GPTTrainCommand: ParsableCommand {
         } catch let error as StateMismatch {
             throw Refusal("--init-from \(initFrom ?? ""): \(error)")
         }
+        pretrained = nil  // the model holds its weights now: the file's copy goes
         if let checkpoint, let resume = control.resume {
             do {
                 try run.load(checkpoint)
