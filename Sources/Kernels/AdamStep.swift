@@ -149,10 +149,6 @@ public struct AdamStep: Sendable {
         }
     }
 
-    /// Elements a coupled step toward a reference takes at a time: its gradient with the decay is built in a
-    /// buffer of this many floats on the stack (a whole number of 8- and 4-bit blocks).
-    static let referenceBlock = 4096
-
     /// The step with its decay toward `reference`: the decay is a pass of its own before the step, which then
     /// runs without any (so every storage's kernel takes it unchanged). Decoupled, the pass moves θ; coupled, it
     /// writes the gradient with λ·(θ − θ_ref) added into a stack buffer, a block at a time, so the caller's
@@ -163,30 +159,20 @@ public struct AdamStep: Sendable {
         // A quantized step takes the blocks whose first element is in `range`, up to their ends: the pass must
         // cover exactly those elements (a thread's range may end inside a block that the next thread steps), and
         // pieces of whole blocks keep the stack buffer inside each piece.
-        var range = range
-        if let block = streams.storage.blockSize {
-            let owned = (range.lowerBound + block - 1) / block * block..<(range.upperBound + block - 1) / block * block
-            guard !owned.isEmpty else { return }
-            range = owned
-        }
+        let range = streams.storage.ownedElements(of: range)
+        guard !range.isEmpty else { return }
         if decouplesDecay {
             adamw_decay_toward(path.code, streams.param, reference, decayFactor, range.lowerBound, range.upperBound)
             (step.decayFactor, step.decouplesDecay, step.blockDecay) = (1, false, 0)
             step.run(streams, range, path: path)
         } else if l2 != 0 {
             (step.l2, step.maximize) = (0, false)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.referenceBlock) { scratch in
-                guard let base = scratch.baseAddress else { return }
-                var begin = range.lowerBound
-                while begin < range.upperBound {
-                    let end = min(begin + Self.referenceBlock, range.upperBound)
-                    adamw_l2_toward(path.code, base, streams.grad, streams.param, reference, l2, maximize ? 1 : 0,
-                                    begin, end)
-                    var block = streams
-                    block.grad = UnsafePointer(base - begin)  // indexed from `begin`, as the caller's gradient
-                    step.run(block, begin..<end, path: path)
-                    begin = end
-                }
+            inFloat32Pieces(of: range, unit: streams.storage.blockSize ?? 1) { begin, end, scratch in
+                adamw_l2_toward(path.code, scratch, streams.grad, streams.param, reference, l2, maximize ? 1 : 0,
+                                begin, end)
+                var piece = streams
+                piece.grad = UnsafePointer(scratch - begin)  // indexed from `begin`, as the caller's gradient
+                step.run(piece, begin..<end, path: path)
             }
         } else {
             step.run(streams, range, path: path)  // λ = 0: no decay to move toward anything

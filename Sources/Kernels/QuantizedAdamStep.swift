@@ -40,8 +40,8 @@ struct QuantizedAdamStep {
                      "amsgrad needs v̂max's codes and scales")
         // torchao's maps: 8-bit dynamic maps, or the 4-bit dynamic map for m and the linear one for v.
         precondition(signed.bits == 8 || unsigned == .int4Unsigned, "no kernel for the map \(unsigned.name)")
-        let block = signed.blockSize
-        let first = (range.lowerBound + block - 1) / block, end = (range.upperBound + block - 1) / block
+        let block = signed.blockSize, owned = storage.ownedElements(of: range)
+        let first = owned.lowerBound / block, end = owned.upperBound / block
         guard first < end else { return }
         func bytes(_ pointer: UnsafeMutablePointer<Float>?) -> UnsafeMutablePointer<UInt8>? {
             pointer.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt8.self) }

@@ -94,7 +94,7 @@ public struct ScheduleFreeStep: Sendable {
                                      range.lowerBound, range.upperBound)
         case .bfloat16:
             let halves = UnsafeMutableRawPointer(streams.expAvgSq).assumingMemoryBound(to: UInt16.self)
-            Self.inFloat32(range, unit: 1) { begin, end, scratch in
+            inFloat32Pieces(of: range, unit: 1) { begin, end, scratch in
                 adamw_bf16_decode(path.code, halves, scratch, begin, end)
                 adamw_schedule_free_step(path.code, &scalars, streams.param, streams.grad, streams.z, scratch - begin,
                                          begin, end)
@@ -105,35 +105,12 @@ public struct ScheduleFreeStep: Sendable {
             let codes = UnsafeMutableRawPointer(streams.expAvgSq).assumingMemoryBound(to: UInt8.self)
             var codeMap = QuantizedAdamStep.codeMap(map)
             let linear: Int32 = map.bits == 4 ? 1 : 0  // torchao's 4-bit v is the linear map
-            // A block belongs to the range that holds its first element (as QuantizedAdamStep's).
-            let block = map.blockSize
-            let first = (range.lowerBound + block - 1) / block * block, end = (range.upperBound + block - 1) / block * block
-            guard first < end else { return }
-            Self.inFloat32(first..<end, unit: block) { begin, end, scratch in
+            let block = map.blockSize, owned = streams.storage.ownedElements(of: range)
+            inFloat32Pieces(of: owned, unit: block) { begin, end, scratch in
                 adamw_quantized_decode(path.code, codes, scales, &codeMap, linear, begin / block, end / block, scratch)
                 adamw_schedule_free_step(path.code, &scalars, streams.param, streams.grad, streams.z, scratch - begin,
                                          begin, end)
                 adamw_quantized_encode(path.code, scratch, codes, scales, &codeMap, linear, begin / block, end / block)
-            }
-        }
-    }
-
-    /// Elements of v decoded at a time: 16 KB on the stack, a whole number of 8- and 4-bit blocks.
-    static let scratchCount = 4096
-
-    /// Calls `body` over `range` cut into pieces of at most ``scratchCount`` elements (whole `unit`s), each with
-    /// float32 scratch for the piece (scratch[0] is element `begin`).
-    private static func inFloat32(
-        _ range: Range<Int>, unit: Int, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
-    ) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
-            guard let base = scratch.baseAddress else { return }
-            let piece = scratchCount / unit * unit
-            var begin = range.lowerBound
-            while begin < range.upperBound {
-                let end = min(begin + piece, range.upperBound)
-                body(begin, end, base)
-                begin = end
             }
         }
     }

@@ -44,6 +44,14 @@ public enum StateStorage: String, Sendable, CaseIterable, Codable {
         return count >= Self.minimumQuantizedCount && count % blockSize == 0 ? self : .float32
     }
 
+    /// The elements a step over `range` updates in this storage: `range` itself, or for a quantized storage the
+    /// whole blocks whose first element is in `range` (so that any split of a tensor between threads covers every
+    /// block once).
+    public func ownedElements(of range: Range<Int>) -> Range<Int> {
+        guard let block = blockSize else { return range }
+        return (range.lowerBound + block - 1) / block * block..<(range.upperBound + block - 1) / block * block
+    }
+
     /// Bytes of one buffer of `count` elements, scales included (``storage(forCount:)`` applied first).
     public func bytes(forCount count: Int) -> Int {
         let storage = storage(forCount: count)
