@@ -121,13 +121,7 @@ public struct CharacterCorpus: Sendable {
     /// The copy of Tiny Shakespeare in the repository's `Data/tinyshakespeare` (or `$ADAMW_DATA_DIR`'s
     /// `tinyshakespeare/input.txt`).
     public static var tinyShakespeare: String {
-        if let override = ProcessInfo.processInfo.environment["ADAMW_DATA_DIR"], !override.isEmpty {
-            return override + "/tinyshakespeare/input.txt"
-        }
-        let sourceRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Data/tinyshakespeare/input.txt").path
-        return FileManager.default.fileExists(atPath: sourceRoot) ? sourceRoot : "Data/tinyshakespeare/input.txt"
+        BundledData.path("Data/tinyshakespeare/input.txt") { $0 + "/tinyshakespeare/input.txt" }
     }
 
     /// The tokens of `split`.

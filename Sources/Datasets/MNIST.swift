@@ -29,13 +29,7 @@ public struct MNIST: Sendable {
     /// The repository's copy: `ADAMW_DATA_DIR` if set, else `Data/mnist` at the root of this package's source tree
     /// when it exists, else `Data/mnist` under the current directory.
     public static var defaultDirectory: String {
-        if let override = ProcessInfo.processInfo.environment["ADAMW_DATA_DIR"], !override.isEmpty {
-            return override
-        }
-        let sourceRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Data/mnist").path
-        return FileManager.default.fileExists(atPath: sourceRoot) ? sourceRoot : "Data/mnist"
+        BundledData.path("Data/mnist") { $0 }
     }
 
     /// Loads one split from `directory` (default: ``defaultDirectory``).

@@ -1,4 +1,5 @@
 import Optim
+import Training
 
 /// What an experiment trains, written once for every study (``Comparison``, ``Sweep``, ``DecayReport``): a task's
 /// settings, changed by the values a study varies, trained to the end and measured as a ``RunRecord``.
@@ -6,9 +7,10 @@ import Optim
 /// task is one more conformance.
 public protocol ExperimentTask: Sendable {
     /// What defines one run (``Training/TrainingOptions``, ``Training/GPTRecipe``).
-    associatedtype Settings: Sendable
+    associatedtype Settings: RecipeHolding
 
-    /// `settings` with one value a study varies changed (and whatever the task ties to it).
+    /// `settings` with one value a study varies changed (and whatever the task ties to it). The default changes
+    /// the value in the settings' ``Training/Recipe`` and nothing else.
     /// - Throws: the optimizer's ``Optim/OptimError`` for a value it refuses.
     func settings(_ settings: Settings, with change: SettingChange) throws -> Settings
 
@@ -39,6 +41,12 @@ public enum SettingChange: Sendable {
 }
 
 extension ExperimentTask {
+    public func settings(_ settings: Settings, with change: SettingChange) throws -> Settings {
+        var settings = settings
+        try settings.training.change(change)
+        return settings
+    }
+
     /// `settings` with `changes` made in order.
     public func settings(_ settings: Settings, with changes: SettingChange...) throws -> Settings {
         try changes.reduce(settings) { try self.settings($0, with: $1) }
@@ -99,5 +107,18 @@ public struct RunRecord: Sendable {
         self.heldOutLoss = heldOutLoss
         self.trainLoss = trainLoss
         self.weightNorm = weightNorm
+    }
+}
+
+extension Recipe {
+    /// Makes `change` (a value a study varies) in the recipe.
+    /// - Throws: the optimizer's ``Optim/OptimError`` for a value it refuses.
+    public mutating func change(_ change: SettingChange) throws {
+        switch change {
+        case .lr(let lr): optimizer = try optimizer.setting("lr", to: String(lr))
+        case .weightDecay(let weightDecay): optimizer = try optimizer.setting("weight_decay", to: String(weightDecay))
+        case .seed(let seed): self.seed = seed
+        case .optimizer(let kind): optimizer = try optimizer.switched(to: kind)
+        }
     }
 }

@@ -65,15 +65,8 @@ public struct GPTExperiment: ExperimentTask {
     /// A learning rate comes with nanoGPT's schedule ending at a tenth of it: the floor moves with the rate.
     public func settings(_ settings: GPTRecipe, with change: SettingChange) throws -> GPTRecipe {
         var recipe = settings
-        switch change {
-        case .lr(let lr):
-            recipe.optimizer = try recipe.optimizer.setting("lr", to: String(lr))
-            recipe.minLR = lr / 10
-        case .weightDecay(let weightDecay):
-            recipe.optimizer = try recipe.optimizer.setting("weight_decay", to: String(weightDecay))
-        case .seed(let seed): recipe.seed = seed
-        case .optimizer(let kind): recipe.optimizer = try recipe.optimizer.switched(to: kind)
-        }
+        try recipe.training.change(change)
+        if case .lr(let lr) = change { recipe.minLR = lr / 10 }
         return recipe
     }
 

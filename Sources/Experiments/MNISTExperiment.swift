@@ -23,18 +23,6 @@ public struct MNISTExperiment: ExperimentTask {
         self.progress = progress
     }
 
-    public func settings(_ settings: TrainingOptions, with change: SettingChange) throws -> TrainingOptions {
-        var options = settings
-        switch change {
-        case .lr(let lr): options.optimizer = try options.optimizer.setting("lr", to: String(lr))
-        case .weightDecay(let weightDecay):
-            options.optimizer = try options.optimizer.setting("weight_decay", to: String(weightDecay))
-        case .seed(let seed): options.seed = seed
-        case .optimizer(let kind): options.optimizer = try options.optimizer.switched(to: kind)
-        }
-        return options
-    }
-
     public func train(_ settings: TrainingOptions, name: String, selecting: Bool,
                       inspect: Inspection?) throws -> RunRecord {
         guard epochs >= 1 else {

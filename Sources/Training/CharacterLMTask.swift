@@ -44,4 +44,10 @@ public final class CharacterLMTask: TrainingTask {
     public func dataFingerprint() -> [Int64] {
         [Int64(UInt32(dataChecksum, radix: 16) ?? 0), Int64(corpus.tokens.count), Int64(corpus.vocabulary.count)]
     }
+
+    public var dataName: String { "text" }
+
+    public func describe(fingerprint values: [Int64]) -> String {
+        "CRC-32 \(String(values[0], radix: 16)), \(values[1]) characters, \(values[2]) distinct"
+    }
 }

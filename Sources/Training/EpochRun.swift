@@ -69,22 +69,11 @@ public final class EpochRun<Task: EpochTask> {
     /// Builds the run, on its own or, given `communicator`, as its rank of a data-parallel run. Errors name the
     /// option at fault (an optimizer's or a scheduler's).
     public init(options: TrainingOptions, task: Task, communicator: (any Communicator)? = nil) throws {
-        try ExperimentError.checkAccumulate(options.accumulate, ranks: communicator?.size ?? 1)
-        try options.checkScheduleFitsOptimizer()
         self.options = options
-        let random = RandomStream(seed: options.seed)
-        let model = try withRandomGenerator(random) { try task.makeModel() }
-        let optimizer = try options.optimizer.makeOptimizer(model.parameters(), excludingFromDecay: options.excludedFromDecay)
-        optimizer.nonFiniteGradients = options.nonFinite
-        if let communicator, communicator.size > 1 {
-            try communicator.requireAgreement(on: task.dataFingerprint(), of: "training data") { values in
-                "fingerprint " + values.map(String.init).joined(separator: ",")
-            }
-        }
-        try RunAgreement.require(try StateJSON.encode(options), of: "training options", on: communicator)
         // Clipping sums the norms in the optimizer's group order, as this run always has.
-        trainer = try Trainer(task: task, model: model, optimizer: optimizer, random: random,
-                              communicator: communicator, clipNorm: options.clipNorm, clipOrder: optimizer.parameters)
+        trainer = try Trainer(task: task, recipe: options.training, communicator: communicator,
+                              settings: (try StateJSON.encode(options), "training options"), clipInOptimizerOrder: true)
+        try options.checkScheduleFitsOptimizer()
         let (total, overflow) = options.scheduleEpochs.multipliedReportingOverflow(
             by: Self.stepsPerEpoch(batches: task.batchesPerEpoch, accumulate: options.accumulate))
         guard !overflow, total <= 1 << 40 else {
@@ -92,6 +81,7 @@ public final class EpochRun<Task: EpochTask> {
                 name: "schedule epochs", value: "\(options.scheduleEpochs)",
                 reason: "makes a schedule of more than 2^40 steps")
         }
+        let optimizer = trainer.optimizer
         switch options.scheduler {
         case .none:
             scheduler = nil

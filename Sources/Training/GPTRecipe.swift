@@ -19,24 +19,17 @@ public struct GPTRecipe: Equatable, Sendable {
     public var tiedEmbedding = true
     public var gelu: GELUApproximation = .none
 
-    // Training.
-    public var batchSize = 12
-    /// Micro-batches per optimizer step (nanoGPT's gradient_accumulation_steps).
-    public var accumulate = 1
-    /// The optimizer and its options. `GPTRecipe()` holds AdamW with PyTorch's defaults; ``init(optimizer:given:)``
-    /// (and `adamw gpt`'s flags) give the recipe's (lr 1e-3, betas (0.9, 0.99), weight decay 0.1) unless replaced.
-    public var optimizer = OptimizerChoice(.adamw)
-    /// Decay every parameter, not only those of 2 or more dimensions (for comparison with the recipe).
-    public var decayAll = false
+    /// What every task's run has: nanoGPT's batch of 12, no decay on biases and LayerNorm weights (its two
+    /// groups), clipping at 1 (grad_clip), seed 1337, and non-finite gradients stepped on as PyTorch does. The
+    /// optimizer: `GPTRecipe()` holds AdamW with PyTorch's defaults; ``init(optimizer:given:)`` (and `adamw gpt`'s
+    /// flags) give the recipe's (lr 1e-3, betas (0.9, 0.99), weight decay 0.1) unless replaced.
+    public var training = Recipe(decay: .exceptBiasesAndNorms, batchSize: 12, clipNorm: 1.0, seed: 1337, nonFinite: .propagate)
     /// The learning rate at the end of the cosine (nanoGPT's min_lr).
     public var minLR = 1e-4
     /// Iterations of linear warm-up (warmup_iters).
     public var warmup = 100
     /// The iteration at which the cosine reaches ``minLR`` (lr_decay_iters).
     public var decayIterations = 2000
-    /// Clip the gradients' total 2-norm to this before each step; nil: no clipping (grad_clip 0).
-    public var clipNorm: Double? = 1.0
-    public var seed: UInt64 = 1337
 
     /// The recipe's own optimizer options, for the optimizers that have them.
     public static let recipeOptimizerOptions: [String: String] = ["lr": "0.001", "betas": "0.9,0.99", "weight_decay": "0.1"]
@@ -49,10 +42,6 @@ public struct GPTRecipe: Equatable, Sendable {
         let recipe = Self.recipeOptimizerOptions.filter { optimizer.option(named: $0.key) != nil }
         self.optimizer = try OptimizerChoice(optimizer, settings: recipe.merging(given) { _, new in new })
     }
-
-    /// The parameters the run does not decay: biases and LayerNorm weights, as nanoGPT's two groups; nil with
-    /// ``decayAll``.
-    public var excludedFromDecay: WeightDecayRule? { decayAll ? nil : .biasesAndNorms }
 
     /// The optimizer the run builds: ``optimizer``, and for one that replaces the schedule (Schedule-Free) the
     /// recipe's ``warmup`` as its own `warmup_steps` unless that is given.
@@ -130,7 +119,7 @@ extension GPTRecipe: Codable {
     // two entries, its kind and the options given.
     enum CodingKeys: String, CodingKey {
         case layers, heads, embedding, context, dropout, bias, tiedEmbedding, gelu, batchSize, accumulate
-        case optimizer, optimizerOptions, decayAll, minLR, warmup, decayIterations, clipNorm, seed
+        case optimizer, optimizerOptions, decayAll, minLR, warmup, decayIterations, clipNorm, seed, nonFinite
     }
 
     /// - Throws: a `DecodingError` for JSON that is not a recipe, or the ``Optim/OptimError`` of an optimizer
@@ -149,12 +138,13 @@ extension GPTRecipe: Codable {
         accumulate = try values.decode(Int.self, forKey: .accumulate)
         let kind = try values.decode(OptimizerKind.self, forKey: .optimizer)
         let settings = try values.decode([String: String].self, forKey: .optimizerOptions)
-        decayAll = try values.decode(Bool.self, forKey: .decayAll)
+        training.decay = try values.decode(Bool.self, forKey: .decayAll) ? .all : .exceptBiasesAndNorms
         minLR = try values.decode(Double.self, forKey: .minLR)
         warmup = try values.decode(Int.self, forKey: .warmup)
         decayIterations = try values.decode(Int.self, forKey: .decayIterations)
         clipNorm = try values.decodeIfPresent(Double.self, forKey: .clipNorm)
         seed = try values.decode(UInt64.self, forKey: .seed)
+        training.nonFinite = try values.decodeIfPresent(NonFiniteGradientPolicy.self, forKey: .nonFinite) ?? .propagate
         optimizer = try OptimizerChoice(kind, settings: settings)
     }
 
@@ -172,11 +162,13 @@ extension GPTRecipe: Codable {
         try values.encode(accumulate, forKey: .accumulate)
         try values.encode(optimizer.kind, forKey: .optimizer)
         try values.encode(optimizer.given, forKey: .optimizerOptions)
-        try values.encode(decayAll, forKey: .decayAll)
+        try values.encode(training.decay == .all, forKey: .decayAll)
         try values.encode(minLR, forKey: .minLR)
         try values.encode(warmup, forKey: .warmup)
         try values.encode(decayIterations, forKey: .decayIterations)
         try values.encodeIfPresent(clipNorm, forKey: .clipNorm)
         try values.encode(seed, forKey: .seed)
+        // Written only when not PyTorch's (no flag sets it), so that every recipe saved before keeps its bytes.
+        if training.nonFinite != .propagate { try values.encode(training.nonFinite, forKey: .nonFinite) }
     }
 }

@@ -53,25 +53,12 @@ public final class GPTRun {
     public init(recipe: GPTRecipe, corpus: CharacterCorpus, communicator: (any Communicator)? = nil,
                 initialWeights: StateDict? = nil) throws {
         try recipe.check(maximumContext: corpus.maximumContext)
-        try ExperimentError.checkAccumulate(recipe.accumulate, ranks: communicator?.size ?? 1)
         let task = CharacterLMTask(recipe: recipe, corpus: corpus)
         self.task = task
-        let random = RandomStream(seed: recipe.seed)
-        let model = withRandomGenerator(random) { task.makeModel() }
-        // The initialization still draws from the run's generator, so a fine-tuning run's dropout and batches are
-        // those of a run from scratch with the same seed.
-        if let initialWeights { try GPTCheckpoint.load(initialWeights, into: model) }
-        let optimizer = try recipe.optimizerToBuild().makeOptimizer(
-            model.parameters(), excludingFromDecay: recipe.excludedFromDecay)
-        if let communicator, communicator.size > 1 {
-            // Before the first exchange whose size depends on the text (the vocabulary sizes the model).
-            try communicator.requireAgreement(on: task.dataFingerprint(), of: "text") { values in
-                "CRC-32 \(String(values[0], radix: 16)), \(values[1]) characters, \(values[2]) distinct"
-            }
+        trainer = try Trainer(task: task, recipe: recipe.training, communicator: communicator,
+                              settings: (try StateJSON.encode(recipe), "recipes"), choice: try recipe.optimizerToBuild()) { model in
+            if let initialWeights { try GPTCheckpoint.load(initialWeights, into: model) }
         }
-        try RunAgreement.require(try StateJSON.encode(recipe), of: "recipes", on: communicator)
-        trainer = try Trainer(task: task, model: model, optimizer: optimizer, random: random,
-                              communicator: communicator, clipNorm: recipe.clipNorm)
     }
 
     /// The learning rate of the next iteration.

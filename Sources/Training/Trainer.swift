@@ -53,6 +53,32 @@ public final class Trainer<Task: TrainingTask> {
         strategy = try makeStepStrategy(parameters: parameters, optimizer: optimizer, communicator: communicator)
     }
 
+    /// The trainer of `task` under `recipe`: the model built while the recipe's seed drives the global generator,
+    /// then `prepare`d (a fine-tuning run loads its starting weights: the initialization still drew from the
+    /// run's generator, so its dropout is that of a run from scratch), and the recipe's optimizer (`choice`, when
+    /// given, instead of the recipe's) with its decay mask and non-finite policy. Given a `communicator` of several
+    /// processes, they must agree on the task's data and on `settings` (a JSON object: the options that define the
+    /// run, `of` naming them in plural) before any exchange whose size depends on them. `clipInOptimizerOrder`
+    /// sums the clipping norm in the optimizer's group order instead of the model's.
+    public convenience init(task: Task, recipe: Recipe, communicator: (any Communicator)?,
+                            settings: (json: String, of: String), choice: OptimizerChoice? = nil,
+                            clipInOptimizerOrder: Bool = false,
+                            prepare: (Task.Model) throws -> Void = { _ in }) throws {
+        try recipe.checkAccumulate(ranks: communicator?.size ?? 1)
+        let random = RandomStream(seed: recipe.seed)
+        let model = try withRandomGenerator(random) { try task.makeModel() }
+        try prepare(model)
+        let optimizer = try recipe.makeOptimizer(model.parameters(), choice: choice)
+        if let communicator, communicator.size > 1 {
+            try communicator.requireAgreement(on: task.dataFingerprint(), of: task.dataName) { values in
+                task.describe(fingerprint: values)
+            }
+        }
+        try RunAgreement.require(settings.json, of: settings.of, on: communicator)
+        try self.init(task: task, model: model, optimizer: optimizer, random: random, communicator: communicator,
+                      clipNorm: recipe.clipNorm, clipOrder: clipInOptimizerOrder ? optimizer.parameters : nil)
+    }
+
     /// The ZeRO-1 shards when the trainer is one rank of several, nil on its own.
     public var sharding: ShardedOptimizer? { strategy as? ShardedOptimizer }
 

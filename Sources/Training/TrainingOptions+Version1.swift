@@ -33,7 +33,7 @@ extension TrainingOptions {
             var options = TrainingOptions()
             options.model = model
             options.hidden = hidden
-            options.noDecayBiasNorm = noDecayBiasNorm
+            options.training.decay = noDecayBiasNorm ? .exceptBiasesAndNorms : .all
             options.batchSize = batchSize
             options.accumulate = accumulate
             options.seed = seed

@@ -32,12 +32,9 @@ public struct TrainingOptions: Equatable, Sendable {
 
     public var model: Model = .linear
     public var hidden: [Int] = []
-    public var optimizer = OptimizerChoice(.adamw)
-    public var noDecayBiasNorm = false
-    public var batchSize = 64
-    /// Micro-batches per optimizer step.
-    public var accumulate = 1
-    public var seed: UInt64 = 0
+    /// What every task's run has: the seeds' example decays every parameter, in batches of 64, from seed 0, and
+    /// skips a step whose gradient is not finite.
+    public var training = Recipe(decay: .all, batchSize: 64, seed: 0, nonFinite: .skip)
     public var scheduler: Schedule = .none
     /// The number of epochs the schedule spans (cosine, warmup-cosine, onecycle).
     public var scheduleEpochs = 5
@@ -47,9 +44,6 @@ public struct TrainingOptions: Equatable, Sendable {
     public var pctStart = 0.3
     public var plateauFactor = 0.1
     public var plateauPatience = 10
-    public var nonFinite: NonFiniteGradientPolicy = .skip
-    /// Clip the gradients' total 2-norm to this before each step.
-    public var clipNorm: Double?
     /// Train on the first this many samples of the training set's order (nil: all), for quick experiments.
     public var trainSamples: Int?
     /// Hold out the last this many training samples and evaluate on them instead of the test set (model
@@ -57,10 +51,6 @@ public struct TrainingOptions: Equatable, Sendable {
     public var validationSamples: Int?
 
     public init() {}
-
-    /// The parameters the run does not decay: with ``noDecayBiasNorm``, biases and norm weights; nil: none (the
-    /// seeds' example decays every parameter). The GPT's recipe says the same with the opposite default.
-    public var excludedFromDecay: WeightDecayRule? { noDecayBiasNorm ? .biasesAndNorms : nil }
 
     /// Throws when the optimizer replaces the schedule (Schedule-Free) and a schedule is chosen too.
     public func checkScheduleFitsOptimizer() throws(ExperimentError) {
@@ -88,7 +78,7 @@ extension TrainingOptions: Codable {
         hidden = try values.decode([Int].self, forKey: .hidden)
         let kind = try values.decode(OptimizerKind.self, forKey: .optimizer)
         let settings = try values.decode([String: String].self, forKey: .optimizerOptions)
-        noDecayBiasNorm = try values.decode(Bool.self, forKey: .noDecayBiasNorm)
+        training.decay = try values.decode(Bool.self, forKey: .noDecayBiasNorm) ? .exceptBiasesAndNorms : .all
         batchSize = try values.decode(Int.self, forKey: .batchSize)
         accumulate = try values.decode(Int.self, forKey: .accumulate)
         seed = try values.decode(UInt64.self, forKey: .seed)
@@ -112,7 +102,7 @@ extension TrainingOptions: Codable {
         try values.encode(hidden, forKey: .hidden)
         try values.encode(optimizer.kind, forKey: .optimizer)
         try values.encode(optimizer.given, forKey: .optimizerOptions)
-        try values.encode(noDecayBiasNorm, forKey: .noDecayBiasNorm)
+        try values.encode(training.decay == .exceptBiasesAndNorms, forKey: .noDecayBiasNorm)
         try values.encode(batchSize, forKey: .batchSize)
         try values.encode(accumulate, forKey: .accumulate)
         try values.encode(seed, forKey: .seed)

@@ -22,6 +22,18 @@ public protocol TrainingTask: AnyObject {
     /// A fingerprint of the data: equal on every process of a data-parallel run that reads the same data, and
     /// compared across them before training (computed only then).
     func dataFingerprint() -> [Int64]
+    /// What the data is called where processes disagree on it ("training data", "text").
+    var dataName: String { get }
+    /// A fingerprint as that message shows it.
+    func describe(fingerprint: [Int64]) -> String
+}
+
+extension TrainingTask {
+    public var dataName: String { "training data" }
+
+    public func describe(fingerprint: [Int64]) -> String {
+        "fingerprint " + fingerprint.map(String.init).joined(separator: ",")
+    }
 }
 
 /// A task trained in epochs over a finite data set, evaluated after each (``TrainingRun``'s).

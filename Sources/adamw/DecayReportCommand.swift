@@ -92,7 +92,7 @@ struct DecayReportCommand: ParsableCommand {
             var recipe = try OptimizerFlags.naming {
                 try GPTRecipe(optimizer: .adamw, given: ["lr": String(lr), "weight_decay": String(lambda)])
             }
-            recipe.decayAll = decayAll
+            recipe.training.decay = decayAll ? .all : .exceptBiasesAndNorms
             recipe.seed = common.seed
             let experiment = GPTExperiment(data: data, iterations: iterations, evalInterval: interval,
                                            finished: TaskOptions.finished(enabled: !common.noProgress, total: 2))

@@ -146,7 +146,7 @@ struct GPTTrainCommand: ParsableCommand {
         recipe.dropout = dropout ?? recipe.dropout
         recipe.bias = bias
         recipe.tiedEmbedding = !noTie
-        recipe.decayAll = decayAll
+        recipe.training.decay = decayAll ? .all : .exceptBiasesAndNorms
         if let clipNorm {
             guard clipNorm.isFinite, clipNorm >= 0 else {
                 throw ValidationError("--clip-norm must be a positive number (0: no clipping), got \(clipNorm)")

@@ -149,7 +149,7 @@ struct TrainCommand: ParsableCommand {
         }
         options.optimizer = try flags.choice(for: kind)
         if options.model == .mlp { options.hidden = try parseHidden(hidden ?? "128") }
-        options.noDecayBiasNorm = noDecayBiasNorm
+        options.training.decay = noDecayBiasNorm ? .exceptBiasesAndNorms : .all
         options.batchSize = batchSize ?? options.batchSize
         options.accumulate = accumulate ?? ParallelLaunch.defaultAccumulate
         options.trainSamples = trainSamples

@@ -12,7 +12,7 @@ struct TrainingOptionsTests {
     @Test func theSavedLayoutIsUnchanged() throws {
         var options = TrainingOptions()
         options.optimizer = try OptimizerChoice(.adam, settings: ["lr": "0.002", "betas": "0.9,0.95", "states": "int8"])
-        options.noDecayBiasNorm = true
+        options.training.decay = .exceptBiasesAndNorms
         options.clipNorm = 1
         #expect(try StateJSON.encode(options) == Self.saved)
         let read = try #require(try TrainingOptions.decodeSaved(Self.saved))
