@@ -73,7 +73,7 @@ let package = Package(
                       "gpt_checkpoint_in_torch.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
                       "schedule-free-vs-cosine.sh", "torchao_lowbit_step.py"]),
         .executableTarget(
-            name: "adamw-bench", dependencies: ["Benchmarks", "CommandSupport", "Kernels", "Optim", "NN"],
+            name: "adamw-bench", dependencies: ["Benchmarks", "CommandSupport", "Kernels", "Optim", "NN", "Datasets"],
             path: "Benchmarks/Command"),
         // adamw-bench is built with adamw (adamw runs it for `adamw bench optimizer|gemm`), not linked into it.
         .executableTarget(
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Datasets", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "Optim"]),
         .executableTarget(
             name: "checkpoint-writer", dependencies: ["Optim", "Checkpoints"], path: "Tests/CheckpointWriter"),

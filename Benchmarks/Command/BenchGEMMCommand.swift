@@ -89,20 +89,7 @@ enum NumpyGEMM {
                 rates.append(2.0 * m * n * k * reps / (time.perf_counter() - t) / 1e9)
             print(sorted(rates)[2])
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_NUM_THREADS"] = "\(threads)"
-        environment["OMP_NUM_THREADS"] = "\(threads)"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let output = PythonScript.output(script, environment: ["OPENBLAS_NUM_THREADS": "\(threads)", "OMP_NUM_THREADS": "\(threads)"])
+        return output.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 }

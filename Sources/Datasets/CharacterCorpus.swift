@@ -86,8 +86,8 @@ public struct CharacterCorpus: Sendable {
         try self.init(text: text, characters: characters)
     }
 
-    /// The UTF-8 text at `path`, read as ``init(contentsOf:)`` describes.
-    static func text(contentsOf path: String) throws(DatasetError) -> String {
+    /// The UTF-8 text at `path`, read as ``init(contentsOf:)`` describes (at most ``maximumBytes``).
+    public static func text(contentsOf path: String) throws(DatasetError) -> String {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }

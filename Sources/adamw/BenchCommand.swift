@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the kernels against this machine's memory-traffic ceiling.",
-        subcommands: [BenchLauncher<OptimizerBench>.self, BenchLauncher<GEMMBench>.self, BenchDistributedCommand.self]
+        subcommands: [BenchLauncher<OptimizerBench>.self, BenchLauncher<GEMMBench>.self, BenchLauncher<TokenizerBench>.self,
+                      BenchDistributedCommand.self]
     )
 }
 
@@ -34,6 +35,12 @@ enum GEMMBench: BenchmarkProgram {
     static let name = "gemm"
     static let path = ["bench", "gemm"]
     static let abstract = "GFLOP/s of the GEMM on square and training-shaped products, next to numpy's OpenBLAS."
+}
+
+enum TokenizerBench: BenchmarkProgram {
+    static let name = "tokenizer"
+    static let path = ["bench", "tokenizer"]
+    static let abstract = "Seconds and MB/s of GPT-2's BPE encoding a text (default Tiny Shakespeare), next to tiktoken's."
 }
 
 enum MemoryBench: BenchmarkProgram {
