@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "CheckpointsTests", dependencies: ["Optim", "Checkpoints", "TestSupport", "checkpoint-writer"],
             exclude: []),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Datasets"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Datasets", "Checkpoints", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "NN", "Datasets"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"]),
         // adamw, mnist-example and dependency-probe are not imported: the tests run the built programs.

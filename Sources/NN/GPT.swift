@@ -17,11 +17,14 @@ public final class GPT: Module {
         public var bias: Bool                 // bias: in Linears and LayerNorms
         public var tiedEmbedding: Bool        // wte.weight is lm_head.weight
         public var gelu: GELUApproximation
+        /// The LayerNorms' eps (Hugging Face's layer_norm_epsilon; nanoGPT's is PyTorch's default, 1e-5).
+        public var layerNormEpsilon: Double
 
         /// nanoGPT's Tiny Shakespeare CPU recipe: 4 layers, 4 heads, 128 wide, context 64, no bias, no dropout.
         public init(
             vocabularySize: Int, blockSize: Int = 64, layers: Int = 4, heads: Int = 4, embedding: Int = 128,
-            dropout: Double = 0, bias: Bool = false, tiedEmbedding: Bool = true, gelu: GELUApproximation = .none
+            dropout: Double = 0, bias: Bool = false, tiedEmbedding: Bool = true, gelu: GELUApproximation = .none,
+            layerNormEpsilon: Double = 1e-5
         ) {
             self.vocabularySize = vocabularySize
             self.blockSize = blockSize
@@ -32,6 +35,7 @@ public final class GPT: Module {
             self.bias = bias
             self.tiedEmbedding = tiedEmbedding
             self.gelu = gelu
+            self.layerNormEpsilon = layerNormEpsilon
         }
     }
 
@@ -48,7 +52,7 @@ public final class GPT: Module {
             wpe = Embedding(c.blockSize, c.embedding)
             drop = Dropout(p: c.dropout)
             h = (0..<c.layers).map { _ in Block(c) }
-            ln_f = LayerNorm(c.embedding, bias: c.bias)
+            ln_f = LayerNorm(c.embedding, eps: c.layerNormEpsilon, bias: c.bias)
         }
 
         public func forward(_ input: Tensor) throws(TensorError) -> Tensor { input }
@@ -62,9 +66,9 @@ public final class GPT: Module {
         public let mlp: MLP
 
         init(_ c: Configuration) {
-            ln_1 = LayerNorm(c.embedding, bias: c.bias)
+            ln_1 = LayerNorm(c.embedding, eps: c.layerNormEpsilon, bias: c.bias)
             attn = CausalSelfAttention(c)
-            ln_2 = LayerNorm(c.embedding, bias: c.bias)
+            ln_2 = LayerNorm(c.embedding, eps: c.layerNormEpsilon, bias: c.bias)
             mlp = MLP(c)
         }
 

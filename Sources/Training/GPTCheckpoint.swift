@@ -10,7 +10,8 @@ import Optim
 ///   well when it is tied to the embedding (PyTorch's `state_dict()` lists both), so that
 ///   `model.load_state_dict({k: v for k, v in f.items() if not k.startswith("optimizer.")})` takes them as they are;
 /// - the configuration in `__metadata__` under nanoGPT's `model_args` keys (`n_layer`, `n_head`, `n_embd`,
-///   `block_size`, `vocab_size`, `bias`, `dropout`), as JSON values, and `tie_weights`;
+///   `block_size`, `vocab_size`, `bias`, `dropout`), as JSON values, `tie_weights`, `gelu`, and `layer_norm_epsilon`
+///   when it is not 1e-5;
 /// - `vocabulary`: the characters in token order, as a JSON string (nanoGPT's `meta.pkl` `itos`).
 ///
 /// ``model(from:)`` rebuilds the model from these alone (what `adamw gpt sample` needs), after checking every value
@@ -27,6 +28,8 @@ public enum GPTCheckpoint {
             "dropout": String(c.dropout), "tie_weights": String(c.tiedEmbedding), "gelu": c.gelu.rawValue,
             "vocabulary": (try? StateJSON.encode(vocabulary.text)) ?? "",
         ]
+        // Written only when not nanoGPT's (PyTorch's default), so that every checkpoint before keeps its bytes.
+        if c.layerNormEpsilon != 1e-5 { state.metadata["layer_norm_epsilon"] = String(c.layerNormEpsilon) }
         return state
     }
 
@@ -56,6 +59,10 @@ public enum GPTCheckpoint {
         if !(0..<1).contains(dropout) { problems.append("dropout is \(state.metadata["dropout"] ?? "missing"), expected a number in [0, 1)") }
         let gelu = state.metadata["gelu"].flatMap(GELUApproximation.init(rawValue:))
         if gelu == nil { problems.append("gelu is \(state.metadata["gelu"] ?? "missing"), expected none or tanh") }
+        let epsilon = state.metadata["layer_norm_epsilon"].map { Double($0) ?? .nan } ?? 1e-5
+        if !(epsilon.isFinite && epsilon > 0) {
+            problems.append("layer_norm_epsilon is '\(state.metadata["layer_norm_epsilon"] ?? "")', expected a positive number")
+        }
         if embedding % heads != 0 { problems.append("n_embd \(embedding) is not a multiple of n_head \(heads)") }
         let vocabulary = state.metadata["vocabulary"].flatMap { StateJSON.decode(String.self, from: $0) }
             .flatMap(CharacterVocabulary.init(text:))
@@ -67,7 +74,7 @@ public enum GPTCheckpoint {
         guard problems.isEmpty, let vocabulary, let gelu else { throw StateMismatch("GPT configuration", problems: problems) }
         let configuration = GPT.Configuration(
             vocabularySize: vocabularySize, blockSize: blockSize, layers: layers, heads: heads, embedding: embedding,
-            dropout: dropout, bias: bias, tiedEmbedding: tied, gelu: gelu)
+            dropout: dropout, bias: bias, tiedEmbedding: tied, gelu: gelu, layerNormEpsilon: epsilon)
         return (configuration, vocabulary)
     }
 

@@ -18,6 +18,8 @@ public struct GPTRecipe: Equatable, Sendable {
     public var bias = false
     public var tiedEmbedding = true
     public var gelu: GELUApproximation = .none
+    /// The LayerNorms' eps (a Hugging Face GPT-2's layer_norm_epsilon; PyTorch's default for nanoGPT's).
+    public var layerNormEpsilon = 1e-5
 
     /// What every task's run has: nanoGPT's batch of 12, no decay on biases and LayerNorm weights (its two
     /// groups), clipping at 1 (grad_clip), seed 1337, and non-finite gradients stepped on as PyTorch does. The
@@ -58,7 +60,8 @@ public struct GPTRecipe: Equatable, Sendable {
     /// The model's configuration over a vocabulary of `vocabularySize` tokens.
     public func configuration(vocabularySize: Int) -> GPT.Configuration {
         GPT.Configuration(vocabularySize: vocabularySize, blockSize: context, layers: layers, heads: heads,
-                          embedding: embedding, dropout: dropout, bias: bias, tiedEmbedding: tiedEmbedding, gelu: gelu)
+                          embedding: embedding, dropout: dropout, bias: bias, tiedEmbedding: tiedEmbedding, gelu: gelu,
+                          layerNormEpsilon: layerNormEpsilon)
     }
 
     /// nanoGPT's `get_lr`: linear warm-up to lr over ``warmup`` iterations (lr·(it+1)/(warmup+1)), then cosine to
@@ -93,6 +96,9 @@ public struct GPTRecipe: Equatable, Sendable {
             throw .invalidArgument(name: "--context", value: "\(context)",
                                    reason: "must be at most \(maximumContext) for this text (each split needs context + 1 characters)")
         }
+        guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else {
+            throw .invalidArgument(name: "layer_norm_epsilon", value: "\(layerNormEpsilon)", reason: "must be a positive number")
+        }
         guard (0..<1).contains(dropout) else {
             throw .invalidArgument(name: "--dropout", value: "\(dropout)", reason: "must be in [0, 1)")
         }
@@ -120,6 +126,7 @@ extension GPTRecipe: Codable {
     enum CodingKeys: String, CodingKey {
         case layers, heads, embedding, context, dropout, bias, tiedEmbedding, gelu, batchSize, accumulate
         case optimizer, optimizerOptions, decayAll, minLR, warmup, decayIterations, clipNorm, seed, nonFinite
+        case layerNormEpsilon
     }
 
     /// - Throws: a `DecodingError` for JSON that is not a recipe, or the ``Optim/OptimError`` of an optimizer
@@ -145,6 +152,7 @@ extension GPTRecipe: Codable {
         clipNorm = try values.decodeIfPresent(Double.self, forKey: .clipNorm)
         seed = try values.decode(UInt64.self, forKey: .seed)
         training.nonFinite = try values.decodeIfPresent(NonFiniteGradientPolicy.self, forKey: .nonFinite) ?? .propagate
+        layerNormEpsilon = try values.decodeIfPresent(Double.self, forKey: .layerNormEpsilon) ?? 1e-5
         optimizer = try OptimizerChoice(kind, settings: settings)
     }
 
@@ -170,5 +178,6 @@ extension GPTRecipe: Codable {
         try values.encode(seed, forKey: .seed)
         // Written only when not PyTorch's (no flag sets it), so that every recipe saved before keeps its bytes.
         if training.nonFinite != .propagate { try values.encode(training.nonFinite, forKey: .nonFinite) }
+        if layerNormEpsilon != 1e-5 { try values.encode(layerNormEpsilon, forKey: .layerNormEpsilon) }
     }
 }

@@ -228,6 +228,7 @@ public final class GPTRun {
     private static func describe(_ c: GPT.Configuration) -> String {
         "n_layer \(c.layers), n_head \(c.heads), n_embd \(c.embedding), block_size \(c.blockSize), vocab_size "
             + "\(c.vocabularySize), bias \(c.bias), dropout \(c.dropout), tie_weights \(c.tiedEmbedding), gelu \(c.gelu.rawValue)"
+            + (c.layerNormEpsilon != 1e-5 ? ", layer_norm_epsilon \(c.layerNormEpsilon)" : "")
     }
 
     private static func text(_ words: [UInt64]) -> String { words.map { String($0, radix: 16) }.joined(separator: ",") }

@@ -157,7 +157,7 @@ struct GPTTrainCommand: ParsableCommand {
         if let pretrained {
             (recipe.layers, recipe.heads, recipe.embedding) = (pretrained.layers, pretrained.heads, pretrained.embedding)
             (recipe.context, recipe.bias, recipe.tiedEmbedding) = (pretrained.blockSize, pretrained.bias, pretrained.tiedEmbedding)
-            recipe.gelu = pretrained.gelu
+            (recipe.gelu, recipe.layerNormEpsilon) = (pretrained.gelu, pretrained.layerNormEpsilon)
         }
         return recipe
     }
