@@ -70,7 +70,7 @@ let package = Package(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["Command", "DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "decay-toward-pretrained.sh", "experiment-parallelism.sh",
                       "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
-                      "gpt_checkpoint_in_torch.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
+                      "gpt_checkpoint_in_torch.py", "gpt2_folder_in_transformers.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
                       "schedule-free-vs-cosine.sh", "torchao_lowbit_step.py"]),
         .executableTarget(
             name: "adamw-bench", dependencies: ["Benchmarks", "CommandSupport", "Kernels", "Optim", "NN", "Datasets"],

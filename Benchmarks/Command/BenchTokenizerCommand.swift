@@ -30,10 +30,10 @@ struct BenchTokenizerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = text ?? CharacterCorpus.tinyShakespeare
+        let path = text ?? TextCorpus.tinyShakespeare
         let contents: String
         do {
-            contents = try CharacterCorpus.text(contentsOf: path)
+            contents = try TextCorpus.text(contentsOf: path)
         } catch {
             throw Refusal("\(error)")
         }

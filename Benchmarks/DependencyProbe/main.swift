@@ -43,9 +43,9 @@ func adamw(parameters count: Int, steps: Int) throws {
 }
 
 func gpt(iterations: Int) throws {
-    let corpus = try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare)
+    let corpus = try TextCorpus(contentsOf: TextCorpus.tinyShakespeare)
     manualSeed(1337)
-    let model = GPT(GPT.Configuration(vocabularySize: corpus.vocabulary.count, blockSize: 64, layers: 4, heads: 4,
+    let model = GPT(GPT.Configuration(vocabularySize: corpus.vocabularySize, blockSize: 64, layers: 4, heads: 4,
                                       embedding: 128))
     let optimizer = try AdamW(WeightDecayRule.biasesAndNorms.groups(model.parameters(), weightDecay: 0.1),
                               lr: 1e-3, betas: (0.9, 0.99))

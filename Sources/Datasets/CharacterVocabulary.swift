@@ -1,5 +1,5 @@
 /// The characters of a character-level model: token i is the i-th distinct Unicode scalar in code-point order
-/// (as Python's `sorted(set(text))`), with encoding and decoding. A ``CharacterCorpus`` makes one from its text; a
+/// (as Python's `sorted(set(text))`), with encoding and decoding. A ``TextCorpus`` makes one from its text; a
 /// checkpoint keeps one as text so that sampling needs nothing else.
 public struct CharacterVocabulary: Sendable, Equatable {
     /// The characters, in code-point order: token i is `scalars[i]`.

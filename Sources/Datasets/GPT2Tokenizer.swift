@@ -17,9 +17,9 @@ import Foundation
 /// let text = try tokenizer.decode(ids)                // "Hello world"
 /// ```
 ///
-/// `decode(encode(text)) == text` for every string. A tokenizer is immutable apart from a cache of the pieces it
-/// has encoded, so it is not `Sendable`; make one per thread.
-public final class GPT2Tokenizer {
+/// `decode(encode(text)) == text` for every string. A tokenizer is immutable (each `encode` keeps its own cache of
+/// the pieces it has met), so one may serve every thread.
+public final class GPT2Tokenizer: Sendable {
     /// The end-of-text token's text, and its id in GPT-2's vocabulary.
     public static let endOfText = "<|endoftext|>"
 
@@ -27,14 +27,17 @@ public final class GPT2Tokenizer {
     public let vocabularySize: Int
     /// `<|endoftext|>`'s id (50256 for GPT-2), nil if the vocabulary has no such token.
     public let endOfTextID: Int?
+    /// The folder the files were read from (nil when made from their bytes).
+    public let directory: String?
+    /// A digest of the two files' bytes (64-bit FNV-1a of each, in hexadecimal): a checkpoint keeps it, so that a
+    /// run is resumed and sampled with the tokenizer it was trained with.
+    public let fingerprint: String
     /// Each token's bytes.
     private let tokenBytes: [[UInt8]]
     /// The token of each single byte.
     private let byteToken: [Int32]
     /// A merge by the pair's ids (`left << 32 | right`): its rank and the merged token.
     private let merges: [UInt64: (rank: Int32, token: Int32)]
-    /// The tokens of pieces already encoded.
-    private var cache: [[UInt8]: [Int]] = [:]
 
     /// The copy of GPT-2's `vocab.json` and `merges.txt` in the repository's `Data/gpt2` (or `$ADAMW_DATA_DIR`'s
     /// `gpt2`).
@@ -47,7 +50,7 @@ public final class GPT2Tokenizer {
     public convenience init(directory: String) throws(DatasetError) {
         let vocabularyPath = directory + "/vocab.json", mergesPath = directory + "/merges.txt"
         try self.init(vocabulary: Self.read(vocabularyPath), vocabularyPath: vocabularyPath,
-                      merges: Self.read(mergesPath), mergesPath: mergesPath)
+                      merges: Self.read(mergesPath), mergesPath: mergesPath, directory: directory)
     }
 
     /// A tokenizer from the bytes of a `vocab.json` (a JSON object from each token's text, under GPT-2's byte map,
@@ -55,7 +58,8 @@ public final class GPT2Tokenizer {
     /// rank order). The paths only name the files in errors.
     /// - Throws: ``DatasetError/unsupportedFormat(path:reason:)`` naming the first entry that is not GPT-2's.
     public init(vocabulary: Data, vocabularyPath: String = "vocab.json", merges: Data,
-                mergesPath: String = "merges.txt") throws(DatasetError) {
+                mergesPath: String = "merges.txt", directory: String? = nil) throws(DatasetError) {
+        self.directory = directory
         guard let object = try? JSONSerialization.jsonObject(with: vocabulary), let entries = object as? [String: Any] else {
             throw .unsupportedFormat(path: vocabularyPath, reason: "it is not a JSON object from token to id")
         }
@@ -116,6 +120,13 @@ public final class GPT2Tokenizer {
             rank += 1
         }
         self.merges = table
+        fingerprint = Self.fnv1a(vocabulary) + Self.fnv1a(merges)
+    }
+
+    private static func fnv1a(_ data: Data) -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in data { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return String(hash, radix: 16).leftPadded(to: 16)
     }
 
     private static func read(_ path: String) throws(DatasetError) -> Data {
@@ -163,13 +174,15 @@ public final class GPT2Tokenizer {
         var ids: [Int] = []
         ids.reserveCapacity(text.utf8.count / 3)
         let scalars = Array(text.unicodeScalars)
+        // The tokens of the pieces met so far: a text repeats its words.
+        var cache: [[UInt8]: [Int]] = [:]
         var start = 0
         if let endOfTextID {
             let special = Array(Self.endOfText.unicodeScalars)
             var index = 0
             while index + special.count <= scalars.count {
                 if scalars[index] == special[0] && scalars[index..<(index + special.count)].elementsEqual(special) {
-                    encodeOrdinary(scalars[start..<index], into: &ids)
+                    encodeOrdinary(scalars[start..<index], into: &ids, cache: &cache)
                     ids.append(endOfTextID)
                     index += special.count
                     start = index
@@ -178,12 +191,12 @@ public final class GPT2Tokenizer {
                 }
             }
         }
-        encodeOrdinary(scalars[start...], into: &ids)
+        encodeOrdinary(scalars[start...], into: &ids, cache: &cache)
         return ids
     }
 
     /// `text` without special tokens: each piece of GPT-2's pattern by BPE.
-    private func encodeOrdinary(_ text: ArraySlice<Unicode.Scalar>, into ids: inout [Int]) {
+    private func encodeOrdinary(_ text: ArraySlice<Unicode.Scalar>, into ids: inout [Int], cache: inout [[UInt8]: [Int]]) {
         var piece: [UInt8] = []
         Self.forEachPiece(of: text) { range in
             piece.removeAll(keepingCapacity: true)
@@ -344,6 +357,15 @@ public final class GPT2Tokenizer {
         return bytes
     }
 
+    /// The text of `ids`, an id outside the vocabulary skipped as U+FFFD; bytes that are not UTF-8 become U+FFFD.
+    public func decodeLossy(_ ids: some Sequence<Int>) -> String {
+        var bytes: [UInt8] = []
+        for id in ids {
+            if (0..<vocabularySize).contains(id) { bytes.append(contentsOf: tokenBytes[id]) } else { bytes += [0xEF, 0xBF, 0xBD] }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The text of `ids`; bytes that are not UTF-8 (a character cut between tokens) become U+FFFD.
     /// - Throws: ``DatasetError/invalidArgument(name:value:)`` for an id outside the vocabulary.
     public func decode(_ ids: some Sequence<Int>) throws(DatasetError) -> String {
@@ -387,4 +409,8 @@ private struct PairHeap {
         }
         return first
     }
+}
+
+private extension String {
+    func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
 }

@@ -14,14 +14,14 @@ public struct GPTExperiment: ExperimentTask {
     public struct Data: Sendable {
         /// The training text (the first `trainCharacters` of the training split) with the selection half of the
         /// validation split as its validation split.
-        public let corpus: CharacterCorpus
+        public let corpus: TextCorpus
         /// The second half of the validation split.
         public let heldOut: ArraySlice<Int>
 
         /// - Throws: ``ExperimentError/invalidArgument(name:value:reason:)`` for a training part shorter than
         ///   1,000 characters or longer than the training split, or a validation split whose halves cannot each
         ///   hold one window of `context` + 1 characters (the runs' context, nanoGPT's 64 by default).
-        public init(_ corpus: CharacterCorpus, trainCharacters: Int? = nil, context: Int = GPTRecipe().context) throws {
+        public init(_ corpus: TextCorpus, trainCharacters: Int? = nil, context: Int = GPTRecipe().context) throws {
             let train = corpus.tokens(of: .train), validation = corpus.tokens(of: .validation)
             guard train.count >= 1000 else {
                 throw ExperimentError.invalidArgument(
@@ -39,7 +39,7 @@ public struct GPTExperiment: ExperimentTask {
                     reason: "too short: its validation split (the last 10%) holds \(validation.count) characters; each half needs \(context + 1) (a context of \(context) and its target)")
             }
             let middle = validation.startIndex + validation.count / 2
-            self.corpus = try CharacterCorpus(characters: corpus.characters, train: train.prefix(count),
+            self.corpus = try TextCorpus(tokenizer: corpus.tokenizer, train: train.prefix(count),
                                               validation: validation[..<middle])
             heldOut = validation[middle...]
         }

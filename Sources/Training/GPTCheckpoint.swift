@@ -12,13 +12,55 @@ import Optim
 /// - the configuration in `__metadata__` under nanoGPT's `model_args` keys (`n_layer`, `n_head`, `n_embd`,
 ///   `block_size`, `vocab_size`, `bias`, `dropout`), as JSON values, `tie_weights`, `gelu`, and `layer_norm_epsilon`
 ///   when it is not 1e-5;
-/// - `vocabulary`: the characters in token order, as a JSON string (nanoGPT's `meta.pkl` `itos`).
+/// - `vocabulary`: the characters in token order, as a JSON string (nanoGPT's `meta.pkl` `itos`); or, for a model
+///   of GPT-2's BPE, `tokenizer` = `gpt2-bpe` and `tokenizer_fingerprint` (``Datasets/GPT2Tokenizer/fingerprint``:
+///   the files are not copied, and a run or a sample finds the same ones or refuses).
 ///
 /// ``model(from:)`` rebuilds the model from these alone (what `adamw gpt sample` needs), after checking every value
 /// it reads as the flags are checked.
 public enum GPTCheckpoint {
-    /// The model's tensors and metadata.
+    /// How a checkpoint's model reads text: its characters, or the GPT-2 BPE of the given fingerprint.
+    public enum Tokenization: Equatable, Sendable {
+        case characters(CharacterVocabulary)
+        case gpt2(fingerprint: String)
+
+        public init(_ tokenizer: TextTokenizer) {
+            switch tokenizer {
+            case .characters(let vocabulary): self = .characters(vocabulary)
+            case .gpt2(let tokenizer): self = .gpt2(fingerprint: tokenizer.fingerprint)
+            }
+        }
+
+        /// The tokenizer itself: the characters, or the BPE of `directory` (a `vocab.json` and `merges.txt`).
+        /// - Throws: ``Optim/StateMismatch`` when the directory's files are not the ones the model was trained
+        ///   with, or cannot be read.
+        public func tokenizer(gpt2Directory directory: String) throws(StateMismatch) -> TextTokenizer {
+            switch self {
+            case .characters(let vocabulary): return .characters(vocabulary)
+            case .gpt2(let fingerprint):
+                let tokenizer: GPT2Tokenizer
+                do {
+                    tokenizer = try GPT2Tokenizer(directory: directory)
+                } catch {
+                    throw StateMismatch("GPT-2 tokenizer", problems: ["\(error)"])
+                }
+                guard tokenizer.fingerprint == fingerprint else {
+                    throw StateMismatch("GPT-2 tokenizer", problems: [
+                        "the vocab.json and merges.txt of \(directory) are not the ones the model was trained with (fingerprint \(tokenizer.fingerprint), the checkpoint's \(fingerprint))",
+                    ])
+                }
+                return .gpt2(tokenizer)
+            }
+        }
+    }
+
+    /// The model's tensors and metadata, for a character model (nanoGPT's `shakespeare_char`).
     public static func state(of model: GPT, vocabulary: CharacterVocabulary) -> StateDict {
+        state(of: model, tokenizer: .characters(vocabulary))
+    }
+
+    /// The model's tensors and metadata.
+    public static func state(of model: GPT, tokenizer: TextTokenizer) -> StateDict {
         var state = model.stateDict()
         if model.configuration.tiedEmbedding { state.tensors["lm_head.weight"] = state.tensors["transformer.wte.weight"] }
         let c = model.configuration
@@ -26,16 +68,19 @@ public enum GPTCheckpoint {
             "n_layer": String(c.layers), "n_head": String(c.heads), "n_embd": String(c.embedding),
             "block_size": String(c.blockSize), "vocab_size": String(c.vocabularySize), "bias": String(c.bias),
             "dropout": String(c.dropout), "tie_weights": String(c.tiedEmbedding), "gelu": c.gelu.rawValue,
-            "vocabulary": (try? StateJSON.encode(vocabulary.text)) ?? "",
         ]
+        switch tokenizer {
+        case .characters(let vocabulary): state.metadata["vocabulary"] = (try? StateJSON.encode(vocabulary.text)) ?? ""
+        case .gpt2(let bpe): (state.metadata["tokenizer"], state.metadata["tokenizer_fingerprint"]) = ("gpt2-bpe", bpe.fingerprint)
+        }
         // Written only when not nanoGPT's (PyTorch's default), so that every checkpoint before keeps its bytes.
         if c.layerNormEpsilon != 1e-5 { state.metadata["layer_norm_epsilon"] = String(c.layerNormEpsilon) }
         return state
     }
 
-    /// The configuration and vocabulary a checkpoint's metadata describes.
+    /// The configuration and tokenization a checkpoint's metadata describes.
     /// - Throws: ``Optim/StateMismatch`` naming each key that is missing or out of range.
-    public static func configuration(in state: StateDict) throws(StateMismatch) -> (GPT.Configuration, CharacterVocabulary) {
+    public static func configuration(in state: StateDict) throws(StateMismatch) -> (GPT.Configuration, Tokenization) {
         var problems: [String] = []
         func count(_ key: String, _ range: ClosedRange<Int>) -> Int {
             guard let text = state.metadata[key], let value = Int(text), range.contains(value) else {
@@ -64,18 +109,32 @@ public enum GPTCheckpoint {
             problems.append("layer_norm_epsilon is '\(state.metadata["layer_norm_epsilon"] ?? "")', expected a positive number")
         }
         if embedding % heads != 0 { problems.append("n_embd \(embedding) is not a multiple of n_head \(heads)") }
-        let vocabulary = state.metadata["vocabulary"].flatMap { StateJSON.decode(String.self, from: $0) }
-            .flatMap(CharacterVocabulary.init(text:))
-        if vocabulary == nil {
-            problems.append("the vocabulary is missing or not distinct characters in code-point order")
-        } else if vocabulary?.count != vocabularySize {
-            problems.append("the vocabulary has \(vocabulary?.count ?? 0) characters, vocab_size is \(vocabularySize)")
+        var tokenization: Tokenization?
+        if let kind = state.metadata["tokenizer"] {
+            let fingerprint = state.metadata["tokenizer_fingerprint"] ?? ""
+            if kind != "gpt2-bpe" {
+                problems.append("tokenizer is '\(kind)', expected gpt2-bpe (or none: a character vocabulary)")
+            } else if fingerprint.count != 32 || !fingerprint.allSatisfy(\.isHexDigit) {
+                problems.append("tokenizer_fingerprint is '\(fingerprint)', expected 32 hexadecimal digits")
+            } else {
+                tokenization = .gpt2(fingerprint: fingerprint)
+            }
+        } else {
+            let vocabulary = state.metadata["vocabulary"].flatMap { StateJSON.decode(String.self, from: $0) }
+                .flatMap(CharacterVocabulary.init(text:))
+            if let vocabulary, vocabulary.count != vocabularySize {
+                problems.append("the vocabulary has \(vocabulary.count) characters, vocab_size is \(vocabularySize)")
+            } else if let vocabulary {
+                tokenization = .characters(vocabulary)
+            } else {
+                problems.append("the vocabulary is missing or not distinct characters in code-point order")
+            }
         }
-        guard problems.isEmpty, let vocabulary, let gelu else { throw StateMismatch("GPT configuration", problems: problems) }
+        guard problems.isEmpty, let tokenization, let gelu else { throw StateMismatch("GPT configuration", problems: problems) }
         let configuration = GPT.Configuration(
             vocabularySize: vocabularySize, blockSize: blockSize, layers: layers, heads: heads, embedding: embedding,
             dropout: dropout, bias: bias, tiedEmbedding: tied, gelu: gelu, layerNormEpsilon: epsilon)
-        return (configuration, vocabulary)
+        return (configuration, tokenization)
     }
 
     /// Loads the model's weights from `state` (its top-level tensors; `optimizer.` ones are not the model's).
@@ -94,11 +153,11 @@ public enum GPTCheckpoint {
         try model.load(stateDict: weights)
     }
 
-    /// The model a checkpoint holds, in evaluation mode, and its vocabulary.
+    /// The model a checkpoint holds, in evaluation mode, and how it reads text.
     /// - Throws: ``Optim/StateMismatch`` as ``configuration(in:)`` and ``load(_:into:)``, and for a configuration
     ///   larger than the tensors the file holds (checked before anything is allocated).
-    public static func model(from state: StateDict) throws(StateMismatch) -> (GPT, CharacterVocabulary) {
-        let (configuration, vocabulary) = try configuration(in: state)
+    public static func model(from state: StateDict) throws(StateMismatch) -> (GPT, Tokenization) {
+        let (configuration, tokenization) = try configuration(in: state)
         let stored = state.tensors.filter { !$0.key.hasPrefix("optimizer.") }.values.reduce(0) { $0 + $1.values.count }
         guard let needed = parameterCount(configuration), needed <= stored else {
             throw StateMismatch("GPT configuration", problems: ["it describes more weights than the file holds (\(stored))"])
@@ -106,7 +165,7 @@ public enum GPTCheckpoint {
         let model = GPT(configuration)
         try load(state, into: model)
         model.eval()
-        return (model, vocabulary)
+        return (model, tokenization)
     }
 
     /// The number of weights of a model of `c`, or nil when it overflows.

@@ -20,6 +20,9 @@ public struct GPTRecipe: Equatable, Sendable {
     public var gelu: GELUApproximation = .none
     /// The LayerNorms' eps (a Hugging Face GPT-2's layer_norm_epsilon; PyTorch's default for nanoGPT's).
     public var layerNormEpsilon = 1e-5
+    /// The positions the model embeds (GPT-2's n_positions) when more than ``context``, the length it trains on;
+    /// nil: ``context`` (nanoGPT's block_size is both).
+    public var positions: Int?
 
     /// What every task's run has: nanoGPT's batch of 12, no decay on biases and LayerNorm weights (its two
     /// groups), clipping at 1 (grad_clip), seed 1337, and non-finite gradients stepped on as PyTorch does. The
@@ -59,7 +62,7 @@ public struct GPTRecipe: Equatable, Sendable {
 
     /// The model's configuration over a vocabulary of `vocabularySize` tokens.
     public func configuration(vocabularySize: Int) -> GPT.Configuration {
-        GPT.Configuration(vocabularySize: vocabularySize, blockSize: context, layers: layers, heads: heads,
+        GPT.Configuration(vocabularySize: vocabularySize, blockSize: positions ?? context, layers: layers, heads: heads,
                           embedding: embedding, dropout: dropout, bias: bias, tiedEmbedding: tiedEmbedding, gelu: gelu,
                           layerNormEpsilon: layerNormEpsilon)
     }
@@ -87,6 +90,10 @@ public struct GPTRecipe: Equatable, Sendable {
         ]
         for (flag, value, range) in counts where !range.contains(value) {
             throw .invalidArgument(name: flag, value: "\(value)", reason: "must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        if let positions, !(context...1_048_576).contains(positions) {
+            throw .invalidArgument(name: "n_positions", value: "\(positions)",
+                                   reason: "must be between --context (\(context)) and 1048576")
         }
         guard embedding % heads == 0 else {
             throw .invalidArgument(name: "--embedding", value: "\(embedding)",
@@ -126,7 +133,7 @@ extension GPTRecipe: Codable {
     enum CodingKeys: String, CodingKey {
         case layers, heads, embedding, context, dropout, bias, tiedEmbedding, gelu, batchSize, accumulate
         case optimizer, optimizerOptions, decayAll, minLR, warmup, decayIterations, clipNorm, seed, nonFinite
-        case layerNormEpsilon
+        case layerNormEpsilon, positions
     }
 
     /// - Throws: a `DecodingError` for JSON that is not a recipe, or the ``Optim/OptimError`` of an optimizer
@@ -153,6 +160,7 @@ extension GPTRecipe: Codable {
         seed = try values.decode(UInt64.self, forKey: .seed)
         training.nonFinite = try values.decodeIfPresent(NonFiniteGradientPolicy.self, forKey: .nonFinite) ?? .propagate
         layerNormEpsilon = try values.decodeIfPresent(Double.self, forKey: .layerNormEpsilon) ?? 1e-5
+        positions = try values.decodeIfPresent(Int.self, forKey: .positions)
         optimizer = try OptimizerChoice(kind, settings: settings)
     }
 
@@ -179,5 +187,6 @@ extension GPTRecipe: Codable {
         // Written only when not PyTorch's (no flag sets it), so that every recipe saved before keeps its bytes.
         if training.nonFinite != .propagate { try values.encode(training.nonFinite, forKey: .nonFinite) }
         if layerNormEpsilon != 1e-5 { try values.encode(layerNormEpsilon, forKey: .layerNormEpsilon) }
+        try values.encodeIfPresent(positions, forKey: .positions)
     }
 }

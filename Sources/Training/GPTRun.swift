@@ -7,19 +7,19 @@ import Kernels
 import NN
 import Optim
 
-/// One GPT training run of a ``GPTRecipe`` on a ``CharacterCorpus``: nanoGPT's `train.py` loop (the learning rate
+/// One GPT training run of a ``GPTRecipe`` on a ``TextCorpus``: nanoGPT's `train.py` loop (the learning rate
 /// of the iteration, `accumulate` micro-batches each weighted 1/accumulate, clipping, a step), its `estimate_loss`,
 /// the mean loss over the whole validation split, sampling, and its whole state as a checkpoint that resumes
 /// bit-exactly.
 ///
 /// ```swift
-/// let run = try GPTRun(recipe: GPTRecipe(), corpus: try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare))
+/// let run = try GPTRun(recipe: GPTRecipe(), corpus: try TextCorpus(contentsOf: TextCorpus.tinyShakespeare))
 /// while run.iteration < 2000 { try run.step() }
 /// print(try run.validationLoss())
 /// ```
 ///
 /// Initialization draws from one generator, then each micro-batch's dropout from a generator seeded by it; the
-/// batch offsets come from another (``CharacterLMTask``'s); both are seeded by the recipe and saved with the run.
+/// batch offsets come from another (``LanguageModelTask``'s); both are seeded by the recipe and saved with the run.
 /// The step is the ``Trainer``'s.
 ///
 /// **Data parallel.** Given a ``DataParallel/Communicator`` of N processes, the run is one of N ranks of a ZeRO-1
@@ -27,10 +27,10 @@ import Optim
 /// round, micro-batch `round·N + r` to rank r (so `accumulate` must be a multiple of N, as in nanoGPT), and the
 /// run is bitwise the run of one process: losses, weights, optimizer state and checkpoints.
 public final class GPTRun {
-    public let task: CharacterLMTask
+    public let task: LanguageModelTask
     public var recipe: GPTRecipe { task.recipe }
-    public let trainer: Trainer<CharacterLMTask>
-    public var corpus: CharacterCorpus { task.corpus }
+    public let trainer: Trainer<LanguageModelTask>
+    public var corpus: TextCorpus { task.corpus }
     public var model: GPT { trainer.model }
     public var parameters: [Parameter] { trainer.parameters }
     public var optimizer: any Optimizer { trainer.optimizer }
@@ -50,10 +50,10 @@ public final class GPTRun {
     ///
     /// With `initialWeights` (a GPT checkpoint of the recipe's model), the model starts from those weights instead
     /// of its initialization: fine-tuning, in a new run with a new optimizer.
-    public init(recipe: GPTRecipe, corpus: CharacterCorpus, communicator: (any Communicator)? = nil,
+    public init(recipe: GPTRecipe, corpus: TextCorpus, communicator: (any Communicator)? = nil,
                 initialWeights: StateDict? = nil) throws {
         try recipe.check(maximumContext: corpus.maximumContext)
-        let task = CharacterLMTask(recipe: recipe, corpus: corpus)
+        let task = LanguageModelTask(recipe: recipe, corpus: corpus)
         self.task = task
         trainer = try Trainer(task: task, recipe: recipe.training, communicator: communicator,
                               settings: (try StateJSON.encode(recipe), "recipes"), choice: try recipe.optimizerToBuild()) { model in
@@ -80,7 +80,7 @@ public final class GPTRun {
     /// 6 per weight (position embedding excluded) per token, plus 12·layers·context·embedding per token for the
     /// attention's two products; the forward pass is a third of it.
     public var flopsPerIteration: Double {
-        let weights = Double(parameters.reduce(0) { $0 + $1.count } - recipe.context * recipe.embedding)
+        let weights = Double(parameters.reduce(0) { $0 + $1.count } - (recipe.positions ?? recipe.context) * recipe.embedding)
         let attention = 12 * Double(recipe.layers) * Double(recipe.context) * Double(recipe.embedding)
         return (6 * weights + attention) * Double(recipe.context * recipe.batchSize * recipe.accumulate)
     }
@@ -90,7 +90,7 @@ public final class GPTRun {
     public func estimateLosses() throws -> (train: Double, validation: Double) {
         try trainer.evaluating {
             var means: [Double] = []
-            for split in [CharacterCorpus.Split.train, .validation] {
+            for split in [TextCorpus.Split.train, .validation] {
                 var random = RandomGenerator(seed: recipe.seed &+ (split == .train ? 1 : 2))
                 var total = 0.0
                 for _ in 0..<Self.evaluationBatches {
@@ -154,7 +154,7 @@ public final class GPTRun {
     public func stateDict() throws -> StateDict {
         // The optimizer's first: it puts an optimizer with modes at the values the model is saved with.
         let optimizerState = try trainer.optimizerState()
-        var state = GPTCheckpoint.state(of: model, vocabulary: corpus.characters)
+        var state = GPTCheckpoint.state(of: model, tokenizer: corpus.tokenizer)
             .merging(optimizerState, prefix: "optimizer.")
         state.metadata["job"] = "gpt"
         state.metadata["recipe"] = try StateJSON.encode(recipe)
@@ -190,13 +190,14 @@ public final class GPTRun {
         }
         // The model's description (what `gpt sample` builds from) must be the recipe's model on this text.
         do {
-            let (configuration, vocabulary) = try GPTCheckpoint.configuration(in: state)
+            let (configuration, tokenization) = try GPTCheckpoint.configuration(in: state)
             if configuration != model.configuration {
                 problems.append("its model metadata (\(Self.describe(configuration))) contradicts the recipe's model "
                                 + "(\(Self.describe(model.configuration)))")
             }
-            if vocabulary.text != corpus.characters.text {
-                problems.append("its vocabulary metadata is not this text's characters")
+            if tokenization != GPTCheckpoint.Tokenization(corpus.tokenizer) {
+                problems.append(corpus.characters != nil ? "its vocabulary metadata is not this text's characters"
+                                : "its tokenizer is not this run's GPT-2 BPE")
             }
         } catch {
             problems.append("\(error)")

@@ -229,6 +229,20 @@ public enum HuggingFaceGPT2 {
     /// - Throws: ``Failure`` for a missing or unreadable file, and as ``configuration(json:path:)`` and
     ///   ``ourState(from:configuration:path:)``.
     public static func load(directory: String) throws(Failure) -> GPT {
+        let (configuration, state) = try read(directory: directory)
+        let model = GPT(configuration)
+        do {
+            try model.load(stateDict: state)
+        } catch {
+            throw Failure("\(directory)/model.safetensors: \(error)")
+        }
+        return model
+    }
+
+    /// The configuration and weights (the GPT's names and layout) of a Hugging Face directory, without building the
+    /// model: what a run that starts from them loads.
+    /// - Throws: as ``load(directory:)``.
+    public static func read(directory: String) throws(Failure) -> (GPT.Configuration, StateDict) {
         let configPath = directory + "/config.json", weightsPath = directory + "/model.safetensors"
         let configuration = try configuration(json: read(configPath), path: configPath)
         let data = try read(weightsPath, mapped: true)
@@ -239,14 +253,7 @@ public enum HuggingFaceGPT2 {
         } catch {
             throw Failure("\(weightsPath): \(error)")
         }
-        let state = try ourState(from: tensors, configuration: configuration, path: weightsPath)
-        let model = GPT(configuration)
-        do {
-            try model.load(stateDict: state)
-        } catch {
-            throw Failure("\(weightsPath): \(error)")
-        }
-        return model
+        return (configuration, try ourState(from: tensors, configuration: configuration, path: weightsPath))
     }
 
     /// Writes `model` as a Hugging Face directory: `config.json` and `model.safetensors` (each atomically), and the

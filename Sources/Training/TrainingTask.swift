@@ -4,7 +4,7 @@ import NN
 /// What a ``Trainer`` trains: a model, its loss on a micro-batch, and a fingerprint of the data that every process
 /// of a data-parallel run must share. The trainer owns everything else (the optimizer's step, accumulation, the
 /// dropout seeds, clipping, the exchange between processes), so a new task — a second data set, another model —
-/// is one type conforming to this and a command's flags. ``MNISTTask`` and ``CharacterLMTask`` (the GPT) are the
+/// is one type conforming to this and a command's flags. ``MNISTTask`` and ``LanguageModelTask`` (the GPT) are the
 /// two conformances.
 ///
 /// (Named `TrainingTask`, not `Task`: a public `Task` would shadow Swift concurrency's in every file that imports

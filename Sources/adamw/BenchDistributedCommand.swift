@@ -69,9 +69,9 @@ struct BenchDistributedCommand: ParsableCommand {
 
     private func measure(_ communicator: (any Communicator)?) throws {
         let ranks = communicator?.size ?? 1, rank = communicator?.rank ?? 0
-        let corpus: CharacterCorpus
+        let corpus: TextCorpus
         do {
-            corpus = try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare)
+            corpus = try TextCorpus(contentsOf: TextCorpus.tinyShakespeare)
         } catch {
             throw Refusal("\(error)")
         }

@@ -60,7 +60,7 @@ struct ExperimentOptions: ParsableArguments {
     /// The output folder, created, and checked for the `files` the command writes there: none may be one of the
     /// `task`'s inputs.
     func outputDirectory(default name: String, files: [String], task: TaskOptions) throws -> OutputDirectory {
-        let inputs = task.isGPT ? [("--text", task.text ?? CharacterCorpus.tinyShakespeare)]
+        let inputs = task.isGPT ? [("--text", task.text ?? TextCorpus.tinyShakespeare)]
             : MNIST.files(in: dataDir).map { ("--data-dir", $0) }
         do {
             return try OutputDirectory(out ?? name, files: files, inputs: inputs)

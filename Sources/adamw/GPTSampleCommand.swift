@@ -7,8 +7,9 @@ import Experiments
 import NN
 import Training
 
-/// `adamw gpt sample`: text from a checkpoint of `adamw gpt`, as nanoGPT's `sample.py`. The checkpoint holds the
-/// model's configuration and vocabulary, so nothing else is needed.
+/// `adamw gpt sample`: text from a checkpoint of `adamw gpt` or a Hugging Face GPT-2 folder, as nanoGPT's
+/// `sample.py`. A character checkpoint holds the model's configuration and vocabulary, so nothing else is needed; a
+/// BPE one names the tokenizer files it was trained with by their fingerprint.
 struct GPTSampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
@@ -21,12 +22,18 @@ struct GPTSampleCommand: ParsableCommand {
     )
 
     @Option(help: "The checkpoint (safetensors) written by adamw gpt --save.")
-    var checkpoint: String
+    var checkpoint: String?
+
+    @Option(help: "Instead of --checkpoint, a Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt).")
+    var fromPretrained: String?
+
+    @Option(help: "The folder of a GPT-2 BPE checkpoint's vocab.json and merges.txt (default Data/gpt2; the files it was trained with).")
+    var tokenizer: String?
 
     @Option(help: "The text to continue (default: a newline, as nanoGPT's sample.py; for a text without newlines, its first character in code-point order).")
     var prompt: String?
 
-    @Option(parsing: .unconditional, help: "Characters to write after the prompt (default 500).")
+    @Option(parsing: .unconditional, help: "Tokens to write after the prompt: characters, or GPT-2 BPE tokens (default 500).")
     var tokens = 500
 
     @Option(parsing: .unconditional, help: "Divides the logits: below 1 is more conservative (default 0.8).")
@@ -49,19 +56,36 @@ struct GPTSampleCommand: ParsableCommand {
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1, got \(topK)") }
         guard prompt?.isEmpty != true else { throw ValidationError("--prompt must hold at least one character") }
         try ThreadsOption.check(threads)
+        guard (checkpoint == nil) != (fromPretrained == nil) else {
+            throw ValidationError("give one of --checkpoint and --from-pretrained")
+        }
     }
 
     func run() throws {
-        let state = try RunFlags.readCheckpoint(checkpoint, flag: "--checkpoint")
-        let (model, vocabulary): (GPT, CharacterVocabulary)
-        do {
-            (model, vocabulary) = try GPTCheckpoint.model(from: state)
-        } catch {
-            throw Refusal("--checkpoint \(checkpoint): \(error)")
+        let model: GPT, reader: TextTokenizer
+        if let checkpoint {
+            let state = try RunFlags.readCheckpoint(checkpoint, flag: "--checkpoint")
+            do {
+                let (loaded, tokenization) = try GPTCheckpoint.model(from: state)
+                model = loaded
+                reader = try tokenization.tokenizer(gpt2Directory: tokenizer ?? GPT2Tokenizer.bundledDirectory)
+            } catch {
+                throw Refusal("--checkpoint \(checkpoint): \(error)")
+            }
+        } else {
+            let folder = fromPretrained ?? ""
+            do {
+                model = try HuggingFaceGPT2.load(directory: folder)
+                model.eval()
+                reader = .gpt2(try GPT2Tokenizer(directory: tokenizer ?? folder))
+            } catch {
+                throw Refusal("--from-pretrained \(error)")
+            }
         }
         let start: [Int]
         do {
-            start = try vocabulary.encode(prompt ?? (vocabulary.scalars.contains("\n") ? "\n" : String(vocabulary.scalars[0])))
+            let newline = reader.characters.map { $0.scalars.contains("\n") ? "\n" : String($0.scalars[0]) } ?? "\n"
+            start = try reader.encode(prompt ?? newline)
         } catch {
             throw Refusal("--prompt: \(error) of this checkpoint")
         }
@@ -69,6 +93,6 @@ struct GPTSampleCommand: ParsableCommand {
         let text = try ThreadsOption.run(threads) {
             try model.generate(from: start, count: tokens, temperature: temperature, topK: topK, using: &random)
         }
-        print(vocabulary.decode(text))
+        print(reader.decode(text))
     }
 }

@@ -90,10 +90,19 @@ struct GPTTrainCommand: ParsableCommand {
     @Option(help: "Start from the model of this checkpoint (adamw gpt --save) and fine-tune it: a new run, with a new optimizer and schedule, on --data in the checkpoint's vocabulary; the model's shape is the checkpoint's.")
     var initFrom: String?
 
+    @Option(help: "Fine-tune a Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt, as save_pretrained writes or the Hub holds): the model is its config's and weights, the text is read in its BPE, and --context (default 64) may be up to its n_positions.")
+    var fromPretrained: String?
+
+    @Option(help: "How the text becomes tokens: characters (the default: nanoGPT's shakespeare_char), gpt2 (GPT-2's BPE from Data/gpt2, with a random GPT-2 small: 12 layers, 12 heads, 768 wide, 1024 positions, biases, gelu_new; the shape flags change it), or a folder holding a vocab.json and merges.txt. With --from-pretrained, its folder's by default; with --resume, where a BPE checkpoint's files are (default Data/gpt2).")
+    var tokenizer: String?
+
+    @Option(help: "At the end, write the model as a Hugging Face GPT-2 folder (config.json, model.safetensors and the tokenizer's files) that transformers' GPT2LMHeadModel.from_pretrained loads; runs of GPT-2's BPE only. The folder must be new, empty, or hold only those files.")
+    var savePretrained: String?
+
     @OptionGroup var control: RunControlOptions<EvaluationUnit>
 
     /// The flags that are not part of the recipe: how long, where it reads and writes, how it shows progress.
-    private static let runControls: Set<String> = ["iters", "evalInterval", "data", "initFrom"]
+    private static let runControls: Set<String> = ["iters", "evalInterval", "data", "initFrom", "fromPretrained", "tokenizer", "savePretrained"]
     /// The recipe's flags that shape the model: with --init-from the model is the checkpoint's.
     private static let modelFlags: Set<String> = ["layers", "heads", "embedding", "context", "bias", "noTie"]
     static let defaultIterations = 2000
@@ -104,12 +113,35 @@ struct GPTTrainCommand: ParsableCommand {
         RunFlags.given(in: self, runControls: Self.runControls, resuming: control.resume != nil).map(\.flag)
     }
 
+    /// The tokenizer's folder for GPT-2's BPE (`--tokenizer gpt2` or a folder; the --from-pretrained folder's by
+    /// default), nil for characters.
+    var bytePairFolder: String? {
+        switch tokenizer {
+        case "characters": nil
+        case "gpt2": GPT2Tokenizer.bundledDirectory
+        case nil: fromPretrained
+        case let folder?: folder
+        }
+    }
+
     func validate() throws {
         if let iters, !(1...(1 << 40)).contains(iters) {
             throw ValidationError("--iters must be between 1 and \(1 << 40), got \(iters)")
         }
         guard evalInterval >= 1 else { throw ValidationError("--eval-interval must be at least 1, got \(evalInterval)") }
+        if fromPretrained != nil && tokenizer == "characters" {
+            throw ValidationError("--tokenizer characters cannot be given with --from-pretrained: a GPT-2 reads GPT-2's BPE")
+        }
+        if fromPretrained != nil && initFrom != nil {
+            throw ValidationError("--from-pretrained and --init-from cannot be given together: each names the model to start from")
+        }
+        if initFrom != nil && tokenizer != nil {
+            throw ValidationError("--tokenizer cannot be given with --init-from: the run reads the checkpoint's characters")
+        }
         if control.resume != nil {
+            if fromPretrained != nil {
+                throw ValidationError("--from-pretrained cannot be given with --resume: the resumed checkpoint holds the model")
+            }
             if let first = givenRecipeFlags.first {
                 throw ValidationError("\(first) cannot be given with --resume: the run continues with the recipe saved in the checkpoint")
             }
@@ -118,19 +150,27 @@ struct GPTTrainCommand: ParsableCommand {
             }
             return
         }
-        if initFrom != nil {
+        if initFrom != nil || fromPretrained != nil {
             let given = RunFlags.given(in: self, runControls: Self.runControls, resuming: false)
-            if let model = given.first(where: { Self.modelFlags.contains($0.property) }) {
-                throw ValidationError("\(model.flag) cannot be given with --init-from: the model's shape is the checkpoint's")
+            let shaping = fromPretrained != nil ? Self.modelFlags.subtracting(["context"]) : Self.modelFlags
+            if let model = given.first(where: { shaping.contains($0.property) }) {
+                throw ValidationError(initFrom != nil ? "\(model.flag) cannot be given with --init-from: the model's shape is the checkpoint's"
+                                      : "\(model.flag) cannot be given with --from-pretrained: the model's shape is its config.json's")
             }
             _ = try recipe()  // the model's checks wait for the checkpoint's shape
+            return
+        }
+        if bytePairFolder != nil {
+            _ = try recipe(gpt2: true)  // the model's checks wait for the tokenizer's vocabulary
             return
         }
         try Self.check(try recipe())
     }
 
-    /// The recipe the flags make; with `pretrained`, the model's shape is that configuration's.
-    func recipe(pretrained: GPT.Configuration? = nil) throws -> GPTRecipe {
+    /// The recipe the flags make; with `pretrained`, the model's shape is that configuration's (and, from a Hugging
+    /// Face folder, `context` may be shorter than its positions); with `gpt2`, the shape flags default to GPT-2
+    /// small's and the model has GPT-2's biases, gelu_new and 1024 positions.
+    func recipe(pretrained: GPT.Configuration? = nil, fromFolder: Bool = false, gpt2: Bool = false) throws -> GPTRecipe {
         let kind = optimizer ?? .adamw
         var recipe = GPTRecipe()
         recipe.optimizer = try optimizerFlags.choice(for: kind, over: GPTRecipe.recipeOptimizerOptions)
@@ -154,10 +194,26 @@ struct GPTTrainCommand: ParsableCommand {
             recipe.clipNorm = clipNorm == 0 ? nil : clipNorm
         }
         recipe.seed = seed ?? recipe.seed
+        if gpt2 {
+            let small = HuggingFaceGPT2.small
+            (recipe.layers, recipe.heads, recipe.embedding) = (layers ?? small.layers, heads ?? small.heads, embedding ?? small.embedding)
+            (recipe.bias, recipe.gelu, recipe.layerNormEpsilon) = (true, small.gelu, small.layerNormEpsilon)
+            recipe.positions = max(small.blockSize, recipe.context)
+        }
         if let pretrained {
             (recipe.layers, recipe.heads, recipe.embedding) = (pretrained.layers, pretrained.heads, pretrained.embedding)
             (recipe.context, recipe.bias, recipe.tiedEmbedding) = (pretrained.blockSize, pretrained.bias, pretrained.tiedEmbedding)
             (recipe.gelu, recipe.layerNormEpsilon) = (pretrained.gelu, pretrained.layerNormEpsilon)
+            if fromFolder {
+                // A Hugging Face GPT-2 trains on windows of --context (default 64) of its n_positions, with its
+                // config's dropout unless --dropout is given.
+                recipe.context = min(context ?? GPTRecipe().context, pretrained.blockSize)
+                recipe.positions = pretrained.blockSize > recipe.context ? pretrained.blockSize : nil
+                recipe.dropout = dropout ?? pretrained.dropout
+                if let context, context > pretrained.blockSize {
+                    throw ValidationError("--context must be at most the model's n_positions (\(pretrained.blockSize)), got \(context)")
+                }
+            }
         }
         return recipe
     }
@@ -197,36 +253,68 @@ struct GPTTrainCommand: ParsableCommand {
         // In a data-parallel run every rank trains; rank 0 alone writes files (every rank takes part in
         // gathering a checkpoint's optimizer state).
         let writes = (communicator?.rank ?? 0) == 0
-        let textPath = data ?? CharacterCorpus.tinyShakespeare
+        let textPath = data ?? TextCorpus.tinyShakespeare
         // Before any work: what the run writes is neither what it reads nor unwritable.
         let textInput = (data != nil ? "--data" : "the text (Tiny Shakespeare)", textPath)
+        var inputs = [textInput] + (initFrom.map { [("--init-from", $0)] } ?? [])
+        if let fromPretrained { inputs += ["config.json", "model.safetensors"].map { ("--from-pretrained", fromPretrained + "/" + $0) } }
+        if let folder = bytePairFolder { inputs += ["vocab.json", "merges.txt"].map { ("--tokenizer", folder + "/" + $0) } }
         let savePath = try RunFlags.checkOutputs(save: control.save, resume: control.resume, metricsOut: control.metricsOut,
-                                                 inputs: [textInput] + (initFrom.map { [("--init-from", $0)] } ?? []),
-                                                 writes: writes)
+                                                 inputs: inputs, writes: writes)
+        if let savePretrained, writes { try Self.checkPretrainedFolder(savePretrained, inputs: inputs) }
         var checkpoint: StateDict?
         if let resume = control.resume { checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume") }
-        // A model to fine-tune: its shape and vocabulary, which the text is read in.
-        var pretrained: (state: StateDict, configuration: GPT.Configuration, vocabulary: CharacterVocabulary)?
+        // A model to fine-tune: its shape and weights, and the vocabulary or BPE the text is read in.
+        var pretrained: (state: StateDict, configuration: GPT.Configuration)?
+        var tokenization: TextTokenizer?
+        var inSaved: TextCorpus?
         if let initFrom {
             let state = try RunFlags.readCheckpoint(initFrom, flag: "--init-from")
             do {
-                let (configuration, vocabulary) = try GPTCheckpoint.configuration(in: state)
-                pretrained = (state, configuration, vocabulary)
+                let (configuration, saved) = try GPTCheckpoint.configuration(in: state)
+                pretrained = (state, configuration)
+                tokenization = try saved.tokenizer(gpt2Directory: GPT2Tokenizer.bundledDirectory)
             } catch {
                 throw Refusal("--init-from \(initFrom): \(error)")
             }
+        } else if let fromPretrained {
+            do {
+                let (configuration, state) = try HuggingFaceGPT2.read(directory: fromPretrained)
+                pretrained = (state, configuration)
+            } catch {
+                throw Refusal("--from-pretrained \(error)")
+            }
         }
-        let corpus: CharacterCorpus
-        do {
-            if let pretrained {
-                corpus = try CharacterCorpus(contentsOf: textPath, characters: pretrained.vocabulary)
-            } else if let saved = checkpoint.flatMap({ try? GPTCheckpoint.configuration(in: $0).1 }),
-                      let inSaved = try? CharacterCorpus(contentsOf: textPath, characters: saved) {
+        if let checkpoint, let resume = control.resume, let saved = try? GPTCheckpoint.configuration(in: checkpoint).1 {
+            // A resumed run reads its text as it was saved: in its characters, or in the BPE of the same files.
+            if case .gpt2 = saved {
+                do {
+                    tokenization = try saved.tokenizer(gpt2Directory: tokenizer == nil || tokenizer == "gpt2" ? GPT2Tokenizer.bundledDirectory : tokenizer!)
+                } catch {
+                    throw Refusal("--resume \(resume): \(error) (give the folder of its vocab.json and merges.txt with --tokenizer)")
+                }
+            } else if tokenizer != nil {
+                throw Refusal("--tokenizer cannot be given to resume \(resume): it is a character-level checkpoint")
+            } else if case .characters(let vocabulary) = saved {
                 // A resumed fine-tuning run reads its text in the vocabulary it was saved with (its pretrained
                 // model's); any other run's is its text's own, so this changes nothing for it.
+                inSaved = try? TextCorpus(contentsOf: textPath, characters: vocabulary)
+            }
+        } else if tokenization == nil, let folder = bytePairFolder {
+            do {
+                tokenization = .gpt2(try GPT2Tokenizer(directory: folder))
+            } catch {
+                throw Refusal("--tokenizer \(error)")
+            }
+        }
+        let corpus: TextCorpus
+        do {
+            if let inSaved {
                 corpus = inSaved
+            } else if let tokenization {
+                corpus = try TextCorpus(contentsOf: textPath, tokenizer: tokenization)
             } else {
-                corpus = try CharacterCorpus(contentsOf: textPath)
+                corpus = try TextCorpus(contentsOf: textPath)
             }
         } catch {
             if case .unknownCharacter = error, let initFrom {
@@ -234,6 +322,9 @@ struct GPTTrainCommand: ParsableCommand {
                 throw Refusal("\(source)\(error) of the --init-from checkpoint \(initFrom): the text must use the model's characters")
             }
             throw Refusal(data != nil ? "--data \(error)" : "\(error)")
+        }
+        if savePretrained != nil, corpus.characters != nil {
+            throw Refusal("--save-pretrained writes a GPT-2 folder: it needs a run of GPT-2's BPE (--from-pretrained or --tokenizer gpt2), not characters")
         }
         let recipe: GPTRecipe
         if let resume = control.resume {
@@ -245,7 +336,7 @@ struct GPTTrainCommand: ParsableCommand {
             }
             guard let saved else { throw Refusal("--resume \(resume): the checkpoint holds no readable GPT recipe") }
             do {
-                try Self.check(saved, maximumContext: corpus.maximumContext, vocabularySize: corpus.vocabulary.count)
+                try Self.check(saved, maximumContext: corpus.maximumContext, vocabularySize: corpus.vocabularySize)
             } catch {
                 throw Refusal("--resume \(resume): the saved recipe is invalid: \(error)")
             }
@@ -253,15 +344,19 @@ struct GPTTrainCommand: ParsableCommand {
             try RunFlags.resumedStates(optimizerFlags.states, into: &resumed.optimizer)
             recipe = resumed
         } else {
-            recipe = try self.recipe(pretrained: pretrained?.configuration)
+            recipe = try self.recipe(pretrained: pretrained?.configuration, fromFolder: fromPretrained != nil,
+                                     gpt2: pretrained == nil && corpus.characters == nil)
             guard recipe.context <= corpus.maximumContext else {
                 let limit = initFrom.map { "the --init-from checkpoint \($0)'s block_size is \(recipe.context): give a longer text" }
                     ?? "--context at most \(corpus.maximumContext)"
                 throw Refusal("the text is too short for a context of \(recipe.context): each split needs "
-                              + "\(recipe.context + 1) characters (\(limit))")
+                              + "\(recipe.context + 1) \(corpus.characters != nil ? "characters" : "tokens") (\(limit))")
+            }
+            if let pretrained, pretrained.configuration.vocabularySize != corpus.vocabularySize {
+                throw Refusal("--from-pretrained \(fromPretrained ?? ""): its vocab_size is \(pretrained.configuration.vocabularySize), its tokenizer's vocabulary \(corpus.vocabularySize)")
             }
             // The model's size depends on the text's characters, known only now.
-            try Self.check(recipe, vocabularySize: corpus.vocabulary.count)
+            try Self.check(recipe, vocabularySize: corpus.vocabularySize)
         }
         let iterations = iters ?? (control.resume != nil ? recipe.decayIterations : Self.defaultIterations)
         let run: GPTRun
@@ -270,7 +365,7 @@ struct GPTTrainCommand: ParsableCommand {
         } catch let error as ExperimentError {
             throw Refusal("\(error)")
         } catch let error as StateMismatch {
-            throw Refusal("--init-from \(initFrom ?? ""): \(error)")
+            throw Refusal("\(initFrom.map { "--init-from \($0)" } ?? "--from-pretrained \(fromPretrained ?? "")"): \(error)")
         }
         pretrained = nil  // the model holds its weights now: the file's copy goes
         if let checkpoint, let resume = control.resume {
@@ -325,7 +420,7 @@ struct GPTTrainCommand: ParsableCommand {
         guard writes else { return }  // the sample and the whole-split loss are rank 0's, as its output is
         // The characters after the newline the sample starts from (nanoGPT's sample.py start); a text without a
         // newline starts from its first character instead.
-        let start = corpus.vocabulary.contains("\n") ? "\n" : String(corpus.characters.decode([corpus.tokens[0]]))
+        let start = corpus.characters.map { $0.scalars.contains("\n") ? "\n" : $0.decode([corpus.tokens[0]]) } ?? "\n"
         let sample = try run.sample(prompt: start, characters: Self.sampleCharacters, seed: recipe.seed &+ 3)
         print(String(String.UnicodeScalarView(sample.unicodeScalars.dropFirst())))
         let validationLoss = try run.validationLoss()
@@ -345,6 +440,33 @@ struct GPTTrainCommand: ParsableCommand {
               + "train_loss=\(format(estimate.train, 4)) val_loss=\(format(validationLoss, 4))")
         if !estimate.train.isFinite || !validationLoss.isFinite {
             throw Refusal("the run diverged: the loss is not finite (lower --lr, or --clip-norm)")
+        }
+        if let savePretrained, case .gpt2(let bpe) = corpus.tokenizer {
+            // The sample and the loss above put an optimizer with modes at its eval values: those are written.
+            try run.trainer.atEvaluationValues()
+            do {
+                try HuggingFaceGPT2.save(run.model, to: savePretrained, tokenizerFrom: bpe.directory)
+            } catch {
+                throw Refusal("--save-pretrained \(error)")
+            }
+            print("Saved the model as a Hugging Face GPT-2 folder: \(savePretrained)")
+        }
+    }
+
+    /// Refuses a --save-pretrained folder that is an input's, or holds a file the export would not write.
+    static func checkPretrainedFolder(_ folder: String, inputs: [(flag: String, path: String)]) throws {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else { return }
+        guard isFolder.boolValue else { throw ValidationError("--save-pretrained \(folder) is a file, not a folder") }
+        let ours: Set<String> = ["config.json", "model.safetensors", "vocab.json", "merges.txt"]
+        let present = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        if let other = present.sorted().first(where: { !ours.contains($0) }) {
+            throw ValidationError("--save-pretrained \(folder) holds \(other), which is not a file of the export: give a new or empty folder")
+        }
+        for name in ours {
+            if let input = FileIdentity.input(among: inputs, sameAs: folder + "/" + name) {
+                throw ValidationError("--save-pretrained \(folder) would replace \(input.path), which \(input.flag) reads")
+            }
         }
     }
 }

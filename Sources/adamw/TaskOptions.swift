@@ -60,7 +60,7 @@ struct TaskOptions: ParsableArguments {
     /// The experiment's texts, or one line naming the problem.
     func data() throws -> GPTExperiment.Data {
         do {
-            return try GPTExperiment.Data(try CharacterCorpus(contentsOf: text ?? CharacterCorpus.tinyShakespeare),
+            return try GPTExperiment.Data(try TextCorpus(contentsOf: text ?? TextCorpus.tinyShakespeare),
                                           trainCharacters: trainChars)
         } catch {
             throw Refusal("\(error)")

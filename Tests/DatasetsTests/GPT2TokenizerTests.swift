@@ -25,7 +25,7 @@ struct GPT2TokenizerTests {
     /// with tiktoken's gpt2: 301,966 and 36,059 tokens, as its readme reports.
     @Test func tinyShakespeareHasNanoGPTsTokenCounts() throws {
         let tokenizer = try Self.tokenizer()
-        let text = try String(contentsOfFile: CharacterCorpus.tinyShakespeare, encoding: .utf8)
+        let text = try String(contentsOfFile: TextCorpus.tinyShakespeare, encoding: .utf8)
         let cut = text.index(text.startIndex, offsetBy: Int(Double(text.count) * 0.9))
         let train = tokenizer.encode(String(text[..<cut])), validation = tokenizer.encode(String(text[cut...]))
         #expect(train.count == 301_966 && validation.count == 36_059)

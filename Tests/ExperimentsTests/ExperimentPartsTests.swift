@@ -80,7 +80,7 @@ struct ExperimentPartsTests {
 /// The GPT experiments' texts and kinds of parameter.
 struct GPTExperimentPartsTests {
     @Test func theValidationSplitIsCutIntoASelectionHalfAndAHeldOutHalf() throws {
-        let corpus = try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare)
+        let corpus = try TextCorpus(contentsOf: TextCorpus.tinyShakespeare)
         let data = try GPTExperiment.Data(corpus, trainCharacters: 20_000)
         let validation = corpus.tokens(of: .validation)
         #expect(data.corpus.tokens(of: .train).elementsEqual(corpus.tokens(of: .train).prefix(20_000)))
@@ -95,16 +95,16 @@ struct GPTExperimentPartsTests {
     @Test func aTextTooShortForTheSplitsIsRefused() throws {
         let digits = { (count: Int) in String((0..<count).map { Character(String($0 % 10)) }) }
         for (count, reason) in [(31, "training split"), (1_201, "validation split"), (1_120, "validation split")] {
-            #expect(throws: ExperimentError.self, "\(count)") { try GPTExperiment.Data(try CharacterCorpus(text: digits(count))) }
+            #expect(throws: ExperimentError.self, "\(count)") { try GPTExperiment.Data(try TextCorpus(text: digits(count))) }
             do {
-                _ = try GPTExperiment.Data(try CharacterCorpus(text: digits(count)))
+                _ = try GPTExperiment.Data(try TextCorpus(text: digits(count)))
             } catch {
                 #expect("\(error)".contains(reason), "\(count): \(error)")
             }
         }
-        let fits = try GPTExperiment.Data(try CharacterCorpus(text: digits(1_400)))
+        let fits = try GPTExperiment.Data(try TextCorpus(text: digits(1_400)))
         #expect(fits.heldOut.count > 64 && fits.corpus.tokens(of: .validation).count > 64)
-        #expect(throws: ExperimentError.self) { try GPTExperiment.Data(try CharacterCorpus(text: digits(1_400)), context: 100) }
+        #expect(throws: ExperimentError.self) { try GPTExperiment.Data(try TextCorpus(text: digits(1_400)), context: 100) }
     }
 
     @Test func kindsFollowNanoGPTsNames() {
@@ -133,7 +133,7 @@ struct SelectionKeyTests {
     }
 
     @Test func theGPTPrefersTheLowerLossThenTheSmallerLambdaAndNeverANonFiniteOne() throws {
-        let data = try GPTExperiment.Data(try CharacterCorpus(text: String(repeating: "abcdefghij", count: 150)))
+        let data = try GPTExperiment.Data(try TextCorpus(text: String(repeating: "abcdefghij", count: 150)))
         let task = GPTExperiment(data: data, iterations: 1, evalInterval: 1)
         let low = try #require(task.selectionKey(of: Self.record(loss: 1.0), weightDecay: 0.1))
         let high = try #require(task.selectionKey(of: Self.record(loss: 2.0), weightDecay: 0.01))

@@ -7,9 +7,9 @@ import Testing
 /// ln 65 ≈ 4.17 (`adamw gpt` reaches 3.3 at iteration 30 of the same run), and the sample is 300 characters.
 struct GPTExampleTests {
     @Test func theExampleTrainsAndSamples() throws {
-        let corpus = try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare)
+        let corpus = try TextCorpus(contentsOf: TextCorpus.tinyShakespeare)
         try withRandomGenerator(seed: 1337) {
-            let model = GPT(GPT.Configuration(vocabularySize: corpus.vocabulary.count, blockSize: 64, layers: 4, heads: 4, embedding: 128))
+            let model = GPT(GPT.Configuration(vocabularySize: corpus.vocabularySize, blockSize: 64, layers: 4, heads: 4, embedding: 128))
             let optimizer = try AdamW(WeightDecayRule.biasesAndNorms.groups(model.parameters(), weightDecay: 0.1),
                                       lr: 1e-3, betas: (0.9, 0.99))
             let schedule = try LambdaLR(optimizer) { it in

@@ -31,14 +31,14 @@ struct GPTRunTests {
     }
 
     @Test func aCheckpointRebuildsTheModelAndRefusesWhatDoesNotFit() throws {
-        let corpus = try CharacterCorpus(text: String(repeating: "First Citizen: speak, speak.\n", count: 20))
+        let corpus = try TextCorpus(text: String(repeating: "First Citizen: speak, speak.\n", count: 20))
         var recipe = GPTRecipe()
         (recipe.layers, recipe.heads, recipe.embedding, recipe.context, recipe.batchSize) = (1, 2, 8, 8, 2)
         let run = try GPTRun(recipe: recipe, corpus: corpus)
         try run.step()
         let state = try run.stateDict()
-        let (model, vocabulary) = try GPTCheckpoint.model(from: state)
-        #expect(vocabulary == corpus.characters && model.configuration == run.model.configuration)
+        let (model, tokenization) = try GPTCheckpoint.model(from: state)
+        #expect(tokenization == .characters(try #require(corpus.characters)) && model.configuration == run.model.configuration)
         #expect(model.stateDict() == run.model.stateDict())
 
         var wrongSize = state
@@ -63,7 +63,7 @@ struct GPTRunTests {
     }
 
     @Test func aShortRunLearnsTheText() throws {
-        let corpus = try CharacterCorpus(text: String(repeating: "abcdefgh", count: 200))
+        let corpus = try TextCorpus(text: String(repeating: "abcdefgh", count: 200))
         var recipe = GPTRecipe()
         (recipe.layers, recipe.heads, recipe.embedding, recipe.context, recipe.batchSize) = (1, 2, 16, 8, 8)
         (recipe.warmup, recipe.decayIterations) = (5, 60)

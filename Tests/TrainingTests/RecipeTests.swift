@@ -53,7 +53,7 @@ struct RecipeTests {
 
     /// Both runs build their optimizer through the recipe: its policy and groups are the ones it names.
     @Test func bothRunsBuildTheirOptimizerFromTheRecipe() throws {
-        let corpus = try CharacterCorpus(text: String(repeating: "abcdefgh", count: 100))
+        let corpus = try TextCorpus(text: String(repeating: "abcdefgh", count: 100))
         var recipe = GPTRecipe()
         (recipe.layers, recipe.heads, recipe.embedding, recipe.context, recipe.batchSize) = (1, 2, 8, 4, 2)
         recipe.training.nonFinite = .throw

@@ -6,23 +6,26 @@ import Darwin
 import Autograd
 import Foundation
 
-/// A text for a character-level language model, as nanoGPT's `shakespeare_char` prepares it: the vocabulary is
-/// the sorted set of the text's characters (Unicode scalars, sorted by code point, as Python sorts a `str`), each
-/// character is its index in it, the first 90% of the text trains and the rest validates, and batches are
-/// `batchSize` windows of `context + 1` tokens at random offsets (inputs, and the same shifted by one as targets).
+/// A text for a language model, as nanoGPT's `data/*/prepare.py` make one: the first 90% of the text (by
+/// characters) trains and the rest validates, and batches are `batchSize` windows of `context + 1` tokens at
+/// random offsets (inputs, and the same shifted by one as targets). The tokens are characters, as
+/// `shakespeare_char` (the vocabulary is the sorted set of the text's characters: Unicode scalars by code point, as
+/// Python sorts a `str`), or GPT-2's BPE, as `shakespeare` (each split encoded on its own).
 ///
 /// ```swift
-/// let corpus = try CharacterCorpus(contentsOf: CharacterCorpus.tinyShakespeare)
+/// let corpus = try TextCorpus(contentsOf: TextCorpus.tinyShakespeare)
 /// var random = RandomGenerator(seed: 1337)
 /// let (inputs, targets) = corpus.batch(.train, batchSize: 12, context: 64, using: &random)
 /// ```
-public struct CharacterCorpus: Sendable {
+public struct TextCorpus: Sendable {
     public enum Split: String, Sendable, CaseIterable { case train, validation }
 
-    /// The distinct characters of the text, with encoding and decoding.
-    public let characters: CharacterVocabulary
-    /// The distinct characters of the text, in code-point order: token i is `vocabulary[i]`.
-    public var vocabulary: [Unicode.Scalar] { characters.scalars }
+    /// How the text became tokens, and how tokens become text.
+    public let tokenizer: TextTokenizer
+    /// The characters of a character-level corpus (token i is `characters.scalars[i]`); nil for BPE.
+    public var characters: CharacterVocabulary? { tokenizer.characters }
+    /// The number of tokens of the vocabulary.
+    public var vocabularySize: Int { tokenizer.vocabularySize }
     /// The whole text as tokens.
     public let tokens: [Int]
     /// Where the validation split starts: `Int(Double(tokens.count) * 0.9)`, as nanoGPT's `int(n * 0.9)`.
@@ -44,9 +47,35 @@ public struct CharacterCorpus: Sendable {
         guard scalars.count >= 20 else {
             throw .invalidArgument(name: "text length (at least 20 characters)", value: scalars.count)
         }
-        self.characters = characters
+        tokenizer = .characters(characters)
         tokens = try characters.encode(text)
         validationStart = Int(Double(scalars.count) * 0.9)
+    }
+
+    /// The corpus of `text` in `tokenizer`'s tokens: the first 90% of its characters and the rest encoded each on
+    /// its own (as nanoGPT's `shakespeare/prepare.py`; for characters, the same as cutting the tokens).
+    /// - Throws: as ``init(text:characters:)``.
+    public init(text: String, tokenizer: TextTokenizer) throws(DatasetError) {
+        guard case .gpt2(let bpe) = tokenizer else {
+            try self.init(text: text, characters: tokenizer.characters!)
+            return
+        }
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count >= 20 else {
+            throw .invalidArgument(name: "text length (at least 20 characters)", value: scalars.count)
+        }
+        let cut = Int(Double(scalars.count) * 0.9)
+        var train = String.UnicodeScalarView(), validation = String.UnicodeScalarView()
+        train.append(contentsOf: scalars[..<cut])
+        validation.append(contentsOf: scalars[cut...])
+        let trainTokens = bpe.encode(String(train))
+        self.init(tokenizer: tokenizer, tokens: trainTokens + bpe.encode(String(validation)), validationStart: trainTokens.count)
+    }
+
+    private init(tokenizer: TextTokenizer, tokens: [Int], validationStart: Int) {
+        self.tokenizer = tokenizer
+        self.tokens = tokens
+        self.validationStart = validationStart
     }
 
     /// A corpus of `characters` whose splits are `train` and `validation` (tokens of `characters`): a part of
@@ -54,15 +83,21 @@ public struct CharacterCorpus: Sendable {
     /// - Throws: ``DatasetError/invalidArgument(name:value:)`` when a split has fewer than 10 tokens or a token is
     ///   outside the vocabulary.
     public init(characters: CharacterVocabulary, train: ArraySlice<Int>, validation: ArraySlice<Int>) throws(DatasetError) {
+        try self.init(tokenizer: .characters(characters), train: train, validation: validation)
+    }
+
+    /// A corpus of `tokenizer`'s tokens whose splits are `train` and `validation`.
+    /// - Throws: as ``init(characters:train:validation:)``.
+    public init(tokenizer: TextTokenizer, train: ArraySlice<Int>, validation: ArraySlice<Int>) throws(DatasetError) {
         guard train.count >= 10 else { throw .invalidArgument(name: "training characters (at least 10)", value: train.count) }
         guard validation.count >= 10 else {
             throw .invalidArgument(name: "validation characters (at least 10)", value: validation.count)
         }
-        let vocabulary = characters.scalars.count
+        let vocabulary = tokenizer.vocabularySize
         if let outside = (train + validation).first(where: { !(0..<vocabulary).contains($0) }) {
             throw .invalidArgument(name: "token (within the vocabulary)", value: outside)
         }
-        self.characters = characters
+        self.tokenizer = tokenizer
         tokens = Array(train) + Array(validation)
         validationStart = train.count
     }
@@ -84,6 +119,13 @@ public struct CharacterCorpus: Sendable {
     public init(contentsOf path: String, characters: CharacterVocabulary) throws(DatasetError) {
         let text = try Self.text(contentsOf: path)
         try self.init(text: text, characters: characters)
+    }
+
+    /// The corpus of the UTF-8 text at `path` in `tokenizer`'s tokens (see ``init(text:tokenizer:)``).
+    /// - Throws: as ``init(contentsOf:)`` and ``init(text:tokenizer:)``.
+    public init(contentsOf path: String, tokenizer: TextTokenizer) throws(DatasetError) {
+        let text = try Self.text(contentsOf: path)
+        try self.init(text: text, tokenizer: tokenizer)
     }
 
     /// The UTF-8 text at `path`, read as ``init(contentsOf:)`` describes (at most ``maximumBytes``).
@@ -130,11 +172,11 @@ public struct CharacterCorpus: Sendable {
     }
 
     /// `text` as tokens.
-    /// - Throws: ``DatasetError/unknownCharacter(_:)`` naming the first character outside the vocabulary.
-    public func encode(_ text: String) throws(DatasetError) -> [Int] { try characters.encode(text) }
+    /// - Throws: ``DatasetError/unknownCharacter(_:)`` naming the first character outside a character vocabulary.
+    public func encode(_ text: String) throws(DatasetError) -> [Int] { try tokenizer.encode(text) }
 
     /// `tokens` as text; a token outside the vocabulary becomes U+FFFD.
-    public func decode(_ tokens: [Int]) -> String { characters.decode(tokens) }
+    public func decode(_ tokens: [Int]) -> String { tokenizer.decode(tokens) }
 
     /// `batchSize` windows of `split` at offsets drawn from `random` (uniform over every start that leaves room
     /// for `context + 1` tokens): the inputs `[batchSize][context]` and the targets, the same shifted by one.
@@ -157,3 +199,6 @@ public struct CharacterCorpus: Sendable {
     /// The longest context the smaller split leaves room for.
     public var maximumContext: Int { min(validationStart, tokens.count - validationStart) - 1 }
 }
+
+/// The name the character-level corpus had.
+public typealias CharacterCorpus = TextCorpus
