@@ -69,11 +69,11 @@ let package = Package(
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["Command", "DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "decay-toward-pretrained.sh", "experiment-parallelism.sh",
-                      "gpt2-against-pytorch.sh", "gpt-against-pytorch.sh",
+                      "gpt2-against-pytorch.sh", "gpt2-finetune-against-pytorch.sh", "gpt-against-pytorch.sh", "torch_gpt2_finetune_step.py",
                       "gpt_checkpoint_in_torch.py", "gpt2_folder_in_transformers.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
                       "schedule-free-vs-cosine.sh", "torchao_lowbit_step.py"]),
         .executableTarget(
-            name: "adamw-bench", dependencies: ["Benchmarks", "CommandSupport", "Kernels", "Optim", "NN", "Datasets"],
+            name: "adamw-bench", dependencies: ["Benchmarks", "CommandSupport", "Kernels", "Optim", "NN", "Datasets", "Training"],
             path: "Benchmarks/Command"),
         // adamw-bench is built with adamw (adamw runs it for `adamw bench optimizer|gemm`), not linked into it.
         .executableTarget(

@@ -21,6 +21,6 @@ struct BenchGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the kernels against this machine's memory-traffic ceiling.",
-        subcommands: [BenchOptimizerCommand.self, BenchGEMMCommand.self, BenchTokenizerCommand.self]
+        subcommands: [BenchOptimizerCommand.self, BenchGEMMCommand.self, BenchTokenizerCommand.self, BenchGPT2Command.self]
     )
 }

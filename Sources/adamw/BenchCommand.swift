@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the kernels against this machine's memory-traffic ceiling.",
-        subcommands: [BenchLauncher<OptimizerBench>.self, BenchLauncher<GEMMBench>.self, BenchLauncher<TokenizerBench>.self,
+        subcommands: [BenchLauncher<OptimizerBench>.self, BenchLauncher<GEMMBench>.self, BenchLauncher<TokenizerBench>.self, BenchLauncher<GPT2Bench>.self,
                       BenchDistributedCommand.self]
     )
 }
@@ -41,6 +41,12 @@ enum TokenizerBench: BenchmarkProgram {
     static let name = "tokenizer"
     static let path = ["bench", "tokenizer"]
     static let abstract = "Seconds and MB/s of GPT-2's BPE encoding a text (default Tiny Shakespeare), next to tiktoken's."
+}
+
+enum GPT2Bench: BenchmarkProgram {
+    static let name = "gpt2"
+    static let path = ["bench", "gpt2"]
+    static let abstract = "Milliseconds and tokens/s of a GPT-2 small (124M) fine-tuning step, and the run's peak resident memory."
 }
 
 enum MemoryBench: BenchmarkProgram {
