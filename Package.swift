@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "Benchmarks", dependencies: ["Kernels", "Optim"], path: "Benchmarks",
             exclude: ["Command", "DependencyProbe", "against-yardstick.sh", "as-a-dependency.sh", "decay-toward-pretrained.sh", "experiment-parallelism.sh",
-                      "gpt2-against-pytorch.sh", "gpt2-finetune-against-pytorch.sh", "gpt-against-pytorch.sh", "torch_gpt2_finetune_step.py",
+                      "gpt2-against-pytorch.sh", "gpt2-finetune-against-pytorch.sh", "gpt2-finetune-quality.sh", "torch_gpt2_finetune_quality.py", "gpt-against-pytorch.sh", "torch_gpt2_finetune_step.py",
                       "gpt_checkpoint_in_torch.py", "gpt2_folder_in_transformers.py", "gpt-experiments.sh", "lowbit-against-torchao.sh", "lookup_ceiling.c",
                       "schedule-free-vs-cosine.sh", "torchao_lowbit_step.py"]),
         .executableTarget(
@@ -107,7 +107,7 @@ let package = Package(
         // adamw, mnist-example and dependency-probe are not imported: the tests run the built programs.
         .testTarget(name: "adamwTests",
                     dependencies: ["adamw", "mnist-example", "dependency-probe", "Optim", "Benchmarks", "Checkpoints",
-                                   "DataParallel", "TestSupport"]),
+                                   "DataParallel", "TestSupport", "Training"]),
     ],
     swiftLanguageModes: [.v6]
 )

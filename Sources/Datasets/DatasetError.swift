@@ -6,6 +6,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
     case badMagic(path: String, found: UInt32, expected: UInt32)
     case unsupportedFormat(path: String, reason: String)
+    /// A text file of another format than the one read (a tokenizer's `vocab.json` or `merges.txt`).
+    case malformed(path: String, reason: String)
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case invalidLabel(path: String, index: Int, value: Int)
     case invalidArgument(name: String, value: Int)
@@ -27,6 +29,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(path): wrong magic number 0x\(hex(found)), expected 0x\(hex(expected))"
         case .unsupportedFormat(let path, let reason):
             return "\(path): unsupported IDX file: \(reason)"
+        case .malformed(let path, let reason):
+            return "\(path): \(reason)"
         case .countMismatch(let images, let imageCount, let labels, let labelCount):
             return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
         case .invalidLabel(let path, let index, let value):

@@ -56,15 +56,15 @@ public final class GPT2Tokenizer: Sendable {
     /// A tokenizer from the bytes of a `vocab.json` (a JSON object from each token's text, under GPT-2's byte map,
     /// to its id) and a `merges.txt` (an optional `#version` line, then one pair a line, separated by a space, in
     /// rank order). The paths only name the files in errors.
-    /// - Throws: ``DatasetError/unsupportedFormat(path:reason:)`` naming the first entry that is not GPT-2's.
+    /// - Throws: ``DatasetError/malformed(path:reason:)`` naming the first entry that is not GPT-2's.
     public init(vocabulary: Data, vocabularyPath: String = "vocab.json", merges: Data,
                 mergesPath: String = "merges.txt", directory: String? = nil) throws(DatasetError) {
         self.directory = directory
         guard let object = try? JSONSerialization.jsonObject(with: vocabulary), let entries = object as? [String: Any] else {
-            throw .unsupportedFormat(path: vocabularyPath, reason: "it is not a JSON object from token to id")
+            throw .malformed(path: vocabularyPath, reason: "it is not a JSON object from token to id")
         }
         guard !entries.isEmpty, entries.count <= 1 << 24 else {
-            throw .unsupportedFormat(path: vocabularyPath, reason: "it holds \(entries.count) tokens (1 to 16,777,216 are read)")
+            throw .malformed(path: vocabularyPath, reason: "it holds \(entries.count) tokens (1 to 16,777,216 are read)")
         }
         let characterToByte = Self.characterToByte
         var bytes = [[UInt8]?](repeating: nil, count: entries.count)
@@ -72,20 +72,20 @@ public final class GPT2Tokenizer: Sendable {
         idOfText.reserveCapacity(entries.count)
         for (text, value) in entries {
             guard let number = value as? NSNumber, let id = Int(exactly: number.doubleValue), (0..<entries.count).contains(id) else {
-                throw .unsupportedFormat(path: vocabularyPath, reason: "token \(Self.quoted(text)) has id \(value), not one of 0..<\(entries.count)")
+                throw .malformed(path: vocabularyPath, reason: "token \(Self.quoted(text)) has id \(value), not one of 0..<\(entries.count)")
             }
             guard bytes[id] == nil else {
-                throw .unsupportedFormat(path: vocabularyPath, reason: "id \(id) is given to two tokens")
+                throw .malformed(path: vocabularyPath, reason: "id \(id) is given to two tokens")
             }
             var tokenBytes: [UInt8] = []
             for scalar in text.unicodeScalars {
                 guard let byte = characterToByte[scalar] else {
-                    throw .unsupportedFormat(path: vocabularyPath,
+                    throw .malformed(path: vocabularyPath,
                                              reason: "token \(Self.quoted(text)) holds U+\(String(scalar.value, radix: 16, uppercase: true)), outside GPT-2's byte map")
                 }
                 tokenBytes.append(byte)
             }
-            guard !tokenBytes.isEmpty else { throw .unsupportedFormat(path: vocabularyPath, reason: "a token is empty") }
+            guard !tokenBytes.isEmpty else { throw .malformed(path: vocabularyPath, reason: "a token is empty") }
             bytes[id] = tokenBytes
             idOfText[text] = Int32(id)
         }
@@ -94,7 +94,7 @@ public final class GPT2Tokenizer: Sendable {
         var byteToken = [Int32](repeating: -1, count: 256)
         for (byte, character) in Self.byteToCharacter.enumerated() {
             guard let id = idOfText[String(Character(character))] else {
-                throw .unsupportedFormat(path: vocabularyPath, reason: "byte \(byte) has no token of its own")
+                throw .malformed(path: vocabularyPath, reason: "byte \(byte) has no token of its own")
             }
             byteToken[byte] = id
         }
@@ -102,7 +102,7 @@ public final class GPT2Tokenizer: Sendable {
         endOfTextID = idOfText[Self.endOfText].map(Int.init)
 
         guard let text = String(data: merges, encoding: .utf8) else {
-            throw .unsupportedFormat(path: mergesPath, reason: "it is not UTF-8 text")
+            throw .malformed(path: mergesPath, reason: "it is not UTF-8 text")
         }
         var table: [UInt64: (rank: Int32, token: Int32)] = [:]
         var rank: Int32 = 0
@@ -112,7 +112,7 @@ public final class GPT2Tokenizer: Sendable {
             let halves = line.split(separator: " ", omittingEmptySubsequences: false)
             guard halves.count == 2, let left = idOfText[String(halves[0])], let right = idOfText[String(halves[1])],
                   let merged = idOfText[String(halves[0]) + String(halves[1])] else {
-                throw .unsupportedFormat(path: mergesPath,
+                throw .malformed(path: mergesPath,
                                          reason: "line \(index + 1) (\(Self.quoted(String(line)))) is not two tokens of vocab.json whose join is one too")
             }
             let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
