@@ -54,6 +54,13 @@ extension Tensor {
             let gradients = try node.backward(upstream)
             for (input, gradient) in zip(node.inputs, gradients) {
                 guard let gradient, input.requiresGrad else { continue }
+                // A leaf (a parameter) takes its gradient now rather than after the whole graph, so that the
+                // weights' gradients are not all held at once (a model's size again, at the peak). Its
+                // contributions arrive in the same order either way, and are summed in the same order.
+                if input.node == nil && input !== self {
+                    try input.accumulateLeafGradient(gradient)
+                    continue
+                }
                 let key = ObjectIdentifier(input)
                 if var existing = pending.removeValue(forKey: key) {
                     existing.add(gradient)

@@ -56,6 +56,10 @@ public final class AlignedStorage: @unchecked Sendable {
         Self.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride)
     }
 
+    /// Gives back to the system the freed blocks kept for reuse (see `BlockCache`): after freeing buffers that no
+    /// step will allocate again, such as a model's parameters once they live in one block.
+    public static func releaseCachedBlocks() { BlockCache.shared.empty() }
+
     /// `bytes` of memory, 2 MiB-aligned and advised as huge pages from ``hugePageThreshold`` on, 64-byte-aligned
     /// below; give it back with ``release(_:bytes:)``.
     static func allocate(bytes: Int, zeroed: Bool) -> UnsafeMutableRawPointer? {
@@ -96,6 +100,10 @@ final class BlockCache: Sendable {
     static let shared = BlockCache()
     static let minimumSize = 64 << 10
     static let capacity = 256 << 20
+    /// Larger blocks are not kept: a step's few buffers of that size (a large model's logits, an embedding's
+    /// gradient) cost little to fault in again next to their step, and kept they would hold the cache's capacity
+    /// resident for good.
+    static let largestKept = 16 << 20
 
     /// A freed block: raw memory that no one else refers to once it is in the cache.
     private struct Block: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
@@ -115,9 +123,19 @@ final class BlockCache: Sendable {
         }
     }
 
+    /// Frees every block kept: for memory that will not come back in a step's sizes (a model's buffers before its
+    /// parameters moved into one block), which would otherwise stay resident, unused, up to ``capacity``.
+    func empty() {
+        let blocks = state.withLock { state in
+            defer { state = State() }
+            return state.blocks.values.joined().map(\.pointer)
+        }
+        for block in blocks { free(block) }
+    }
+
     /// Keeps `block` unless it is small or the cache is full; returns whether it was kept.
     func keep(_ block: UnsafeMutableRawPointer, _ size: Int) -> Bool {
-        guard size >= Self.minimumSize else { return false }
+        guard size >= Self.minimumSize, size <= Self.largestKept else { return false }
         return state.withLock { state in
             guard state.held + size <= Self.capacity else { return false }
             state.blocks[size, default: []].append(Block(pointer: block))

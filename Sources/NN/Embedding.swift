@@ -9,8 +9,11 @@ public final class Embedding: Module {
         let valid = count > 0 && dimension > 0
         configurationError = valid ? nil : .invalidShape(operation: "Embedding", shape: [count, dimension], count: 0)
         let shape = valid ? [count, dimension] : [0, 0]
-        let values = GlobalRandom.with { random in (0..<(shape[0] * shape[1])).map { _ in random.normal() } }
-        weight = Parameter(name: "weight", checkedShape: shape, values: FloatBuffer(values))
+        // Drawn straight into the parameter's memory, with no array to copy from and free.
+        let values = GlobalRandom.with { random in
+            FloatBuffer(unsafeUninitializedCount: shape[0] * shape[1]) { for i in $0.indices { $0[i] = random.normal() } }
+        }
+        weight = Parameter(name: "weight", checkedShape: shape, values: values)
     }
 
     /// Looks up `indices` (of any shape) and returns `indexShape + [dimension]`.

@@ -18,12 +18,13 @@ public final class Linear: Module {
             : outFeatures < 1 ? .invalidArgument(operation: "Linear", name: "out features", value: Double(outFeatures)) : nil
         let (rows, columns) = configurationError == nil ? (outFeatures, inFeatures) : (0, 0)
         let bound = 1 / Float(max(columns, 1)).squareRoot()
+        // Drawn straight into the parameters' memory (weights, then biases), with no array to copy from and free.
         let (weights, biases) = GlobalRandom.with { random in
-            ((0..<(rows * columns)).map { _ in random.uniform(-bound, bound) },
-             bias ? (0..<rows).map { _ in random.uniform(-bound, bound) } : [])
+            (FloatBuffer(unsafeUninitializedCount: rows * columns) { for i in $0.indices { $0[i] = random.uniform(-bound, bound) } },
+             FloatBuffer(unsafeUninitializedCount: bias ? rows : 0) { for i in $0.indices { $0[i] = random.uniform(-bound, bound) } })
         }
-        self.weight = Parameter(name: "weight", checkedShape: [rows, columns], values: FloatBuffer(weights))
-        self.bias = bias ? Parameter(name: "bias", checkedShape: [rows], values: FloatBuffer(biases)) : nil
+        self.weight = Parameter(name: "weight", checkedShape: [rows, columns], values: weights)
+        self.bias = bias ? Parameter(name: "bias", checkedShape: [rows], values: biases) : nil
     }
 
     public func forward(_ input: Tensor) throws(TensorError) -> Tensor {

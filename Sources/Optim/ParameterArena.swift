@@ -1,3 +1,4 @@
+import Kernels
 /// Parameters and their gradients in one contiguous, 2 MiB-aligned block of memory, as llm.c keeps a model.
 ///
 /// Each parameter stays a ``Parameter``: its ``Parameter/values`` and the memory its gradients are written to
@@ -28,6 +29,8 @@ public enum ParameterArena {
         for (index, parameter) in parameters.enumerated() {
             parameter.move(values: buffers[index], gradient: buffers[parameters.count + index])
         }
+        // The parameters' own buffers are gone for good: not kept for a step's allocations, which never take them.
+        AlignedStorage.releaseCachedBlocks()
     }
 
     /// Whether every one of `parameters` has its values in the same block.
