@@ -1,3 +1,4 @@
+import Kernels
 // Fused operations behind the layers whose arithmetic is more than one element-wise step: dropout, layer
 // normalization and embedding lookup. Each keeps what its backward needs and nothing more.
 
@@ -127,8 +128,43 @@ extension Tensor {
                 }
             }
         }
-        let tableCount = count
+        let tableCount = count, parameter = self.parameter
         return Tensor.result(output, shape: indexShape + [dimension], inputs: [self]) { g in
+            // A parameter's gradient is written in place, without a table-sized buffer: its first one as the
+            // scatter below into zeros; a later one (a tied table's second use) as each row read summed on its
+            // own from zero, then every row of the gradient added to (untouched rows with 0): the same sums in
+            // the same order as adding the whole scattered table.
+            if let parameter {
+                if parameter.writeFirstGradient({ dt in
+                    dt.initialize(repeating: 0, count: tableCount)
+                    g.withUnsafePointer { g in
+                        for (i, index) in indices.enumerated() {
+                            for j in 0..<dimension { dt[index * dimension + j] += g[i * dimension + j] }
+                        }
+                    }
+                }) { return [nil] }
+                var slot: [Int: Int] = [:]
+                for index in indices where slot[index] == nil { slot[index] = slot.count }
+                var sums = [Float](repeating: 0, count: slot.count * dimension)
+                g.withUnsafePointer { g in
+                    for (i, index) in indices.enumerated() {
+                        let row = slot[index]! * dimension
+                        for j in 0..<dimension { sums[row + j] += g[i * dimension + j] }
+                    }
+                }
+                let zeros = [Float](repeating: 0, count: dimension)
+                if parameter.addToGradient({ dt in
+                    var finite = true
+                    for row in 0..<rows {
+                        let source = slot[row].map { $0 * dimension }
+                        let added = source.map { start in
+                            sums.withUnsafeBufferPointer { Reductions.addCheckingFinite($0.baseAddress! + start, to: dt + row * dimension, count: dimension) }
+                        } ?? zeros.withUnsafeBufferPointer { Reductions.addCheckingFinite($0.baseAddress!, to: dt + row * dimension, count: dimension) }
+                        finite = finite && added
+                    }
+                    return finite
+                }) { return [nil] }
+            }
             var grad = FloatBuffer(count: tableCount)
             grad.withUnsafeMutableBufferPointer { dt in
                 g.withUnsafeBufferPointer { g in

@@ -68,7 +68,15 @@ extension Tensor {
         return Tensor.result(output, shape: Array(shape.dropLast()) + [outFeatures], inputs: inputs) { g in
             // dX = dY·W, dW = dYᵀ·X, db = Σ_rows dY.
             let gradX = needs[0] ? Tensor.gemm(m: rows, n: inFeatures, k: outFeatures, g, transposeA: false, w, transposeB: false) : nil
-            let gradW = needs[1] ? Tensor.gemm(m: outFeatures, n: inFeatures, k: rows, g, transposeA: true, x, transposeB: false) : nil
+            // A parameter's first gradient is written straight into its gradient memory: no weight-sized
+            // buffer, no copy (the same products either way).
+            var gradW: FloatBuffer?
+            if needs[1] {
+                let written = weight.parameter?.writeFirstGradient { target in
+                    Tensor.gemm(m: outFeatures, n: inFeatures, k: rows, g, transposeA: true, x, transposeB: false, into: target)
+                } ?? false
+                if !written { gradW = Tensor.gemm(m: outFeatures, n: inFeatures, k: rows, g, transposeA: true, x, transposeB: false) }
+            }
             var gradients = [gradX, gradW]
             if needs.count == 3 {
                 gradients.append(needs[2] ? Tensor.columnSums(g, rows: rows, columns: outFeatures) : nil)
@@ -82,16 +90,22 @@ extension Tensor {
         m: Int, n: Int, k: Int, _ a: FloatBuffer, transposeA: Bool, _ b: FloatBuffer, transposeB: Bool
     ) -> FloatBuffer {
         var c = FloatBuffer(unsafeUninitializedCount: m * n) { _ in }
-        c.withUnsafeMutablePointer { c in
-            a.withUnsafePointer { a in
-                b.withUnsafePointer { b in
-                    GEMM.multiply(
-                        m: m, n: n, k: k, a: a, lda: transposeA ? m : k, transposeA: transposeA,
-                        b: b, ldb: transposeB ? k : n, transposeB: transposeB, c: c, ldc: n, accumulate: false)
-                }
+        c.withUnsafeMutablePointer { c in gemm(m: m, n: n, k: k, a, transposeA: transposeA, b, transposeB: transposeB, into: c) }
+        return c
+    }
+
+    /// C[m, n] = op(A)·op(B) into `c` (m·n elements, overwritten).
+    static func gemm(
+        m: Int, n: Int, k: Int, _ a: FloatBuffer, transposeA: Bool, _ b: FloatBuffer, transposeB: Bool,
+        into c: UnsafeMutablePointer<Float>
+    ) {
+        a.withUnsafePointer { a in
+            b.withUnsafePointer { b in
+                GEMM.multiply(
+                    m: m, n: n, k: k, a: a, lda: transposeA ? m : k, transposeA: transposeA,
+                    b: b, ldb: transposeB ? k : n, transposeB: transposeB, c: c, ldc: n, accumulate: false)
             }
         }
-        return c
     }
 
     /// Σ over rows of a [rows, columns] matrix, accumulated in Double.

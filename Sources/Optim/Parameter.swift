@@ -158,6 +158,29 @@ public final class Parameter {
         gradientChanged()
     }
 
+    /// A first gradient written in place: when the parameter has none, `body` writes all ``count`` elements into
+    /// its gradient memory (the arena's, when it has one) and that becomes ``grad``, its finiteness unknown; with a
+    /// gradient already there, nothing is called and the result is false (add to it with ``accumulateGrad(_:)``).
+    /// What a layer's backward uses to spare a weight-sized buffer and its copy.
+    package func writeFirstGradient(_ body: (UnsafeMutablePointer<Float>) -> Void) -> Bool {
+        guard storedGrad == nil else { return false }
+        var fresh = spareGrad.take().flatMap { $0.count == count ? $0 : nil } ?? FloatBuffer(unsafeUninitializedCount: count) { _ in }
+        fresh.withUnsafeMutablePointer(body)
+        storedGrad = fresh
+        gradIsFinite = nil
+        gradientChanged()
+        return true
+    }
+
+    /// Adds to the gradient in place: `body` gets the gradient's memory (unique) and returns whether every element
+    /// it leaves is finite; false, calling nothing, when there is no gradient.
+    package func addToGradient(_ body: (UnsafeMutablePointer<Float>) -> Bool) -> Bool {
+        guard storedGrad != nil else { return false }
+        gradIsFinite = storedGrad?.withUnsafeMutablePointer(body)
+        gradientChanged()  // a shared gradient was copied first
+        return true
+    }
+
     /// Takes `values` and `gradient` (both of ``count`` elements, views into a ``ParameterArena`` block that
     /// already hold the values and any current gradient) as this parameter's memory: later gradients are written
     /// there too.
