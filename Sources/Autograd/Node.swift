@@ -44,6 +44,14 @@ extension Tensor {
         // A tensor whose graph an earlier backward freed would pass for a leaf and keep the gradient to itself,
         // silently cutting off everything it was computed from; PyTorch refuses this too.
         guard !order.contains(where: \.graphFreed) else { throw .noGraph }
+        // Leaves whose gradient is added as it comes, not after the whole graph, so that the weights' gradients
+        // are not all held at once (a model's size again at the peak): those whose sums come out the same in that
+        // order — a parameter with no gradient yet that the graph reads through one tensor (its contributions then
+        // add in the order they were made either way) or through two tensors used once each (a tied embedding: two
+        // terms, whose sum does not depend on their order).
+        let eager = Self.leavesTakingGradientsAsTheyCome(order, root: self)
+        for leaf in order where eager.contains(ObjectIdentifier(leaf)) { leaf.takesGradientAsItComes = true }
+        defer { for leaf in order { leaf.takesGradientAsItComes = false } }
         var pending: [ObjectIdentifier: FloatBuffer] = [ObjectIdentifier(self): gradient]
         for tensor in order.reversed() {
             guard let upstream = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
@@ -54,10 +62,7 @@ extension Tensor {
             let gradients = try node.backward(upstream)
             for (input, gradient) in zip(node.inputs, gradients) {
                 guard let gradient, input.requiresGrad else { continue }
-                // A leaf (a parameter) takes its gradient now rather than after the whole graph, so that the
-                // weights' gradients are not all held at once (a model's size again, at the peak). Its
-                // contributions arrive in the same order either way, and are summed in the same order.
-                if input.node == nil && input !== self {
+                if input.takesGradientAsItComes {
                     try input.accumulateLeafGradient(gradient)
                     continue
                 }
@@ -74,6 +79,30 @@ extension Tensor {
             tensor.node = nil
             tensor.graphFreed = true
         }
+    }
+
+    /// The leaves of `order` whose gradients may be added as they come (see `backward(gradient:)`).
+    private static func leavesTakingGradientsAsTheyCome(_ order: [Tensor], root: Tensor) -> Set<ObjectIdentifier> {
+        var uses: [ObjectIdentifier: Int] = [:]
+        for tensor in order {
+            for input in tensor.node?.inputs ?? [] where input.requiresGrad && input.node == nil {
+                uses[ObjectIdentifier(input), default: 0] += 1
+            }
+        }
+        // The leaves by what they accumulate into: a parameter, or themselves.
+        var groups: [ObjectIdentifier: [Tensor]] = [:]
+        for tensor in order where tensor.node == nil && tensor !== root && uses[ObjectIdentifier(tensor)] != nil {
+            groups[tensor.parameter.map(ObjectIdentifier.init) ?? ObjectIdentifier(tensor), default: []].append(tensor)
+        }
+        var eager = Set<ObjectIdentifier>()
+        for leaves in groups.values {
+            let first = leaves[0]
+            let hasGradient = first.parameter?.hasGradient ?? (first.grad != nil)
+            let onceEach = leaves.allSatisfy { uses[ObjectIdentifier($0)] == 1 }
+            guard !hasGradient, leaves.count == 1 || (leaves.count == 2 && onceEach) else { continue }
+            for leaf in leaves { eager.insert(ObjectIdentifier(leaf)) }
+        }
+        return eager
     }
 
     private func accumulateLeafGradient(_ gradient: FloatBuffer) throws(TensorError) {

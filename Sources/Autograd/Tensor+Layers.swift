@@ -128,13 +128,13 @@ extension Tensor {
                 }
             }
         }
-        let tableCount = count, parameter = self.parameter
-        return Tensor.result(output, shape: indexShape + [dimension], inputs: [self]) { g in
+        let tableCount = count
+        return Tensor.result(output, shape: indexShape + [dimension], inputs: [self]) { [self] g in
             // A parameter's gradient is written in place, without a table-sized buffer: its first one as the
             // scatter below into zeros; a later one (a tied table's second use) as each row read summed on its
             // own from zero, then every row of the gradient added to (untouched rows with 0): the same sums in
             // the same order as adding the whole scattered table.
-            if let parameter {
+            if takesGradientAsItComes, let parameter, dimension > 0 {
                 if parameter.writeFirstGradient({ dt in
                     dt.initialize(repeating: 0, count: tableCount)
                     g.withUnsafePointer { g in

@@ -72,7 +72,8 @@ extension Tensor {
             // buffer, no copy (the same products either way).
             var gradW: FloatBuffer?
             if needs[1] {
-                let written = weight.parameter?.writeFirstGradient { target in
+                let inPlace = weight.takesGradientAsItComes ? weight.parameter : nil
+                let written = inPlace?.writeFirstGradient { target in
                     Tensor.gemm(m: outFeatures, n: inFeatures, k: rows, g, transposeA: true, x, transposeB: false, into: target)
                 } ?? false
                 if !written { gradW = Tensor.gemm(m: outFeatures, n: inFeatures, k: rows, g, transposeA: true, x, transposeB: false) }

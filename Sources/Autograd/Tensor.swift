@@ -32,6 +32,9 @@ public final class Tensor {
     var node: Node?
     /// Set when backward freed the graph that computed this tensor: a second backward through it throws.
     var graphFreed = false
+    /// Set by a backward pass for the leaves whose gradient it adds as it goes (see `backward(gradient:)`): an
+    /// operation may then write such a leaf's parameter gradient in place.
+    var takesGradientAsItComes = false
 
     /// The values, row-major.
     public var values: FloatBuffer { parameter?.values ?? ownValues }

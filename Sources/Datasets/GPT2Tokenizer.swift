@@ -106,8 +106,9 @@ public final class GPT2Tokenizer: Sendable {
         }
         var table: [UInt64: (rank: Int32, token: Int32)] = [:]
         var rank: Int32 = 0
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = line.hasSuffix("\r") ? line.dropLast() : line
+        // Lines end in LF, CRLF or CR (a Character "\r\n" is not "\n": split on the scalars).
+        let lines = text.unicodeScalars.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r" }.map(String.init)
+        for (index, line) in lines.enumerated() {
             if line.isEmpty || (index == 0 && line.hasPrefix("#version")) { continue }
             let halves = line.split(separator: " ", omittingEmptySubsequences: false)
             guard halves.count == 2, let left = idOfText[String(halves[0])], let right = idOfText[String(halves[1])],
@@ -118,6 +119,9 @@ public final class GPT2Tokenizer: Sendable {
             let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
             if table[key] == nil { table[key] = (rank, merged) }  // a repeated pair keeps its first (lowest) rank
             rank += 1
+        }
+        guard !table.isEmpty || entries.count <= 257 else {
+            throw .malformed(path: mergesPath, reason: "it holds no merges, and vocab.json has tokens that only merges make")
         }
         self.merges = table
         fingerprint = Self.fnv1a(vocabulary) + Self.fnv1a(merges)

@@ -161,6 +161,7 @@ public final class Parameter {
     /// A first gradient written in place: when the parameter has none, `body` writes all ``count`` elements into
     /// its gradient memory (the arena's, when it has one) and that becomes ``grad``, its finiteness unknown; with a
     /// gradient already there, nothing is called and the result is false (add to it with ``accumulateGrad(_:)``).
+    /// Also false when a step's backward pass must sum in its own order (``Autograd``'s engine decides).
     /// What a layer's backward uses to spare a weight-sized buffer and its copy.
     package func writeFirstGradient(_ body: (UnsafeMutablePointer<Float>) -> Void) -> Bool {
         guard storedGrad == nil else { return false }
@@ -175,7 +176,9 @@ public final class Parameter {
     /// Adds to the gradient in place: `body` gets the gradient's memory (unique) and returns whether every element
     /// it leaves is finite; false, calling nothing, when there is no gradient.
     package func addToGradient(_ body: (UnsafeMutablePointer<Float>) -> Bool) -> Bool {
-        guard storedGrad != nil else { return false }
+        // A gradient of another size is left to accumulateGrad, which refuses it.
+        // (Not bound to a name: a second reference would make the write below copy the gradient.)
+        guard storedGrad?.count == count else { return false }
         gradIsFinite = storedGrad?.withUnsafeMutablePointer(body)
         gradientChanged()  // a shared gradient was copied first
         return true

@@ -25,8 +25,8 @@ public enum HuggingFaceGPT2 {
     }
 
     /// GPT-2 small (124M) as `GPT2Config()` defines it: 12 layers, 12 heads, 768 wide, 1024 positions, the 50,257
-    /// tokens of GPT-2's BPE, biases, `gelu_new`, tied; no dropout (this package's fine-tuning default; the Hub's
-    /// config says 0.1).
+    /// tokens of GPT-2's BPE, biases, `gelu_new`, tied; no dropout (what `adamw gpt train --tokenizer gpt2` trains
+    /// from scratch; a folder's own config, such as the Hub's 0.1, is kept by `--from-pretrained`).
     public static let small = GPT.Configuration(
         vocabularySize: 50257, blockSize: 1024, layers: 12, heads: 12, embedding: 768, dropout: 0, bias: true,
         tiedEmbedding: true, gelu: .tanh, layerNormEpsilon: 1e-5)

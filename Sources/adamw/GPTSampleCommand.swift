@@ -82,6 +82,9 @@ struct GPTSampleCommand: ParsableCommand {
                 throw Refusal("--from-pretrained \(error)")
             }
         }
+        guard model.configuration.vocabularySize == reader.vocabularySize else {
+            throw Refusal("the model's vocab_size is \(model.configuration.vocabularySize), its tokenizer's vocabulary \(reader.vocabularySize): they must agree")
+        }
         let start: [Int]
         do {
             let newline = reader.characters.map { $0.scalars.contains("\n") ? "\n" : String($0.scalars[0]) } ?? "\n"

@@ -23,7 +23,9 @@ struct GPTTrainCommand: ParsableCommand {
             --lr-decay-iters; gradients clipped to norm 1. Prints the train and validation loss every \
             --eval-interval iterations (means over 20 fixed batches), a 300-character sample, and a summary whose \
             val_loss is the mean over the whole validation split cut into consecutive blocks of the context. With \
-            --save it writes a checkpoint at every evaluation; --resume continues one, with its recipe, to --iters.
+            --save it writes a checkpoint at every evaluation; --resume continues one, with its recipe, to --iters. \
+            --from-pretrained fine-tunes a Hugging Face GPT-2 folder instead, on the text in its BPE, and \
+            --tokenizer gpt2 trains a random GPT-2 small on GPT-2's BPE.
             """
     )
 
@@ -84,7 +86,7 @@ struct GPTTrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Evaluate (and save) every this many iterations (default 250).")
     var evalInterval = 250
 
-    @Option(help: "A UTF-8 text to train on instead of Tiny Shakespeare (its characters become the vocabulary).")
+    @Option(help: "A UTF-8 text to train on instead of Tiny Shakespeare (its characters become the vocabulary, unless the run reads GPT-2's BPE).")
     var data: String?
 
     @Option(help: "Start from the model of this checkpoint (adamw gpt --save) and fine-tune it: a new run, with a new optimizer and schedule, on --data in the checkpoint's vocabulary; the model's shape is the checkpoint's.")
@@ -261,7 +263,12 @@ struct GPTTrainCommand: ParsableCommand {
         if let folder = bytePairFolder { inputs += ["vocab.json", "merges.txt"].map { ("--tokenizer", folder + "/" + $0) } }
         let savePath = try RunFlags.checkOutputs(save: control.save, resume: control.resume, metricsOut: control.metricsOut,
                                                  inputs: inputs, writes: writes)
-        if let savePretrained, writes { try Self.checkPretrainedFolder(savePretrained, inputs: inputs) }
+        if let savePretrained, writes {
+            // The run's own files are not to be replaced by the export either.
+            let own = [("--save", control.save), ("--resume", control.resume), ("--metrics-out", control.metricsOut)]
+                .compactMap { flag, path in path.map { (flag: flag, path: $0) } }
+            try Self.checkPretrainedFolder(savePretrained, inputs: inputs + own)
+        }
         var checkpoint: StateDict?
         if let resume = control.resume { checkpoint = try RunFlags.readCheckpoint(resume, flag: "--resume") }
         // A model to fine-tune: its shape and weights, and the vocabulary or BPE the text is read in.
@@ -272,8 +279,11 @@ struct GPTTrainCommand: ParsableCommand {
             let state = try RunFlags.readCheckpoint(initFrom, flag: "--init-from")
             do {
                 let (configuration, saved) = try GPTCheckpoint.configuration(in: state)
+                guard case .characters(let vocabulary) = saved else {
+                    throw Refusal("--init-from \(initFrom) is a checkpoint of GPT-2's BPE: write its model with --save-pretrained and fine-tune that folder with --from-pretrained")
+                }
                 pretrained = (state, configuration)
-                tokenization = try saved.tokenizer(gpt2Directory: GPT2Tokenizer.bundledDirectory)
+                tokenization = .characters(vocabulary)
             } catch {
                 throw Refusal("--init-from \(initFrom): \(error)")
             }
@@ -464,8 +474,11 @@ struct GPTTrainCommand: ParsableCommand {
             throw ValidationError("--save-pretrained \(folder) holds \(other), which is not a file of the export: give a new or empty folder")
         }
         for name in ours {
-            if let input = FileIdentity.input(among: inputs, sameAs: folder + "/" + name) {
-                throw ValidationError("--save-pretrained \(folder) would replace \(input.path), which \(input.flag) reads")
+            let path = folder + "/" + name
+            // By identity, and by name for a file not written yet (a --save that does not exist before the run).
+            let named = inputs.first { URL(fileURLWithPath: $0.path).standardizedFileURL == URL(fileURLWithPath: path).standardizedFileURL }
+            if let input = FileIdentity.input(among: inputs, sameAs: path) ?? named {
+                throw ValidationError("--save-pretrained \(folder) would replace \(input.path), which \(input.flag) names")
             }
         }
     }

@@ -106,6 +106,11 @@ struct GPT2TokenizerTests {
                 return "\(error)"
             }
         }
+        // Windows line ends read as line ends; a vocabulary with merged tokens and no merges is refused.
+        let crlf = try GPT2Tokenizer(vocabulary: Data(vocabulary.utf8), merges: Data("#version: 0.2\r\na b\r\n".utf8))
+        #expect(crlf.encode("abab") == [256, 256])
+        let twoMerged = vocabulary.replacingOccurrences(of: "\"ab\": 256}", with: "\"ab\": 256, \"ba\": 257}")
+        #expect(refusal(twoMerged, "#version: 0.2\r\n")?.contains("holds no merges") == true)
         #expect(refusal("[1, 2]", "")?.contains("vocab.json") == true)
         #expect(refusal(vocabulary.replacingOccurrences(of: "\"ab\": 256", with: "\"ab\": 300"), "")?.contains("\"ab\"") == true)
         #expect(refusal(vocabulary.replacingOccurrences(of: "\"ab\": 256", with: "\"ab\": 7"), "")?.contains("id 7") == true)

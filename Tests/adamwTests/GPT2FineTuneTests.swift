@@ -82,6 +82,10 @@ struct GPT2FineTuneTests {
         try Data("notes".utf8).write(to: URL(fileURLWithPath: path("busy/notes.txt")))
         try refusal(base + ["--save-pretrained", path("busy")], status: 64, says: "holds notes.txt")
         try refusal(base + ["--save-pretrained", Self.tiny], status: 64, says: "holds generation_config.json")
+        try refusal(base + ["--save", path("busy/model.safetensors"), "--save-pretrained", path("busy")], status: 64, says: "holds notes.txt")
+        try FileManager.default.createDirectory(atPath: path("mine"), withIntermediateDirectories: true)
+        try refusal(base + ["--save", path("mine/model.safetensors"), "--save-pretrained", path("mine")], status: 64,
+                    says: "would replace \(path("mine/model.safetensors")), which --save names")
 
         // A folder that is not GPT-2's, or lacks a tensor.
         let broken = path("broken")
@@ -104,5 +108,7 @@ struct GPT2FineTuneTests {
         try refusal(["gpt", "--resume", checkpoint, "--data", text, "--iters", "2", "--tokenizer", other, "--no-progress"],
                     status: 1, says: "not the ones the model was trained with")
         try refusal(["gpt", "sample", "--checkpoint", checkpoint, "--tokenizer", other], status: 1, says: "not the ones the model was trained with")
+        try refusal(["gpt", "--init-from", checkpoint, "--data", text, "--iters", "1", "--no-progress"], status: 1,
+                    says: "is a checkpoint of GPT-2's BPE: write its model with --save-pretrained")
     }
 }
