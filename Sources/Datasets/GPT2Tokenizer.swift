@@ -45,6 +45,9 @@ public final class GPT2Tokenizer: Sendable {
         BundledData.path("Data/gpt2") { $0 + "/gpt2" }
     }
 
+    /// The folder a `--tokenizer` value names: `gpt2` is ``bundledDirectory``, anything else a path.
+    public static func directory(named value: String) -> String { value == "gpt2" ? bundledDirectory : value }
+
     /// Reads `vocab.json` and `merges.txt` from `directory`.
     /// - Throws: ``DatasetError`` naming the file and what is wrong with it.
     public convenience init(directory: String) throws(DatasetError) {

@@ -27,7 +27,7 @@ struct GPTSampleCommand: ParsableCommand {
     @Option(help: "Instead of --checkpoint, a Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt).")
     var fromPretrained: String?
 
-    @Option(help: "The folder of a GPT-2 BPE checkpoint's vocab.json and merges.txt (default Data/gpt2; the files it was trained with).")
+    @Option(help: "The folder of a GPT-2 BPE checkpoint's vocab.json and merges.txt, or gpt2 for Data/gpt2 (the default; the files it was trained with).")
     var tokenizer: String?
 
     @Option(help: "The text to continue (default: a newline, as nanoGPT's sample.py; for a text without newlines, its first character in code-point order).")
@@ -68,7 +68,7 @@ struct GPTSampleCommand: ParsableCommand {
             do {
                 let (loaded, tokenization) = try GPTCheckpoint.model(from: state)
                 model = loaded
-                reader = try tokenization.tokenizer(gpt2Directory: tokenizer ?? GPT2Tokenizer.bundledDirectory)
+                reader = try tokenization.tokenizer(gpt2Directory: tokenizer.map(GPT2Tokenizer.directory(named:)) ?? GPT2Tokenizer.bundledDirectory)
             } catch {
                 throw Refusal("--checkpoint \(checkpoint): \(error)")
             }
@@ -77,7 +77,7 @@ struct GPTSampleCommand: ParsableCommand {
             do {
                 model = try HuggingFaceGPT2.load(directory: folder)
                 model.eval()
-                reader = .gpt2(try GPT2Tokenizer(directory: tokenizer ?? folder))
+                reader = .gpt2(try GPT2Tokenizer(directory: tokenizer.map(GPT2Tokenizer.directory(named:)) ?? folder))
             } catch {
                 throw Refusal("--from-pretrained \(error)")
             }

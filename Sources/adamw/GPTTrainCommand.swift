@@ -120,9 +120,8 @@ struct GPTTrainCommand: ParsableCommand {
     var bytePairFolder: String? {
         switch tokenizer {
         case "characters": nil
-        case "gpt2": GPT2Tokenizer.bundledDirectory
         case nil: fromPretrained
-        case let folder?: folder
+        case let value?: GPT2Tokenizer.directory(named: value)
         }
     }
 
@@ -299,7 +298,7 @@ struct GPTTrainCommand: ParsableCommand {
             // A resumed run reads its text as it was saved: in its characters, or in the BPE of the same files.
             if case .gpt2 = saved {
                 do {
-                    tokenization = try saved.tokenizer(gpt2Directory: tokenizer == nil || tokenizer == "gpt2" ? GPT2Tokenizer.bundledDirectory : tokenizer!)
+                    tokenization = try saved.tokenizer(gpt2Directory: bytePairFolder ?? GPT2Tokenizer.bundledDirectory)
                 } catch {
                     throw Refusal("--resume \(resume): \(error) (give the folder of its vocab.json and merges.txt with --tokenizer)")
                 }

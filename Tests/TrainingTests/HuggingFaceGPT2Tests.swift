@@ -88,6 +88,9 @@ struct HuggingFaceGPT2Tests {
                 let worst = zip(tensor.values, theirs.values).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
                 #expect(worst <= 1e-5, "final \(name): off by \(worst)")
             }
+            // Every tensor of the expected file is read: a final weight or a step-0 gradient of a named parameter.
+            let read = Set(saved.keys.flatMap { ["final/" + $0, "grads_step0/" + $0] })
+            try rejectUnknownKeys(expected.keys.filter { !read.contains($0) }.sorted(), in: "gpt2_finetune.safetensors")
             #expect(Set(expected.keys.filter { $0.hasPrefix("final/") }) == Set(saved.keys.map { "final/" + $0 }))
         }
     }
